@@ -1,0 +1,324 @@
+package messaging_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"testing/synctest"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/crewkit/crew/messaging"
+)
+
+type seqMsg struct{ sender, seq int }
+
+func TestPortOrder(t *testing.T) {
+	t.Run("messages from each sender arrive in the order sent", func(t *testing.T) {
+		const senders, perSender = 8, 2000
+		port := messaging.NewPort(messaging.Options[seqMsg]{Capacity: 4})
+		var wg sync.WaitGroup
+		for s := range senders {
+			wg.Go(func() {
+				for i := range perSender {
+					require.NoError(t, port.Send(t.Context(), seqMsg{s, i}))
+				}
+			})
+		}
+		go func() { wg.Wait(); _ = port.Close() }()
+
+		next := make([]int, senders)
+		for msg := range port.C() {
+			require.Equal(t, next[msg.sender], msg.seq, "sender %d", msg.sender)
+			next[msg.sender]++
+		}
+		for s := range senders {
+			require.Equal(t, perSender, next[s])
+		}
+	})
+}
+
+func TestPortClose(t *testing.T) {
+	t.Run("senders racing Close never panic and every accepted message is received", func(t *testing.T) {
+		for round := range 40 {
+			policy := messaging.Policy(round % 4)
+			port := messaging.NewPort(messaging.Options[int]{Capacity: 2, Policy: policy})
+			var attempts, accepted atomic.Int64
+			var wg sync.WaitGroup
+			for range 64 {
+				wg.Go(func() {
+					for i := 0; ; i++ {
+						if attempts.Add(1) == 2000 {
+							_ = port.Close()
+						}
+						err := port.Send(t.Context(), i)
+						if errors.Is(err, messaging.ErrClosed) {
+							return
+						}
+						if err == nil {
+							accepted.Add(1)
+						}
+					}
+				})
+			}
+			received := len(recvAll(t, port))
+			wg.Wait()
+
+			stats := port.Stats()
+			require.Equal(t, stats.Received, uint64(received), policy.String())
+			switch policy {
+			case messaging.DropOldest: // every drop evicted an accepted message
+				require.Equal(t, accepted.Load(), int64(received)+int64(stats.Dropped), policy.String())
+			case messaging.DropNewest: // every drop was a Send that returned nil
+				require.Equal(t, accepted.Load(), int64(received)+int64(stats.Dropped), policy.String())
+				require.Equal(t, stats.Sent, uint64(received), policy.String())
+			default:
+				require.Equal(t, accepted.Load(), int64(received), policy.String())
+			}
+		}
+	})
+
+	t.Run("receivers drain every accepted message after Close, then get ErrClosed", func(t *testing.T) {
+		port := messaging.NewPort(messaging.Options[int]{Capacity: 3})
+		for i := range 3 {
+			require.NoError(t, port.Send(t.Context(), i))
+		}
+		require.NoError(t, port.Close())
+		require.ErrorIs(t, port.Send(t.Context(), 9), messaging.ErrClosed)
+		require.ErrorIs(t, port.TrySend(9), messaging.ErrClosed)
+		for i := range 3 {
+			got, err := port.Recv(t.Context())
+			require.NoError(t, err)
+			require.Equal(t, i, got)
+		}
+		_, err := port.Recv(t.Context())
+		require.ErrorIs(t, err, messaging.ErrClosed)
+		_, ok := port.TryRecv()
+		require.False(t, ok)
+		_, open := <-port.C()
+		require.False(t, open)
+	})
+
+	t.Run("Close is idempotent and returns nil", func(t *testing.T) {
+		port := messaging.NewPort(messaging.Options[int]{})
+		require.NoError(t, port.Close())
+		require.NoError(t, port.Close())
+		require.True(t, port.Stats().Closed)
+	})
+
+	t.Run("Close wakes a blocked sender with ErrClosed", func(t *testing.T) {
+		synctest.Test(t, func(t *testing.T) {
+			port := messaging.NewPort(messaging.Options[int]{Capacity: 1})
+			require.NoError(t, port.Send(t.Context(), 1))
+			errc := make(chan error)
+			go func() { errc <- port.Send(context.Background(), 2) }()
+			synctest.Wait()
+			require.NoError(t, port.Close())
+			require.ErrorIs(t, <-errc, messaging.ErrClosed)
+			got, err := port.Recv(t.Context())
+			require.NoError(t, err)
+			require.Equal(t, 1, got)
+		})
+	})
+}
+
+// recvAll receives from port with Recv until it reports ErrClosed.
+func recvAll[T any](t *testing.T, port *messaging.Port[T]) []T {
+	t.Helper()
+	var got []T
+	for {
+		msg, err := port.Recv(t.Context())
+		if err != nil {
+			require.ErrorIs(t, err, messaging.ErrClosed)
+			return got
+		}
+		got = append(got, msg)
+	}
+}
+
+func TestPortPolicies(t *testing.T) {
+	tests := []struct {
+		policy   messaging.Policy
+		sendErr  error // of the third Send to a port of capacity 2
+		trySend  error // of a TrySend to the same full port
+		buffered []int
+		dropped  []int
+	}{
+		{messaging.Block, context.DeadlineExceeded, messaging.ErrFull, []int{1, 2}, nil},
+		{messaging.Fail, messaging.ErrFull, messaging.ErrFull, []int{1, 2}, nil},
+		{messaging.DropOldest, nil, nil, []int{3, 4}, []int{1, 2}},
+		{messaging.DropNewest, nil, nil, []int{1, 2}, []int{3, 4}},
+	}
+	for _, tt := range tests {
+		t.Run(fmt.Sprintf("%v handles a full port as documented", tt.policy), func(t *testing.T) {
+			synctest.Test(t, func(t *testing.T) {
+				var dropped []int
+				port := messaging.NewPort(messaging.Options[int]{
+					Capacity: 2,
+					Policy:   tt.policy,
+					OnDrop:   func(m int) { dropped = append(dropped, m) },
+				})
+				require.NoError(t, port.Send(t.Context(), 1))
+				require.NoError(t, port.Send(t.Context(), 2))
+				ctx, cancel := context.WithTimeout(t.Context(), time.Second)
+				defer cancel()
+				requireErrorIs(t, tt.sendErr, port.Send(ctx, 3))
+				requireErrorIs(t, tt.trySend, port.TrySend(4))
+
+				require.Equal(t, tt.buffered, drain(t, port))
+				require.Equal(t, tt.dropped, dropped)
+				stats := port.Stats()
+				require.Equal(t, uint64(len(tt.dropped)), stats.Dropped)
+				require.Equal(t, uint64(2), stats.Received)
+			})
+		})
+	}
+
+	t.Run("String names every policy", func(t *testing.T) {
+		require.Equal(t, "Block", messaging.Block.String())
+		require.Equal(t, "Fail", messaging.Fail.String())
+		require.Equal(t, "DropOldest", messaging.DropOldest.String())
+		require.Equal(t, "DropNewest", messaging.DropNewest.String())
+		require.Equal(t, "Policy(9)", messaging.Policy(9).String())
+	})
+}
+
+func requireErrorIs(t *testing.T, want, got error) {
+	t.Helper()
+	if want == nil {
+		require.NoError(t, got)
+		return
+	}
+	require.ErrorIs(t, got, want)
+}
+
+// drain closes port and returns everything still buffered.
+func drain[T any](t *testing.T, port *messaging.Port[T]) []T {
+	t.Helper()
+	require.NoError(t, port.Close())
+	var got []T
+	for msg := range port.C() {
+		got = append(got, msg)
+	}
+	return got
+}
+
+func TestPortWaiting(t *testing.T) {
+	t.Run("a blocked Send returns ctx.Err when ctx ends", func(t *testing.T) {
+		synctest.Test(t, func(t *testing.T) {
+			port := messaging.NewPort(messaging.Options[int]{Capacity: 1})
+			require.NoError(t, port.TrySend(1))
+			ctx, cancel := context.WithTimeout(t.Context(), time.Minute)
+			defer cancel()
+			start := time.Now()
+			require.ErrorIs(t, port.Send(ctx, 2), context.DeadlineExceeded)
+			require.Equal(t, time.Minute, time.Since(start))
+		})
+	})
+
+	t.Run("a blocked Send completes when a receiver makes room", func(t *testing.T) {
+		synctest.Test(t, func(t *testing.T) {
+			port := messaging.NewPort(messaging.Options[int]{Capacity: 1})
+			require.NoError(t, port.TrySend(1))
+			errc := make(chan error)
+			go func() { errc <- port.Send(t.Context(), 2) }()
+			synctest.Wait()
+			got, ok := port.TryRecv()
+			require.True(t, ok)
+			require.Equal(t, 1, got)
+			require.NoError(t, <-errc)
+			require.Equal(t, 1, port.Len())
+		})
+	})
+
+	t.Run("a blocked Recv returns ctx.Err when ctx is canceled", func(t *testing.T) {
+		synctest.Test(t, func(t *testing.T) {
+			port := messaging.NewPort(messaging.Options[int]{})
+			ctx, cancel := context.WithCancel(t.Context())
+			errc := make(chan error)
+			go func() { _, err := port.Recv(ctx); errc <- err }()
+			synctest.Wait()
+			cancel()
+			require.ErrorIs(t, <-errc, context.Canceled)
+		})
+	})
+
+	t.Run("a blocked Recv without a deadline gets the next message", func(t *testing.T) {
+		synctest.Test(t, func(t *testing.T) {
+			port := messaging.NewPort(messaging.Options[string]{})
+			got := make(chan string)
+			go func() { msg, _ := port.Recv(context.Background()); got <- msg }()
+			synctest.Wait()
+			require.NoError(t, port.Send(t.Context(), "hi"))
+			require.Equal(t, "hi", <-got)
+		})
+	})
+
+	t.Run("a buffered message wins over an ended ctx", func(t *testing.T) {
+		port := messaging.NewPort(messaging.Options[int]{})
+		require.NoError(t, port.TrySend(7))
+		ctx, cancel := context.WithCancel(t.Context())
+		cancel()
+		got, err := port.Recv(ctx)
+		require.NoError(t, err)
+		require.Equal(t, 7, got)
+	})
+}
+
+func TestPortOptions(t *testing.T) {
+	t.Run("zero Options give a Block port of DefaultCapacity", func(t *testing.T) {
+		port := messaging.NewPort(messaging.Options[int]{})
+		require.Equal(t, messaging.DefaultCapacity, port.Cap())
+		require.Equal(t, 64, port.Cap())
+		for i := range 64 {
+			require.NoError(t, port.TrySend(i))
+		}
+		require.ErrorIs(t, port.TrySend(64), messaging.ErrFull)
+	})
+
+	t.Run("invalid Options panic like make with a negative size", func(t *testing.T) {
+		require.PanicsWithValue(t, "messaging: Capacity must be >= 0, got -1", func() {
+			messaging.NewPort(messaging.Options[int]{Capacity: -1})
+		})
+		require.PanicsWithValue(t, "messaging: unknown Policy 7", func() {
+			messaging.NewPort(messaging.Options[int]{Policy: 7})
+		})
+	})
+
+	t.Run("Clone gives the receiver a copy the sender cannot reach", func(t *testing.T) {
+		port := messaging.NewPort(messaging.Options[[]int]{Clone: func(s []int) []int {
+			return append([]int(nil), s...)
+		}})
+		msg := []int{1, 2}
+		require.NoError(t, port.Send(t.Context(), msg))
+		msg[0] = 99
+		got, err := port.Recv(t.Context())
+		require.NoError(t, err)
+		require.Equal(t, []int{1, 2}, got)
+	})
+
+	t.Run("errors of a named port carry its name and match the sentinel", func(t *testing.T) {
+		port := messaging.NewPort(messaging.Options[int]{Capacity: 1, Policy: messaging.Fail, Name: "jobs"})
+		require.NoError(t, port.TrySend(1))
+		err := port.TrySend(2)
+		require.ErrorIs(t, err, messaging.ErrFull)
+		require.EqualError(t, err, `messaging: port "jobs": messaging: port full`)
+		require.Contains(t, port.String(), `"jobs"`)
+	})
+
+	t.Run("Stats counts sent, received and dropped messages", func(t *testing.T) {
+		port := messaging.NewPort(messaging.Options[int]{Capacity: 2, Policy: messaging.DropOldest, Name: "s"})
+		for i := range 5 {
+			require.NoError(t, port.TrySend(i))
+		}
+		_, ok := port.TryRecv()
+		require.True(t, ok)
+		require.Equal(t, messaging.PortStats{
+			Name: "s", Sent: 5, Received: 1, Dropped: 3, Len: 1, Cap: 2,
+		}, port.Stats())
+	})
+}

@@ -1,0 +1,140 @@
+package messaging
+
+import "context"
+
+// outcome is what happened to one offered message; Topic counts them.
+type outcome uint8
+
+const (
+	accepted  outcome = iota // buffered
+	displaced                // buffered after evicting the oldest message
+	rejected                 // discarded by DropNewest
+	full                     // not buffered: ErrFull
+	refused                  // not buffered: ErrClosed or ctx ended
+)
+
+// offer is the body of Send (wait true) and TrySend (wait false).
+func (p *Port[T]) offer(ctx context.Context, msg T, wait bool) (outcome, error) {
+	if p.clone != nil {
+		msg = p.clone(msg)
+	}
+	if !p.enter() {
+		return refused, wrap(p.name, ErrClosed)
+	}
+	select {
+	case p.ch <- msg:
+		p.sent.Add(1)
+		p.leave()
+		return accepted, nil
+	default:
+	}
+	return p.overflow(ctx, msg, wait)
+}
+
+// enter registers a sender. It reports false, registering nothing, when the
+// port is closed. A registered sender keeps Close from closing p.ch.
+func (p *Port[T]) enter() bool {
+	if p.state.Add(1)&closedBit != 0 {
+		p.leave()
+		return false
+	}
+	return true
+}
+
+// leave unregisters a sender and wakes Close when it was the last one.
+func (p *Port[T]) leave() {
+	if p.state.Add(^uint64(0)) == closedBit {
+		select {
+		case p.idle <- struct{}{}:
+		default:
+		}
+	}
+}
+
+// overflow handles a full port according to the policy. The caller has
+// entered; overflow leaves before it returns and before any hook runs.
+func (p *Port[T]) overflow(ctx context.Context, msg T, wait bool) (outcome, error) {
+	switch {
+	case p.policy == DropNewest:
+		p.rejected.Add(1)
+		p.leave()
+		p.drop(msg)
+		return rejected, nil
+	case p.policy == DropOldest:
+		return p.displace(msg)
+	case p.policy == Block && wait:
+		err := p.block(ctx, msg)
+		p.leave()
+		if err != nil {
+			return refused, err
+		}
+		return accepted, nil
+	}
+	p.leave()
+	return full, wrap(p.name, ErrFull)
+}
+
+// block waits for room, Close or the end of ctx.
+func (p *Port[T]) block(ctx context.Context, msg T) error {
+	select {
+	case p.ch <- msg:
+		p.sent.Add(1)
+		return nil
+	case <-p.done:
+		return wrap(p.name, ErrClosed)
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+// displace evicts the oldest message until msg fits. The caller has entered;
+// displace leaves before it calls OnDrop, so hooks never delay Close.
+func (p *Port[T]) displace(msg T) (outcome, error) {
+	for {
+		old, evicted := p.evict()
+		select {
+		case p.ch <- msg:
+			p.sent.Add(1)
+			p.leave()
+			if evicted {
+				p.drop(old)
+				return displaced, nil
+			}
+			return accepted, nil
+		default:
+		}
+		p.leave()
+		if evicted {
+			p.drop(old)
+		}
+		if !p.enter() {
+			return refused, wrap(p.name, ErrClosed)
+		}
+	}
+}
+
+// evict removes the oldest buffered message, if any. The caller has entered,
+// so p.ch is open.
+func (p *Port[T]) evict() (T, bool) {
+	select {
+	case old := <-p.ch:
+		p.evicted.Add(1)
+		return old, true
+	default:
+		var zero T
+		return zero, false
+	}
+}
+
+// drop hands a discarded message to OnDrop, then declines it if it is a
+// request envelope, so that its requester gets ErrNoResponder at once.
+func (p *Port[T]) drop(msg T) {
+	if p.onDrop != nil {
+		p.onDrop(msg)
+	}
+	if p.declines {
+		if d, ok := any(msg).(decliner); ok {
+			d.decline()
+		}
+	}
+}

@@ -1,0 +1,117 @@
+package pool
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"time"
+)
+
+// Close stops the pool. It blocks until every worker has exited, or until
+// ctx ends and the work left has been canceled, and is safe to call more
+// than once and concurrently; later calls wait for the first one and return its result.
+//
+// Close first stops accepting work (ErrClosed), then lets queued and running
+// tasks finish. If ctx ends before they do, Close cancels the contexts of
+// running tasks, resolves the tasks still queued with ErrClosed, waits up to
+// HungGrace for the cancelled tasks to return, and returns a *CloseError
+// naming the workers whose tasks ignored cancellation: Go cannot stop a
+// goroutine, so those keep running until their handlers return. The
+// Messages port is closed last, after the remaining messages.
+func (p *Pool[In, Out]) Close(ctx context.Context) error {
+	p.started.Do(func() { p.shutdown(ctx) })
+	return p.result
+}
+
+func (p *Pool[In, Out]) shutdown(ctx context.Context) {
+	p.state.CompareAndSwap(stateOpen, stateClosing)
+	p.mu.Lock()
+	p.closing = true
+	p.mu.Unlock()
+	p.queue.Close()
+	for p.maybeSpawn() { // make sure queued work has workers to drain it
+	}
+	p.checkDrained()
+	var err error
+	select {
+	case <-p.drained:
+	case <-ctx.Done():
+		err = p.force(ctx)
+	}
+	p.mu.Lock()
+	if err == nil && len(p.hung) > 0 {
+		err = &CloseError{Hung: p.hungNames()}
+	}
+	p.mu.Unlock()
+	p.msgs.Close()
+	p.kill(ErrClosed)
+	p.emit(PoolClosed, 0, err)
+	grace := time.NewTimer(p.opts.HungGrace)
+	p.events.stop(grace.C)
+	grace.Stop()
+	p.result = err
+}
+
+// force cancels what is left after Close's ctx ended.
+func (p *Pool[In, Out]) force(ctx context.Context) error {
+	p.stop(stateForced)
+	p.kill(fmt.Errorf("%w: %w", ErrClosed, context.Cause(ctx)))
+	canceled := p.drainQueue()
+	grace := time.NewTimer(p.opts.HungGrace)
+	defer grace.Stop()
+	select {
+	case <-p.drained:
+	case <-grace.C:
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	canceled += int(p.forced.Load())
+	return &CloseError{Cause: ctx.Err(), Canceled: canceled, Hung: p.hungNames()}
+}
+
+// drainQueue resolves every task still queued with the pool's state error
+// and returns how many there were.
+func (p *Pool[In, Out]) drainQueue() int {
+	err := p.stateErr()
+	n := 0
+	for {
+		t, ok := p.queue.TryRecv()
+		if !ok {
+			return n
+		}
+		n++
+		if t.fut != nil && t.fut.done != nil {
+			t.fut.resolve(*new(Out), err)
+		} else {
+			p.opts.OnError(err)
+		}
+	}
+}
+
+// fail moves the pool to the failed state after the restart policy gave up.
+func (p *Pool[In, Out]) fail(err error) {
+	p.failErr.Store(&err)
+	if !p.stop(stateFailed) {
+		return
+	}
+	p.emit(PoolFailed, 0, err)
+	p.queue.Close()
+	p.drainQueue()
+}
+
+// hungNames describes the slots whose tasks ignored cancellation; p.mu is
+// held.
+func (p *Pool[In, Out]) hungNames() []string {
+	var names []string
+	for _, set := range []map[*slot[In, Out]]struct{}{p.slots, p.hung} {
+		for s := range set {
+			if s.running.Load() == 0 {
+				continue
+			}
+			ran := time.Since(time.Unix(0, s.since.Load())).Round(time.Millisecond)
+			names = append(names, fmt.Sprintf("%s worker %d (running for %v)", p.opts.Name, s.id, ran))
+		}
+	}
+	slices.Sort(names)
+	return names
+}

@@ -1,0 +1,133 @@
+package pool
+
+import (
+	"context"
+	"errors"
+	"sync"
+	"sync/atomic"
+	"time"
+)
+
+// Pool states.
+const (
+	stateOpen    int32 = iota
+	stateClosing       // Close began: no new work, queued work drains
+	stateForced        // Close's ctx ended: queued work is canceled
+	stateFailed        // the restart policy gave up
+)
+
+// core is the part of a pool that does not depend on its task types: worker
+// accounting, state, and the counters that are not per worker.
+type core struct {
+	opts  Options
+	epoch time.Time // enqueue times are microseconds since epoch
+
+	state atomic.Int32
+	halt  chan struct{} // closed when the pool is forced or failed
+	once  sync.Once     // closes halt
+	life  context.Context
+	kill  context.CancelCauseFunc
+	wctx  context.Context // life, marked as running inside this pool
+
+	// Worker accounting. live counts slots that serve the queue, idle those
+	// waiting for a task; the most slots allowed is max+blocked+surge.
+	max, min, live, idle atomic.Int64
+	blocked              atomic.Int64 // tasks of this pool waiting on this pool
+	surge                atomic.Int64 // extra slots while Reload replaces workers
+	nudge                atomic.Pointer[chan struct{}]
+	nextID               atomic.Int64
+
+	rejected, restarts, recycled, hungTotal atomic.Uint64
+	forced                                  atomic.Uint64 // tasks workers dropped after Close gave up
+	failErr                                 atomic.Pointer[error]
+
+	window intensity
+	events *events
+}
+
+type poolKey struct{}
+
+func newCore(opts Options) *core {
+	c := &core{opts: opts, epoch: time.Now(), halt: make(chan struct{})}
+	c.life, c.kill = context.WithCancelCause(context.Background())
+	c.wctx = context.WithValue(c.life, poolKey{}, c)
+	c.max.Store(int64(opts.MaxWorkers))
+	c.min.Store(int64(opts.MinWorkers))
+	ch := make(chan struct{})
+	c.nudge.Store(&ch)
+	c.events = newEvents(opts.OnEvent)
+	return c
+}
+
+// nested reports whether ctx belongs to a task running in this pool.
+func (c *core) nested(ctx context.Context) bool {
+	return ctx.Value(poolKey{}) == c
+}
+
+// limit is the most slots allowed now.
+func (c *core) limit() int64 { return c.max.Load() + c.blocked.Load() + c.surge.Load() }
+
+// block records that a task of this pool waits on this pool, which allows one
+// more worker so that the wait cannot starve the pool; call the returned
+// function when the wait ends.
+func (c *core) block() func() {
+	c.blocked.Add(1)
+	c.wake()
+	return func() { c.blocked.Add(-1) }
+}
+
+// wake tells idle slots to look at the pool again (after Resize, Reload or
+// a change of the limit).
+func (c *core) wake() {
+	ch := make(chan struct{})
+	close(*c.nudge.Swap(&ch))
+}
+
+// now returns the enqueue timestamp: microseconds since the pool started,
+// wrapping every 71 minutes; waits are computed modulo 2^32.
+func (c *core) now() uint32 { return uint32(time.Since(c.epoch) / time.Microsecond) }
+
+func (c *core) halted() bool {
+	s := c.state.Load()
+	return s == stateForced || s == stateFailed
+}
+
+// stop moves the pool to a halted state (forced or failed) at most once and
+// reports whether it did.
+func (c *core) stop(to int32) bool {
+	for {
+		s := c.state.Load()
+		if s == stateForced || s == stateFailed {
+			return false
+		}
+		if c.state.CompareAndSwap(s, to) {
+			c.once.Do(func() { close(c.halt) })
+			return true
+		}
+	}
+}
+
+// stateErr is the error for work the pool no longer accepts or runs.
+func (c *core) stateErr() error {
+	switch c.state.Load() {
+	case stateFailed:
+		if p := c.failErr.Load(); p != nil {
+			return errors.Join(ErrPoolFailed, *p)
+		}
+		return ErrPoolFailed
+	default:
+		return ErrClosed
+	}
+}
+
+func (c *core) emit(kind EventKind, worker int, err error) {
+	c.emitEvent(Event{Kind: kind, Worker: worker, Err: err})
+}
+
+func (c *core) emitEvent(e Event) {
+	if c.events == nil {
+		return
+	}
+	e.Pool, e.Time = c.opts.Name, time.Now()
+	c.events.emit(e)
+}

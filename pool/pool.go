@@ -1,0 +1,227 @@
+package pool
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+
+	"github.com/crewkit/crew/messaging"
+)
+
+// Pool feeds tasks of type In to workers that return Out: the manager of a
+// set of isolated workers, the analogue of a Piscina pool. Tasks wait in one
+// bounded FIFO queue and are dispatched in order to the next free worker.
+// Workers are built lazily by the factory, up to MaxWorkers, and retired when
+// idle. All methods are safe for concurrent use.
+//
+// Submitting to a pool from inside one of its own tasks is safe: while such
+// a task waits (for queue room or for a result), the pool may run one more
+// worker than MaxWorkers, so nested work cannot deadlock the pool.
+type Pool[In, Out any] struct {
+	*core
+	factory Factory[In, Out]
+	queue   *messaging.Port[task[In, Out]]
+	msgs    *messaging.Port[Message]
+	free    sync.Pool // *Future[Out] with signal set, reused by Run
+
+	mu      sync.Mutex // guards the fields below; never held on the hot path
+	slots   map[*slot[In, Out]]struct{}
+	hung    map[*slot[In, Out]]struct{}
+	retired counters // totals of slots that exited
+	closing bool
+	drained chan struct{} // closed once closing and no slot is left
+	result  error         // Close's result
+	started sync.Once
+}
+
+// task is one queued unit of work. It holds no pointer when it needs none,
+// so a queued fire-and-forget task costs only its slot in the queue.
+type task[In, Out any] struct {
+	in   In
+	fut  *Future[Out] // nil: fire-and-forget that cannot be canceled
+	enq  uint32       // core.now() at enqueue
+}
+
+// New returns a pool whose workers are built by factory. It starts
+// opts.MinWorkers workers at once and the rest on demand. It returns an error
+// for a nil factory or invalid options.
+func New[In, Out any](factory Factory[In, Out], opts Options) (*Pool[In, Out], error) {
+	if factory == nil {
+		return nil, errors.New("pool: New needs a non-nil factory")
+	}
+	opts, err := opts.withDefaults()
+	if err != nil {
+		return nil, err
+	}
+	p := &Pool[In, Out]{
+		core:    newCore(opts),
+		factory: factory,
+		queue:   messaging.NewPort(messaging.Options[task[In, Out]]{Capacity: opts.QueueSize}),
+		msgs: messaging.NewPort(messaging.Options[Message]{
+			Capacity: opts.MessageBuffer, Policy: messaging.DropOldest, Name: opts.Name + " messages"}),
+		slots:   make(map[*slot[In, Out]]struct{}),
+		hung:    make(map[*slot[In, Out]]struct{}),
+		drained: make(chan struct{}),
+	}
+	p.free.New = func() any { return &Future[Out]{done: make(chan struct{}, 1), signal: true, core: p.core} }
+	for range opts.MinWorkers {
+		p.live.Add(1)
+		p.start()
+	}
+	return p, nil
+}
+
+// NewFunc returns a pool of stateless workers that call fn. It returns an
+// error for a nil fn or invalid options.
+func NewFunc[In, Out any](fn func(ctx context.Context, in In) (Out, error), opts Options) (*Pool[In, Out], error) {
+	if fn == nil {
+		return nil, errors.New("pool: NewFunc needs a non-nil function")
+	}
+	w := Func[In, Out](fn)
+	return New(func(context.Context, WorkerInfo) (Worker[In, Out], error) { return w, nil }, opts)
+}
+
+// Run queues in, waiting while the queue is full, then waits for its result.
+// If ctx ends first Run returns ctx.Err(): a task still queued then never
+// runs, and a running task sees its context cancelled.
+func (p *Pool[In, Out]) Run(ctx context.Context, in In) (Out, error) {
+	f := p.free.Get().(*Future[Out])
+	f.reset(ctx)
+	if err := p.enqueue(ctx, task[In, Out]{in: in, fut: f, enq: p.now()}, true); err != nil {
+		p.free.Put(f)
+		var zero Out
+		return zero, err
+	}
+	if p.nested(ctx) {
+		defer p.block()()
+	}
+	select {
+	case <-f.done:
+	case <-ctx.Done():
+		select {
+		case <-f.done: // resolved as ctx ended: prefer the result
+		default:
+			var zero Out
+			return zero, ctx.Err() // abandoned: the worker resolves f, which is not reused
+		}
+	}
+	out, err := f.out, f.err
+	p.free.Put(f)
+	return out, err
+}
+
+// Submit queues in and returns its future, waiting while the queue is full
+// until there is room or ctx ends. A task whose ctx ends while it is queued
+// never runs, and a running one sees its context cancelled.
+func (p *Pool[In, Out]) Submit(ctx context.Context, in In) (*Future[Out], error) {
+	f := &Future[Out]{ctx: cancellable(ctx), done: make(chan struct{}), core: p.core}
+	if err := p.enqueue(ctx, task[In, Out]{in: in, fut: f, enq: p.now()}, true); err != nil {
+		return nil, err
+	}
+	return f, nil
+}
+
+// TrySubmit is Submit without waiting: it fails with ErrQueueFull at once
+// when the queue is full. ctx is never waited on; it is the task's context,
+// so a task whose ctx ends while queued never runs.
+func (p *Pool[In, Out]) TrySubmit(ctx context.Context, in In) (*Future[Out], error) {
+	f := &Future[Out]{ctx: cancellable(ctx), done: make(chan struct{}), core: p.core}
+	if err := p.enqueue(ctx, task[In, Out]{in: in, fut: f, enq: p.now()}, false); err != nil {
+		return nil, err
+	}
+	return f, nil
+}
+
+// Go queues in without a way to wait for its result (fire and forget),
+// waiting while the queue is full until there is room or ctx ends. The task's
+// error, if any, goes to Options.OnError. A task whose ctx ends while queued
+// never runs. With a ctx that cannot be cancelled, Go does not allocate.
+func (p *Pool[In, Out]) Go(ctx context.Context, in In) error {
+	return p.enqueue(ctx, p.detached(ctx, in), true)
+}
+
+// TryGo is Go without waiting: it fails with ErrQueueFull at once when the
+// queue is full. ctx is never waited on; it is the task's context.
+func (p *Pool[In, Out]) TryGo(ctx context.Context, in In) error {
+	return p.enqueue(ctx, p.detached(ctx, in), false)
+}
+
+func (p *Pool[In, Out]) detached(ctx context.Context, in In) task[In, Out] {
+	t := task[In, Out]{in: in, enq: p.now()}
+	if c := cancellable(ctx); c != nil {
+		t.fut = &Future[Out]{ctx: c, core: p.core}
+	}
+	return t
+}
+
+// enqueue puts t in the queue, waiting for room when wait is set.
+func (p *Pool[In, Out]) enqueue(ctx context.Context, t task[In, Out], wait bool) error {
+	if p.state.Load() != stateOpen {
+		return p.stateErr()
+	}
+	err := p.queue.TrySend(t)
+	if err != nil && wait && errors.Is(err, messaging.ErrFull) {
+		if p.nested(ctx) {
+			defer p.block()()
+			p.maybeSpawn()
+		}
+		err = p.queue.Send(ctx, t)
+	}
+	if err != nil {
+		return p.sendErr(err)
+	}
+	p.maybeSpawn()
+	return nil
+}
+
+func (p *Pool[In, Out]) sendErr(err error) error {
+	switch {
+	case errors.Is(err, messaging.ErrFull):
+		p.rejected.Add(1)
+		return fmt.Errorf("pool %q: %w", p.opts.Name, ErrQueueFull)
+	case errors.Is(err, messaging.ErrClosed):
+		return p.stateErr()
+	}
+	return err
+}
+
+// Messages returns the port on which workers' WorkerInfo.Post messages
+// arrive, oldest first. It is closed, after the remaining messages, when the
+// pool closes. Only the pool's owner should receive from it.
+func (p *Pool[In, Out]) Messages() *messaging.Port[Message] { return p.msgs }
+
+// Resize changes MaxWorkers to n (n >= 1), lowering MinWorkers to n if it
+// was higher. Extra workers retire after their current task; new ones are
+// built as queued work needs them. It does not wait.
+func (p *Pool[In, Out]) Resize(n int) error {
+	if n < 1 {
+		return fmt.Errorf("pool: Resize needs n >= 1, got %d", n)
+	}
+	if p.state.Load() != stateOpen {
+		return p.stateErr()
+	}
+	p.max.Store(int64(n))
+	if p.min.Load() > int64(n) {
+		p.min.Store(int64(n))
+	}
+	p.wake()
+	for p.maybeSpawn() {
+	}
+	return nil
+}
+
+// maybeSpawn starts a slot when queued tasks outnumber idle slots and the
+// limit allows one more, and reports whether it did.
+func (p *Pool[In, Out]) maybeSpawn() bool {
+	for {
+		l := p.live.Load()
+		if l >= p.limit() || int64(p.queue.Len()) <= p.idle.Load() || p.halted() {
+			return false
+		}
+		if p.live.CompareAndSwap(l, l+1) {
+			p.start()
+			return true
+		}
+	}
+}

@@ -1,0 +1,417 @@
+package pool
+
+import (
+	"context"
+	"fmt"
+	"sync/atomic"
+	"time"
+
+	"github.com/sourcegraph/conc/panics"
+)
+
+// hungMark in slot.running marks a slot whose task was declared hung.
+const hungMark = ^uint64(0)
+
+// slot is one worker goroutine of a pool. It builds a worker with the
+// factory, feeds it tasks from the queue one at a time, and rebuilds it after
+// a crash. Only the slot's goroutine touches its unexported fields, except
+// the atomics and what the hung watchdog reads after winning running.
+type slot[In, Out any] struct {
+	w        Worker[In, Out]
+	id       int
+	tasks    int // handled by the current worker
+	failures int // consecutive, with no task completed in between
+	seq      uint64
+	// uncounted is set once the slot has left live (it retired).
+	uncounted bool
+	stop     chan struct{} // closed to retire the slot after its current task
+	idle     *time.Timer
+	watch    *time.Timer // hung watchdog, armed per task when TaskTimeout is set
+
+	running atomic.Uint64 // seq of the running task, 0 when none, or hungMark
+	since   atomic.Int64  // start of the running task, unix nanoseconds
+	cur     *Future[Out]  // the running task's future, published by running
+	stats   counters
+}
+
+// start runs a new slot; the caller has already counted it in live.
+func (p *Pool[In, Out]) start() {
+	s := &slot[In, Out]{stop: make(chan struct{})}
+	p.mu.Lock()
+	if p.halted() {
+		p.mu.Unlock()
+		p.live.Add(-1)
+		return
+	}
+	p.slots[s] = struct{}{}
+	p.mu.Unlock()
+	if p.opts.TaskTimeout > 0 {
+		s.watch = time.AfterFunc(time.Hour, func() { p.watchdog(s) })
+		s.watch.Stop()
+	}
+	go p.loop(s)
+}
+
+func (p *Pool[In, Out]) loop(s *slot[In, Out]) {
+	defer p.exit(s)
+	for {
+		if s.w == nil && !p.build(s) {
+			return
+		}
+		t, ok := p.next(s)
+		if !ok || !p.exec(s, t) || !p.keep(s) {
+			return
+		}
+	}
+}
+
+// build makes a worker with the factory, backing off after consecutive
+// failures. It reports false when the slot should exit instead.
+func (p *Pool[In, Out]) build(s *slot[In, Out]) bool {
+	for {
+		if d := p.opts.Restart.Backoff(s.failures); d > 0 {
+			p.emitEvent(Event{Kind: WorkerBackoff, Worker: s.id, Delay: d})
+			t := time.NewTimer(d)
+			select {
+			case <-t.C:
+			case <-p.halt:
+				t.Stop()
+				return false
+			}
+		}
+		if p.halted() {
+			return false
+		}
+		s.id = int(p.nextID.Add(1))
+		info := WorkerInfo{ID: s.id, Pool: p.opts.Name, messages: p.msgs}
+		w, err := p.newWorker(info)
+		if err == nil {
+			s.w, s.tasks = w, 0
+			p.emit(WorkerStarted, s.id, nil)
+			return true
+		}
+		err = fmt.Errorf("pool %q: worker %d: factory: %w", p.opts.Name, s.id, err)
+		if !p.failed(s, err) {
+			return false
+		}
+	}
+}
+
+// newWorker calls the factory, turning a panic into an error.
+func (p *Pool[In, Out]) newWorker(info WorkerInfo) (w Worker[In, Out], err error) {
+	if r := panics.Try(func() { w, err = p.factory(p.life, info) }); r != nil {
+		return nil, &PanicError{Value: r.Value, Stack: r.Stack}
+	}
+	if err == nil && w == nil {
+		err = fmt.Errorf("factory returned a nil worker")
+	}
+	return w, err
+}
+
+// failed records a crash or factory failure of s and reports whether the
+// restart policy allows another try; when it does not, the pool fails.
+func (p *Pool[In, Out]) failed(s *slot[In, Out], err error) bool {
+	s.failures++
+	p.restarts.Add(1)
+	p.emit(WorkerRestarted, s.id, err)
+	if p.window.allow(p.opts.Restart, time.Now()) {
+		return true
+	}
+	p.fail(err)
+	return false
+}
+
+// next returns the next task, waiting as an idle slot. It reports false when
+// the slot should exit: the queue is closed and drained, the pool halted,
+// the slot was asked to stop, or it retired after IdleTimeout.
+func (p *Pool[In, Out]) next(s *slot[In, Out]) (task[In, Out], bool) {
+	select {
+	case t, ok := <-p.queue.C():
+		return t, ok
+	default:
+	}
+	p.idle.Add(1)
+	defer p.idle.Add(-1)
+	for {
+		if p.surplus(s) {
+			return task[In, Out]{}, false
+		}
+		var timeout <-chan time.Time
+		if p.live.Load() > p.min.Load() {
+			timeout = s.idleTimer(p.opts.IdleTimeout)
+		}
+		select {
+		case t, ok := <-p.queue.C():
+			return t, ok
+		case <-timeout:
+			if p.retire(s) {
+				return task[In, Out]{}, false
+			}
+		case <-*p.nudge.Load():
+		case <-s.stop:
+			return task[In, Out]{}, false
+		case <-p.halt:
+			return task[In, Out]{}, false
+		}
+	}
+}
+
+func (s *slot[In, Out]) idleTimer(d time.Duration) <-chan time.Time {
+	if s.idle == nil {
+		s.idle = time.NewTimer(d)
+	} else {
+		s.idle.Reset(d)
+	}
+	return s.idle.C
+}
+
+// retire takes s out of live if that leaves at least MinWorkers.
+func (p *Pool[In, Out]) retire(s *slot[In, Out]) bool {
+	for {
+		l := p.live.Load()
+		if l <= p.min.Load() {
+			return false
+		}
+		if p.live.CompareAndSwap(l, l-1) {
+			s.uncounted = true
+			return true
+		}
+	}
+}
+
+// surplus reports whether s should exit because the pool has more slots than
+// its limit (after Resize or Reload).
+func (p *Pool[In, Out]) surplus(s *slot[In, Out]) bool {
+	select {
+	case <-s.stop:
+		return true
+	default:
+	}
+	return p.live.Load() > p.limit() && p.retire(s)
+}
+
+// keep runs between tasks: it recycles a worker that reached
+// MaxTasksPerWorker and reports whether the slot should go on.
+func (p *Pool[In, Out]) keep(s *slot[In, Out]) bool {
+	if n := p.opts.MaxTasksPerWorker; n > 0 && s.w != nil && s.tasks >= n {
+		p.recycled.Add(1)
+		p.emit(WorkerRecycled, s.id, nil)
+		p.discard(s, nil)
+	}
+	return !p.surplus(s)
+}
+
+// discard closes the slot's worker; the next loop builds a fresh one.
+func (p *Pool[In, Out]) discard(s *slot[In, Out], why error) {
+	_ = closeWorker(p.life, s.w)
+	s.w = nil
+	p.emit(WorkerExited, s.id, why)
+}
+
+// exit runs when the slot's goroutine ends.
+func (p *Pool[In, Out]) exit(s *slot[In, Out]) {
+	if s.idle != nil {
+		s.idle.Stop()
+	}
+	hung := s.running.Load() == hungMark
+	if s.w != nil {
+		p.discard(s, nil)
+	}
+	p.mu.Lock()
+	delete(p.slots, s)
+	delete(p.hung, s)
+	p.retired.add(&s.stats)
+	p.mu.Unlock()
+	if !hung && !s.uncounted {
+		p.live.Add(-1)
+	}
+	if !hung {
+		p.maybeSpawn() // a task may have arrived as this slot left
+	}
+	p.checkDrained()
+}
+
+// checkDrained signals Close once it began and no slot is left.
+func (p *Pool[In, Out]) checkDrained() {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.closing && len(p.slots) == 0 {
+		select {
+		case <-p.drained:
+		default:
+			close(p.drained)
+		}
+	}
+}
+
+// exec runs one task on the slot's worker and resolves it. It reports false
+// when the task was declared hung, which detaches the slot's goroutine.
+func (p *Pool[In, Out]) exec(s *slot[In, Out], t task[In, Out]) bool {
+	f := t.fut
+	if p.halted() {
+		p.forced.Add(1)
+		p.settle(s, f, *new(Out), p.stateErr(), &s.stats.canceled)
+		return true
+	}
+	if f != nil && f.ctx != nil && f.ctx.Err() != nil {
+		p.settle(s, f, *new(Out), f.ctx.Err(), &s.stats.canceled)
+		return true
+	}
+	s.stats.wait.Record(time.Duration(p.now()-t.enq) * time.Microsecond)
+	ctx, cleanup := p.taskContext(f)
+	start := time.Now()
+	seq := s.begin(f, start, p.opts.TaskTimeout+p.opts.HungGrace)
+	out, err, pe := p.invoke(s.w, ctx, t.in)
+	timedOut := p.opts.TaskTimeout > 0 && context.Cause(ctx) == errDeadline
+	cleanup()
+	if !s.end(seq) {
+		return false
+	}
+	elapsed := time.Since(start)
+	s.stats.run.Record(elapsed)
+	s.stats.runNanos.Add(uint64(elapsed))
+	s.tasks++
+	p.outcome(s, f, out, err, pe, timedOut)
+	return true
+}
+
+// outcome resolves a finished task and deals with its worker.
+func (p *Pool[In, Out]) outcome(s *slot[In, Out], f *Future[Out], out Out, err error, pe *PanicError, timedOut bool) {
+	switch {
+	case pe != nil:
+		p.settle(s, f, out, pe, &s.stats.panicked)
+		p.crash(s, pe)
+	case err != nil && timedOut:
+		p.settle(s, f, out, fmt.Errorf("%w: %w", ErrTimeout, err), &s.stats.timedOut)
+	case err != nil:
+		p.settle(s, f, out, err, &s.stats.failed)
+		if IsFatal(err) {
+			p.crash(s, err)
+		}
+	default:
+		s.failures = 0
+		p.settle(s, f, out, nil, &s.stats.completed)
+	}
+}
+
+// crash discards a worker whose state cannot be trusted.
+func (p *Pool[In, Out]) crash(s *slot[In, Out], err error) {
+	p.discard(s, err)
+	if !p.failed(s, err) {
+		s.stop = closedChan // the pool failed: leave at the next check
+	}
+}
+
+var closedChan = func() chan struct{} { c := make(chan struct{}); close(c); return c }()
+
+// settle resolves f (or reports a fire-and-forget error) and counts the
+// outcome.
+func (p *Pool[In, Out]) settle(s *slot[In, Out], f *Future[Out], out Out, err error, n *atomic.Uint64) {
+	n.Add(1)
+	if f != nil && f.done != nil {
+		f.resolve(out, err)
+		return
+	}
+	if err != nil {
+		p.opts.OnError(err)
+	}
+}
+
+// invoke calls Handle, turning a panic into a *PanicError unless the user
+// asked panics to crash the process.
+func (p *Pool[In, Out]) invoke(w Worker[In, Out], ctx context.Context, in In) (out Out, err error, pe *PanicError) {
+	if p.opts.CrashOnPanic {
+		out, err = w.Handle(ctx, in)
+		return out, err, nil
+	}
+	defer func() {
+		if v := recover(); v != nil {
+			r := panics.NewRecovered(1, v)
+			pe = &PanicError{Value: v, Stack: r.Stack}
+		}
+	}()
+	out, err = w.Handle(ctx, in)
+	return out, err, nil
+}
+
+// errDeadline is the cause of a task context that passed TaskTimeout.
+var errDeadline = fmt.Errorf("%w (TaskTimeout)", context.DeadlineExceeded)
+
+// taskContext returns the context a task runs with: cancelled when the
+// submitter's ctx ends, when Close gives up waiting, and at TaskTimeout. A
+// task with neither a cancellable ctx nor a timeout shares the pool's
+// context and costs nothing.
+func (p *Pool[In, Out]) taskContext(f *Future[Out]) (context.Context, func()) {
+	var caller context.Context
+	if f != nil {
+		caller = f.ctx
+	}
+	if caller == nil && p.opts.TaskTimeout == 0 {
+		return p.wctx, func() {}
+	}
+	ctx, cancel := p.wctx, context.CancelFunc(func() {})
+	if caller != nil {
+		var cancelCause context.CancelCauseFunc
+		ctx, cancelCause = context.WithCancelCause(context.WithValue(caller, poolKey{}, p.core))
+		stop := context.AfterFunc(p.life, func() { cancelCause(context.Cause(p.life)) })
+		cancel = func() { stop(); cancelCause(nil) }
+	}
+	if p.opts.TaskTimeout > 0 {
+		var cancelTimeout context.CancelFunc
+		ctx, cancelTimeout = context.WithTimeoutCause(ctx, p.opts.TaskTimeout, errDeadline)
+		prev := cancel
+		cancel = func() { cancelTimeout(); prev() }
+	}
+	return ctx, cancel
+}
+
+// begin publishes the task that starts now and arms the hung watchdog.
+func (s *slot[In, Out]) begin(f *Future[Out], start time.Time, limit time.Duration) uint64 {
+	s.seq++
+	s.cur = f
+	s.since.Store(start.UnixNano())
+	s.running.Store(s.seq)
+	if s.watch != nil {
+		s.watch.Reset(limit)
+	}
+	return s.seq
+}
+
+// end reports whether the task finished before the watchdog declared it
+// hung.
+func (s *slot[In, Out]) end(seq uint64) bool {
+	if s.watch != nil {
+		s.watch.Stop()
+	}
+	return s.running.CompareAndSwap(seq, 0)
+}
+
+// watchdog runs when a task may have passed TaskTimeout plus HungGrace. A
+// firing left over from an earlier task finds a newer start and does nothing.
+func (p *Pool[In, Out]) watchdog(s *slot[In, Out]) {
+	seq := s.running.Load()
+	if seq == 0 || seq == hungMark {
+		return
+	}
+	ran := time.Since(time.Unix(0, s.since.Load()))
+	if ran < p.opts.TaskTimeout+p.opts.HungGrace || !s.running.CompareAndSwap(seq, hungMark) {
+		return
+	}
+	err := fmt.Errorf("pool %q: worker %d hung: task ignored cancellation for %v: %w",
+		p.opts.Name, s.id, ran.Round(time.Millisecond), ErrTimeout)
+	p.settle(s, s.cur, *new(Out), err, &s.stats.timedOut)
+	p.hungTotal.Add(1)
+	p.emit(WorkerHung, s.id, err)
+	p.mu.Lock()
+	delete(p.slots, s)
+	p.hung[s] = struct{}{}
+	p.mu.Unlock()
+	p.live.Add(-1)
+	if p.window.allow(p.opts.Restart, time.Now()) {
+		p.restarts.Add(1)
+		p.maybeSpawn()
+	} else {
+		p.fail(err)
+	}
+	p.checkDrained()
+}

@@ -1,0 +1,122 @@
+package pool
+
+import (
+	"sync/atomic"
+	"time"
+
+	"github.com/crewkit/crew/internal/histogram"
+)
+
+// counters are one slot's outcome counts and latency histograms. Each slot
+// writes only its own, so updating them never contends.
+type counters struct {
+	completed, failed, panicked, canceled, timedOut atomic.Uint64
+	runNanos                                        atomic.Uint64
+	run, wait                                       histogram.Histogram
+}
+
+// add folds o into c.
+func (c *counters) add(o *counters) {
+	for _, pair := range [][2]*atomic.Uint64{
+		{&c.completed, &o.completed}, {&c.failed, &o.failed}, {&c.panicked, &o.panicked},
+		{&c.canceled, &o.canceled}, {&c.timedOut, &o.timedOut}, {&c.runNanos, &o.runNanos},
+	} {
+		pair[0].Add(pair[1].Load())
+	}
+	c.run.AddFrom(&o.run)
+	c.wait.AddFrom(&o.wait)
+}
+
+// Latency summarises a distribution of durations. Percentiles are within
+// 12.5% of the true value; Max is exact.
+type Latency struct {
+	Count              uint64
+	Mean               time.Duration
+	P50, P90, P99, Max time.Duration
+}
+
+func latency(s *histogram.Snapshot) Latency {
+	return Latency{
+		Count: s.Count(), Mean: s.Mean(), Max: s.Max(),
+		P50: s.Percentile(0.50), P90: s.Percentile(0.90), P99: s.Percentile(0.99),
+	}
+}
+
+// Stats is a snapshot of a pool, as Piscina reports it. Counters are totals
+// since New. While tasks are moving, fields may disagree by the tasks in
+// flight.
+type Stats struct {
+	Name  string
+	State string // "open", "closing", "closed" or "failed"
+
+	Workers int // live workers (slots), busy or idle
+	Busy    int // workers running a task
+	Idle    int // workers waiting for a task
+	Hung    int // abandoned goroutines still running a hung task
+	Max     int // current MaxWorkers
+	Min     int // current MinWorkers
+
+	Queued   int // tasks waiting for a worker
+	QueueCap int // the queue's bound
+
+	Submitted uint64 // tasks accepted: resolved, running or queued
+	Completed uint64 // succeeded
+	Failed    uint64 // returned an error (not a timeout or panic)
+	Panicked  uint64 // panicked (*PanicError)
+	Rejected  uint64 // refused with ErrQueueFull
+	Canceled  uint64 // never ran: caller's ctx ended while queued, or Close or failure canceled them
+	TimedOut  uint64 // ran past TaskTimeout, including hung ones
+	Restarts  uint64 // workers rebuilt after a crash, hang or factory failure
+	Recycled  uint64 // workers replaced after MaxTasksPerWorker
+	HungTotal uint64 // workers ever declared hung
+
+	RunTime  Latency // how long tasks ran
+	WaitTime Latency // how long tasks waited in the queue
+
+	// Utilization is the time workers spent running tasks divided by the
+	// time MaxWorkers workers could have run them since New: 1 means every
+	// allowed worker was busy all the time.
+	Utilization float64
+}
+
+var stateNames = [...]string{stateOpen: "open", stateClosing: "closing", stateForced: "closed", stateFailed: "failed"}
+
+// Stats returns a snapshot of the pool. It does not stop the pool: it reads
+// per-worker counters without taking any lock that tasks take.
+func (p *Pool[In, Out]) Stats() Stats {
+	var total counters
+	st := Stats{Name: p.opts.Name, State: stateNames[p.state.Load()]}
+	p.mu.Lock()
+	total.add(&p.retired)
+	for s := range p.slots {
+		total.add(&s.stats)
+		if s.running.Load() != 0 {
+			st.Busy++
+		}
+	}
+	for s := range p.hung {
+		total.add(&s.stats)
+	}
+	st.Hung = len(p.hung)
+	if p.closing && len(p.slots) == 0 && st.State == "closing" {
+		st.State = "closed"
+	}
+	p.mu.Unlock()
+
+	st.Workers, st.Idle = int(p.live.Load()), int(p.idle.Load())
+	st.Max, st.Min = int(p.max.Load()), int(p.min.Load())
+	st.Queued, st.QueueCap = p.queue.Len(), p.queue.Cap()
+	st.Completed, st.Failed, st.Panicked = total.completed.Load(), total.failed.Load(), total.panicked.Load()
+	st.Canceled, st.TimedOut = total.canceled.Load(), total.timedOut.Load()
+	st.Rejected, st.Restarts = p.rejected.Load(), p.restarts.Load()
+	st.Recycled, st.HungTotal = p.recycled.Load(), p.hungTotal.Load()
+	resolved := st.Completed + st.Failed + st.Panicked + st.Canceled + st.TimedOut
+	st.Submitted = resolved + uint64(st.Busy) + uint64(st.Queued)
+
+	run, wait := total.run.Snapshot(), total.wait.Snapshot()
+	st.RunTime, st.WaitTime = latency(&run), latency(&wait)
+	if capacity := float64(time.Since(p.epoch)) * float64(st.Max); capacity > 0 {
+		st.Utilization = min(float64(total.runNanos.Load())/capacity, 1)
+	}
+	return st
+}
