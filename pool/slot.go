@@ -131,7 +131,18 @@ func (p *Pool[In, Out]) next(s *slot[In, Out]) (task[In, Out], bool) {
 	default:
 	}
 	p.idle.Add(1)
-	defer p.idle.Add(-1)
+	t, ok := p.wait(s)
+	p.idle.Add(-1)
+	if ok {
+		// Submitters skip spawning while a slot is idle; this slot was
+		// counted as idle, so look again for work it leaves behind.
+		p.maybeSpawn()
+	}
+	return t, ok
+}
+
+// wait blocks an idle slot until it has a task or must exit.
+func (p *Pool[In, Out]) wait(s *slot[In, Out]) (task[In, Out], bool) {
 	for {
 		if p.surplus(s) {
 			return task[In, Out]{}, false

@@ -1,0 +1,176 @@
+package pool_test
+
+import (
+	"context"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"testing/synctest"
+	"time"
+
+	"github.com/crewkit/crew/pool"
+	"github.com/stretchr/testify/require"
+	"go.uber.org/goleak"
+)
+
+// counter is a stateful worker: it counts its own tasks without locks, and
+// records its closing.
+type counter struct {
+	id     int
+	n      int
+	closed *atomic.Int32
+}
+
+func (c *counter) Handle(ctx context.Context, delta int) (int, error) {
+	c.n += delta
+	return c.n, nil
+}
+
+func (c *counter) Close(context.Context) error {
+	c.closed.Add(1)
+	return nil
+}
+
+func TestWorkers(t *testing.T) {
+	t.Run("New with no MinWorkers starts no goroutine", func(t *testing.T) {
+		defer goleak.VerifyNone(t, goleak.IgnoreCurrent())
+		p, err := pool.NewFunc(func(context.Context, int) (int, error) { return 0, nil }, pool.Options{})
+		require.NoError(t, err)
+		goleak.VerifyNone(t, goleak.IgnoreCurrent())
+		require.NoError(t, p.Close(bg))
+	})
+	t.Run("each worker keeps private state and is closed when retired", func(t *testing.T) {
+		var closed atomic.Int32
+		p, err := pool.New(func(_ context.Context, info pool.WorkerInfo) (pool.Worker[int, int], error) {
+			return &counter{id: info.ID, closed: &closed}, nil
+		}, pool.Options{MaxWorkers: 1})
+		require.NoError(t, err)
+		for i := 1; i <= 5; i++ {
+			out, err := p.Run(bg, 1)
+			require.NoError(t, err)
+			require.Equal(t, i, out, "one worker sees every task in turn")
+		}
+		require.NoError(t, p.Close(bg))
+		require.Equal(t, int32(1), closed.Load())
+	})
+	t.Run("MinWorkers are built at once and idle ones above it retire after IdleTimeout", func(t *testing.T) {
+		synctest.Test(t, func(t *testing.T) {
+			g := newGate()
+			p := newPool(t, g.task, pool.Options{MinWorkers: 1, MaxWorkers: 3, IdleTimeout: time.Second})
+			synctest.Wait()
+			require.Equal(t, 1, p.Stats().Workers)
+			fs := []*pool.Future[int]{submit(t, p, bg, 1), submit(t, p, bg, 2), submit(t, p, bg, 3)}
+			for range fs {
+				<-g.entered
+			}
+			require.Equal(t, 3, p.Stats().Workers)
+			require.Equal(t, 3, p.Stats().Busy)
+			close(g.open)
+			for i, f := range fs {
+				requireResult(t, f, i+1)
+			}
+			time.Sleep(999 * time.Millisecond)
+			synctest.Wait()
+			require.Equal(t, 3, p.Stats().Workers, "not idle long enough yet")
+			time.Sleep(time.Millisecond)
+			synctest.Wait()
+			require.Equal(t, 1, p.Stats().Workers, "the minimum stays")
+		})
+	})
+	t.Run("dispatch is FIFO", func(t *testing.T) {
+		var mu sync.Mutex
+		var order []int
+		g := newGate()
+		p := newPool(t, func(ctx context.Context, n int) (int, error) {
+			if n == 0 {
+				return g.task(ctx, n)
+			}
+			mu.Lock()
+			order = append(order, n)
+			mu.Unlock()
+			return n, nil
+		}, pool.Options{MaxWorkers: 1, QueueSize: 100})
+		first := submit(t, p, bg, 0)
+		<-g.entered
+		for i := 1; i <= 100; i++ {
+			require.NoError(t, p.Go(bg, i))
+		}
+		close(g.open)
+		requireResult(t, first, 0)
+		require.NoError(t, p.Close(bg))
+		require.Len(t, order, 100)
+		for i, n := range order {
+			require.Equal(t, i+1, n)
+		}
+	})
+	t.Run("Resize grows and shrinks the pool", func(t *testing.T) {
+		synctest.Test(t, func(t *testing.T) {
+			g := newGate()
+			p := newPool(t, g.task, pool.Options{MaxWorkers: 1, QueueSize: 8})
+			var fs []*pool.Future[int]
+			for i := range 4 {
+				fs = append(fs, submit(t, p, bg, i))
+			}
+			<-g.entered
+			synctest.Wait()
+			require.Equal(t, 1, p.Stats().Busy)
+			require.NoError(t, p.Resize(4))
+			synctest.Wait()
+			require.Equal(t, 4, p.Stats().Busy)
+			require.NoError(t, p.Resize(2))
+			close(g.open)
+			for i, f := range fs {
+				requireResult(t, f, i)
+			}
+			synctest.Wait()
+			require.LessOrEqual(t, p.Stats().Workers, 2)
+			require.ErrorContains(t, p.Resize(0), "pool: Resize needs n >= 1, got 0")
+		})
+	})
+	t.Run("a task may wait on its own pool without deadlock", func(t *testing.T) {
+		synctest.Test(t, func(t *testing.T) {
+			var p *pool.Pool[int, int]
+			p = newPool(t, func(ctx context.Context, depth int) (int, error) {
+				if depth == 0 {
+					return 1, nil
+				}
+				a, err := p.Submit(ctx, depth-1)
+				if err != nil {
+					return 0, err
+				}
+				b, err := p.Run(ctx, depth-1)
+				if err != nil {
+					return 0, err
+				}
+				av, err := a.Wait(ctx)
+				return av + b, err
+			}, pool.Options{MaxWorkers: 2, QueueSize: 1})
+			out, err := p.Run(bg, 6)
+			require.NoError(t, err)
+			require.Equal(t, 64, out)
+			require.NoError(t, p.Close(bg))
+			require.Equal(t, 2, p.Stats().Max)
+		})
+	})
+	t.Run("workers post messages to the owner", func(t *testing.T) {
+		p, err := pool.New(func(_ context.Context, info pool.WorkerInfo) (pool.Worker[string, int], error) {
+			return pool.Func[string, int](func(ctx context.Context, s string) (int, error) {
+				for i := range len(s) {
+					require.NoError(t, info.Post(i))
+				}
+				return len(s), nil
+			}), nil
+		}, pool.Options{MaxWorkers: 1})
+		require.NoError(t, err)
+		n, err := p.Run(bg, "abc")
+		require.NoError(t, err)
+		require.Equal(t, 3, n)
+		require.NoError(t, p.Close(bg))
+		var got []any
+		for m := range p.Messages().C() {
+			require.Equal(t, 1, m.Worker)
+			got = append(got, m.Body)
+		}
+		require.Equal(t, []any{0, 1, 2}, got)
+	})
+}
