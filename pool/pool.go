@@ -33,6 +33,7 @@ type Pool[In, Out any] struct {
 	drained chan struct{} // closed once closing and no slot is left
 	result  error         // Close's result
 	started sync.Once
+	reload  sync.Mutex // one Reload at a time
 }
 
 // task is one queued unit of work. It holds no pointer when it needs none,
@@ -220,8 +221,7 @@ func (p *Pool[In, Out]) maybeSpawn() bool {
 			return false
 		}
 		if p.live.CompareAndSwap(l, l+1) {
-			p.start()
-			return true
+			return p.start() != nil
 		}
 	}
 }

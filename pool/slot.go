@@ -3,6 +3,7 @@ package pool
 import (
 	"context"
 	"fmt"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -24,7 +25,10 @@ type slot[In, Out any] struct {
 	seq      uint64
 	// uncounted is set once the slot has left live (it retired).
 	uncounted bool
-	stop     chan struct{} // closed to retire the slot after its current task
+	stop     chan struct{} // closed by halt to retire the slot after its current task
+	stopOnce sync.Once
+	ready    chan struct{} // closed once the slot's first worker is built
+	exited   chan struct{} // closed when the slot's goroutine ends
 	idle     *time.Timer
 	watch    *time.Timer // hung watchdog, armed per task when TaskTimeout is set
 
@@ -34,14 +38,15 @@ type slot[In, Out any] struct {
 	stats   counters
 }
 
-// start runs a new slot; the caller has already counted it in live.
-func (p *Pool[In, Out]) start() {
-	s := &slot[In, Out]{stop: make(chan struct{})}
+// start runs a new slot; the caller has already counted it in live. It
+// returns nil when the pool has halted.
+func (p *Pool[In, Out]) start() *slot[In, Out] {
+	s := &slot[In, Out]{stop: make(chan struct{}), ready: make(chan struct{}), exited: make(chan struct{})}
 	p.mu.Lock()
 	if p.halted() {
 		p.mu.Unlock()
 		p.live.Add(-1)
-		return
+		return nil
 	}
 	p.slots[s] = struct{}{}
 	p.mu.Unlock()
@@ -50,6 +55,7 @@ func (p *Pool[In, Out]) start() {
 		s.watch.Stop()
 	}
 	go p.loop(s)
+	return s
 }
 
 func (p *Pool[In, Out]) loop(s *slot[In, Out]) {
@@ -77,6 +83,9 @@ func (p *Pool[In, Out]) build(s *slot[In, Out]) bool {
 			case <-p.halt:
 				t.Stop()
 				return false
+			case <-s.stop:
+				t.Stop()
+				return false
 			}
 		}
 		if p.halted() {
@@ -88,6 +97,11 @@ func (p *Pool[In, Out]) build(s *slot[In, Out]) bool {
 		if err == nil {
 			s.w, s.tasks = w, 0
 			p.emit(WorkerStarted, s.id, nil)
+			select {
+			case <-s.ready:
+			default:
+				close(s.ready)
+			}
 			return true
 		}
 		err = fmt.Errorf("pool %q: worker %d: factory: %w", p.opts.Name, s.id, err)
@@ -240,6 +254,7 @@ func (p *Pool[In, Out]) exit(s *slot[In, Out]) {
 		p.maybeSpawn() // a task may have arrived as this slot left
 	}
 	p.checkDrained()
+	close(s.exited)
 }
 
 // checkDrained signals Close once it began and no slot is left.
@@ -426,3 +441,6 @@ func (p *Pool[In, Out]) watchdog(s *slot[In, Out]) {
 	}
 	p.checkDrained()
 }
+
+// halt asks the slot to retire after its current task.
+func (s *slot[In, Out]) halt() { s.stopOnce.Do(func() { close(s.stop) }) }

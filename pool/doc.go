@@ -1,0 +1,58 @@
+// Package pool runs CPU-heavy work on a set of isolated workers fed by a
+// manager: the Go counterpart of Node's worker_threads with a Piscina-style
+// pool on top, and an Erlang/pm2-style supervisor that restarts what
+// crashes.
+//
+// # Workers
+//
+// A [Worker] owns private state and handles one message at a time, so it
+// needs no locks. A [Factory] builds workers on their own goroutines, lazily,
+// up to [Options].MaxWorkers. A worker whose Handle panics or returns an
+// error marked with [Fatal] is discarded and rebuilt; the panic reaches the
+// task's caller as a [*PanicError] with the stack, and the process lives on.
+// [NewFunc] wraps a stateless function; [NewTasks] gives a pool of closures.
+//
+// # Feeding the pool
+//
+// Tasks wait in one bounded FIFO queue. Each way to submit says how it
+// waits:
+//
+//   - [Pool.Run] waits for room, then for the result.
+//   - [Pool.Submit] waits for room and returns a [Future].
+//   - [Pool.TrySubmit] and [Pool.TryGo] never wait: [ErrQueueFull].
+//   - [Pool.Go] is fire and forget; errors go to [Options].OnError.
+//
+// A task whose caller's ctx ends while it is queued never runs; a running
+// task sees its ctx cancelled. Every accepted task resolves exactly once.
+// A task may submit to its own pool and wait: the pool adds a worker while it
+// waits, so nested work cannot deadlock.
+//
+// # Supervision
+//
+// Crashes and factory failures are rebuilt under a [RestartPolicy]: capped
+// exponential backoff with jitter and an intensity limit, past which the pool
+// fails with [ErrPoolFailed] instead of looping. [Options].MaxTasksPerWorker
+// recycles workers, [Options].TaskTimeout with HungGrace detects hung ones,
+// [Pool.Reload] replaces every worker without losing capacity, and events
+// report it all to [Options].OnEvent.
+//
+// # Shutdown
+//
+// [Pool.Close] stops accepting work, drains the queue, and when its ctx ends
+// cancels what is left; it returns a [*CloseError] naming any goroutine that
+// ignored cancellation, because Go cannot kill a goroutine. Importing the
+// package starts no goroutine and it has no global state.
+//
+// # Node to crew
+//
+//	new Worker(file, {workerData})     pool.Spawn
+//	parentPort.postMessage             WorkerInfo.Post, read from Pool.Messages
+//	piscina.run(task, {signal})        Pool.Run(ctx, in), Pool.Submit
+//	maxQueue / needsDrain              Options.QueueSize / ErrQueueFull
+//	minThreads, maxThreads, idleTimeout  MinWorkers, MaxWorkers, IdleTimeout
+//	runTime, waitTime, utilization     Stats
+//	close({force}) / destroy()         Close(ctx)
+//	pm2 max_restarts, exp backoff      RestartPolicy
+//	pm2 reload                         Pool.Reload
+//	resourceLimits                     MaxTasksPerWorker, TaskTimeout (Go has no per-goroutine heap limit)
+package pool

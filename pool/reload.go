@@ -1,0 +1,69 @@
+package pool
+
+import (
+	"context"
+	"fmt"
+)
+
+// Reload replaces every worker with a fresh one from the factory, one at a
+// time and without losing capacity, like pm2's zero-downtime reload: for each
+// current worker it first builds a new one beside it, then retires the old
+// one after its current task. No task fails because of a reload; queued
+// tasks keep flowing to the workers that are up. Workers built while Reload
+// runs are new already and are left alone.
+//
+// Reload blocks until every worker present when it started was replaced, or
+// ctx ends (it then returns ctx.Err() wrapped, with the replacement partly
+// done), or the pool closes. Calls are serialised.
+func (p *Pool[In, Out]) Reload(ctx context.Context) error {
+	p.reload.Lock()
+	defer p.reload.Unlock()
+	if p.state.Load() != stateOpen {
+		return p.stateErr()
+	}
+	p.mu.Lock()
+	old := make([]*slot[In, Out], 0, len(p.slots))
+	for s := range p.slots {
+		old = append(old, s)
+	}
+	p.mu.Unlock()
+	for i, s := range old {
+		if err := p.replace(ctx, s); err != nil {
+			return fmt.Errorf("pool %q: reload: %d of %d workers replaced: %w", p.opts.Name, i, len(old), err)
+		}
+	}
+	p.emit(PoolReloaded, 0, nil)
+	return nil
+}
+
+// replace starts a surge slot, waits until its worker is built, then retires
+// s and waits for it to leave.
+func (p *Pool[In, Out]) replace(ctx context.Context, s *slot[In, Out]) error {
+	select {
+	case <-s.exited:
+		return nil // already gone (idle retirement, crash of the pool)
+	default:
+	}
+	p.surge.Add(1)
+	defer p.surge.Add(-1)
+	p.live.Add(1)
+	fresh := p.start()
+	if fresh == nil {
+		return p.stateErr()
+	}
+	select {
+	case <-fresh.ready:
+	case <-fresh.exited:
+		return p.stateErr()
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+	s.halt()
+	p.wake()
+	select {
+	case <-s.exited:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
