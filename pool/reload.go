@@ -40,7 +40,7 @@ func (p *Pool[In, Out]) Reload(ctx context.Context) error {
 // s and waits for it to leave.
 func (p *Pool[In, Out]) replace(ctx context.Context, s *slot[In, Out]) error {
 	select {
-	case <-s.exited:
+	case <-s.left:
 		return nil // already gone (idle retirement, crash of the pool)
 	default:
 	}
@@ -53,7 +53,7 @@ func (p *Pool[In, Out]) replace(ctx context.Context, s *slot[In, Out]) error {
 	}
 	select {
 	case <-fresh.ready:
-	case <-fresh.exited:
+	case <-fresh.left:
 		return p.stateErr()
 	case <-ctx.Done():
 		return ctx.Err()
@@ -61,7 +61,7 @@ func (p *Pool[In, Out]) replace(ctx context.Context, s *slot[In, Out]) error {
 	s.halt()
 	p.wake()
 	select {
-	case <-s.exited:
+	case <-s.left:
 		return nil
 	case <-ctx.Done():
 		return ctx.Err()

@@ -28,7 +28,8 @@ type slot[In, Out any] struct {
 	stop     chan struct{} // closed by halt to retire the slot after its current task
 	stopOnce sync.Once
 	ready    chan struct{} // closed once the slot's first worker is built
-	exited   chan struct{} // closed when the slot's goroutine ends
+	left     chan struct{} // closed when the slot stops serving: it exited or hung
+	leftOnce sync.Once
 	idle     *time.Timer
 	watch    *time.Timer // hung watchdog, armed per task when TaskTimeout is set
 
@@ -41,7 +42,7 @@ type slot[In, Out any] struct {
 // start runs a new slot; the caller has already counted it in live. It
 // returns nil when the pool has halted.
 func (p *Pool[In, Out]) start() *slot[In, Out] {
-	s := &slot[In, Out]{stop: make(chan struct{}), ready: make(chan struct{}), exited: make(chan struct{})}
+	s := &slot[In, Out]{stop: make(chan struct{}), ready: make(chan struct{}), left: make(chan struct{})}
 	p.mu.Lock()
 	if p.halted() {
 		p.mu.Unlock()
@@ -254,7 +255,7 @@ func (p *Pool[In, Out]) exit(s *slot[In, Out]) {
 		p.maybeSpawn() // a task may have arrived as this slot left
 	}
 	p.checkDrained()
-	close(s.exited)
+	s.leave()
 }
 
 // checkDrained signals Close once it began and no slot is left.
@@ -433,6 +434,7 @@ func (p *Pool[In, Out]) watchdog(s *slot[In, Out]) {
 	p.hung[s] = struct{}{}
 	p.mu.Unlock()
 	p.live.Add(-1)
+	s.leave()
 	if p.window.allow(p.opts.Restart, time.Now()) {
 		p.restarts.Add(1)
 		p.maybeSpawn()
@@ -444,3 +446,6 @@ func (p *Pool[In, Out]) watchdog(s *slot[In, Out]) {
 
 // halt asks the slot to retire after its current task.
 func (s *slot[In, Out]) halt() { s.stopOnce.Do(func() { close(s.stop) }) }
+
+// leave marks that the slot no longer serves the queue.
+func (s *slot[In, Out]) leave() { s.leftOnce.Do(func() { close(s.left) }) }
