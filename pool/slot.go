@@ -288,7 +288,7 @@ func (p *Pool[In, Out]) exec(s *slot[In, Out], t task[In, Out]) bool {
 	ctx, cleanup := p.taskContext(f)
 	start := time.Now()
 	seq := s.begin(f, start, p.opts.TaskTimeout+p.opts.HungGrace)
-	out, err, pe := p.invoke(s.w, ctx, t.in)
+	out, pe, err := p.invoke(s.w, ctx, t.in)
 	timedOut := p.opts.TaskTimeout > 0 && context.Cause(ctx) == errDeadline
 	cleanup()
 	if !s.end(seq) {
@@ -346,10 +346,10 @@ func (p *Pool[In, Out]) settle(s *slot[In, Out], f *Future[Out], out Out, err er
 
 // invoke calls Handle, turning a panic into a *PanicError unless the user
 // asked panics to crash the process.
-func (p *Pool[In, Out]) invoke(w Worker[In, Out], ctx context.Context, in In) (out Out, err error, pe *PanicError) {
+func (p *Pool[In, Out]) invoke(w Worker[In, Out], ctx context.Context, in In) (out Out, pe *PanicError, err error) {
 	if p.opts.CrashOnPanic {
 		out, err = w.Handle(ctx, in)
-		return out, err, nil
+		return out, nil, err
 	}
 	defer func() {
 		if v := recover(); v != nil {
@@ -358,7 +358,7 @@ func (p *Pool[In, Out]) invoke(w Worker[In, Out], ctx context.Context, in In) (o
 		}
 	}()
 	out, err = w.Handle(ctx, in)
-	return out, err, nil
+	return out, nil, err
 }
 
 // errDeadline is the cause of a task context that passed TaskTimeout.
