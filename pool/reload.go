@@ -45,19 +45,27 @@ func (p *Pool[In, Out]) replace(ctx context.Context, s *slot[In, Out]) error {
 	default:
 	}
 	p.surge.Add(1)
-	defer p.surge.Add(-1)
 	p.live.Add(1)
 	fresh := p.start()
 	if fresh == nil {
+		p.surge.Add(-1)
 		return p.stateErr()
 	}
 	select {
 	case <-fresh.ready:
 	case <-fresh.left:
+		p.surge.Add(-1)
 		return p.stateErr()
 	case <-ctx.Done():
+		p.surge.Add(-1)
 		return ctx.Err()
 	}
+	// Hand the old slot's place in live to the fresh one, so that nothing
+	// is spawned or retired to make up for it while it finishes its task.
+	if s.uncounted.CompareAndSwap(false, true) {
+		p.live.Add(-1)
+	}
+	p.surge.Add(-1)
 	s.halt()
 	p.wake()
 	select {

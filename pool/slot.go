@@ -23,8 +23,9 @@ type slot[In, Out any] struct {
 	tasks    int // handled by the current worker
 	failures int // consecutive, with no task completed in between
 	seq      uint64
-	// uncounted is set once the slot has left live (it retired).
-	uncounted bool
+	// uncounted is set by whoever takes the slot out of live early (idle
+	// retirement or Reload); exit then leaves live alone.
+	uncounted atomic.Bool
 	stop     chan struct{} // closed by halt to retire the slot after its current task
 	stopOnce sync.Once
 	ready    chan struct{} // closed once the slot's first worker is built
@@ -193,13 +194,16 @@ func (s *slot[In, Out]) idleTimer(d time.Duration) <-chan time.Time {
 
 // retire takes s out of live if that leaves at least MinWorkers.
 func (p *Pool[In, Out]) retire(s *slot[In, Out]) bool {
+	if !s.uncounted.CompareAndSwap(false, true) {
+		return true // Reload already took it out
+	}
 	for {
 		l := p.live.Load()
 		if l <= p.min.Load() {
+			s.uncounted.Store(false)
 			return false
 		}
 		if p.live.CompareAndSwap(l, l-1) {
-			s.uncounted = true
 			return true
 		}
 	}
@@ -248,7 +252,7 @@ func (p *Pool[In, Out]) exit(s *slot[In, Out]) {
 	delete(p.hung, s)
 	p.retired.add(&s.stats)
 	p.mu.Unlock()
-	if !hung && !s.uncounted {
+	if !hung && !s.uncounted.Load() {
 		p.live.Add(-1)
 	}
 	if !hung {
