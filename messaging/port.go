@@ -10,10 +10,6 @@ import (
 // DefaultCapacity is the buffer size of a port whose Options.Capacity is zero.
 const DefaultCapacity = 64
 
-// closedBit marks a closed port in Port.state; the bits below it count the
-// senders currently inside Send or TrySend.
-const closedBit = 1 << 62
-
 // Options configures a Port or a Subscription. The zero value is a port with
 // DefaultCapacity slots, the Block policy, no cloning, and no drop hook.
 type Options[T any] struct {
@@ -75,22 +71,25 @@ type Port[T any] struct {
 	once     sync.Once
 
 	_        [64]byte // keep the sender-written words off the read-only ones
-	state    atomic.Uint64
-	sent     atomic.Uint64
+	state    portState
 	evicted  atomic.Uint64
 	rejected atomic.Uint64
 }
 
 // NewPort returns an open port configured by opts. It panics if opts is
-// invalid (a negative Capacity or an unknown Policy), as make(chan T, -1)
-// does; the message starts with "messaging:". A port starts no goroutine.
+// invalid (a negative Capacity, an unknown Policy, or a Clone hook on a port
+// of *Envelope), as make(chan T, -1) does; the message starts with
+// "messaging:". A port starts no goroutine.
 func NewPort[T any](opts Options[T]) *Port[T] {
 	validate(opts.Capacity, opts.Policy)
+	_, declines := any(*new(T)).(decliner)
+	if declines && opts.Clone != nil {
+		panic("messaging: Clone must be nil on a port of request envelopes")
+	}
 	capacity := opts.Capacity
 	if capacity == 0 {
 		capacity = DefaultCapacity
 	}
-	_, declines := any(*new(T)).(decliner)
 	return &Port[T]{
 		ch:       make(chan T, capacity),
 		done:     make(chan struct{}),
@@ -187,9 +186,9 @@ func (p *Port[T]) Close() error {
 }
 
 func (p *Port[T]) shutdown() {
-	inside := p.state.Or(closedBit)
+	inside := p.state.close()
 	close(p.done)
-	if inside != 0 {
+	if inside {
 		<-p.idle
 	}
 	close(p.ch)
@@ -208,7 +207,7 @@ func (p *Port[T]) Cap() int { return cap(p.ch) }
 func (p *Port[T]) Stats() PortStats {
 	n := len(p.ch)
 	evicted := p.evicted.Load()
-	sent := p.sent.Load()
+	sent := p.state.sent()
 	var received uint64
 	if out := evicted + uint64(n); sent > out {
 		received = sent - out
@@ -220,7 +219,7 @@ func (p *Port[T]) Stats() PortStats {
 		Dropped:  evicted + p.rejected.Load(),
 		Len:      n,
 		Cap:      cap(p.ch),
-		Closed:   p.state.Load()&closedBit != 0,
+		Closed:   p.state.closed(),
 	}
 }
 

@@ -287,6 +287,10 @@ func TestPortOptions(t *testing.T) {
 		require.PanicsWithValue(t, "messaging: unknown Policy 7", func() {
 			messaging.NewPort(messaging.Options[int]{Policy: 7})
 		})
+		require.PanicsWithValue(t, "messaging: Clone must be nil on a port of request envelopes", func() {
+			type env = *messaging.Envelope[int, int]
+			messaging.NewPort(messaging.Options[env]{Clone: func(e env) env { return e }})
+		})
 	})
 
 	t.Run("Clone gives the receiver a copy the sender cannot reach", func(t *testing.T) {
@@ -320,5 +324,13 @@ func TestPortOptions(t *testing.T) {
 		require.Equal(t, messaging.PortStats{
 			Name: "s", Sent: 5, Received: 1, Dropped: 3, Len: 1, Cap: 2,
 		}, port.Stats())
+	})
+}
+
+func TestPortSentCounter(t *testing.T) {
+	t.Run("the sent count stays exact across its internal fold", func(t *testing.T) {
+		sent, field := messaging.SentAfter(messaging.FoldAt-2, 5)
+		require.Equal(t, uint64(messaging.FoldAt+3), sent)
+		require.Less(t, field, uint64(messaging.FoldAt), "the fold moved the count out of the state word")
 	})
 }

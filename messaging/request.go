@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"runtime"
 	"sync/atomic"
+	"time"
 )
 
 // Envelope carries one request from Request to a responder, with a reply
@@ -13,27 +14,47 @@ import (
 // garbage collector reclaims it, or at once when a DropOldest or DropNewest
 // port discards it.
 //
-// A port that carries envelopes may set Options.Clone only to a function
-// that returns the same pointer or a shallow copy; copies share one reply
-// slot.
+// A port that carries envelopes cannot have an Options.Clone hook: NewPort
+// panics, since a copy would leave the original to be collected unanswered.
+// Copy the body before calling Request instead.
 type Envelope[Q, R any] struct {
 	// Body is the request.
 	Body Q
 
-	ctx  context.Context
-	slot *slot[R]
+	ctx context.Context
+	w   *waiter[R] // nil for an envelope not made by Request
 }
 
-// slot is the reply side of an envelope. The requester holds only ch, so
-// that the slot becomes garbage when every envelope pointing to it does.
-type slot[R any] struct {
-	answered atomic.Bool
-	ch       chan answer[R] // capacity 1: answering never blocks
+// waiter is the requester's side of the reply slot. The requester holds only
+// the waiter, so that the envelope becomes garbage once the responder drops
+// it.
+type waiter[R any] struct {
+	state atomic.Uint32  // replied and left bits
+	ch    chan answer[R] // capacity 1: answering never blocks
 }
+
+const (
+	replied = 1 << iota // an answer was sent on ch
+	left                // Request returned without an answer
+)
 
 type answer[R any] struct {
 	resp R
 	err  error
+}
+
+// settle sets bit unless an answer was already sent, and reports whether it
+// did.
+func (w *waiter[R]) settle(bit uint32) bool {
+	for {
+		s := w.state.Load()
+		if s&replied != 0 {
+			return false
+		}
+		if w.state.CompareAndSwap(s, s|bit) {
+			return true
+		}
+	}
 }
 
 // decliner is implemented by every *Envelope; Port declines the envelopes it
@@ -45,10 +66,10 @@ type decliner interface{ decline() }
 // first answer counts: later calls return ErrAlreadyReplied and change
 // nothing. Reply is safe for concurrent use.
 func (e *Envelope[Q, R]) Reply(resp R, err error) error {
-	if e.slot == nil || !e.slot.answered.CompareAndSwap(false, true) {
+	if e.w == nil || !e.w.settle(replied) {
 		return ErrAlreadyReplied
 	}
-	e.slot.ch <- answer[R]{resp: resp, err: err}
+	e.w.ch <- answer[R]{resp: resp, err: err}
 	return nil
 }
 
@@ -78,39 +99,50 @@ func (e *Envelope[Q, R]) Context() context.Context {
 // waits beyond ctx and never leaves a goroutine behind.
 func Request[Q, R any](ctx context.Context, port *Port[*Envelope[Q, R]], body Q) (R, error) {
 	var zero R
-	replies, err := post(ctx, port, body)
+	w, err := post(ctx, port, body)
 	if err != nil {
 		return zero, err
 	}
 	select {
-	case a := <-replies:
+	case a := <-w.ch:
 		return a.resp, a.err
 	case <-ctx.Done():
+		w.settle(left)
 		return zero, ctx.Err()
 	}
 }
 
-// post sends the envelope and returns only its reply channel, so that the
+// post sends the envelope and returns only its waiter, so that the
 // requester keeps nothing that would keep the envelope alive.
-func post[Q, R any](ctx context.Context, port *Port[*Envelope[Q, R]], body Q) (<-chan answer[R], error) {
-	replies := make(chan answer[R], 1)
-	s := &slot[R]{ch: replies}
-	runtime.AddCleanup(s, abandon[R], replies)
-	err := port.Send(ctx, &Envelope[Q, R]{Body: body, ctx: ctx, slot: s})
+func post[Q, R any](ctx context.Context, port *Port[*Envelope[Q, R]], body Q) (*waiter[R], error) {
+	w := &waiter[R]{ch: make(chan answer[R], 1)}
+	env := &Envelope[Q, R]{Body: body, ctx: ctx, w: w}
+	if !inSynctestBubble() {
+		runtime.AddCleanup(env, abandon[R], w)
+	}
+	err := port.Send(ctx, env)
 	switch {
 	case err == nil:
-		return replies, nil
+		return w, nil
 	case isClosed(err):
 		return nil, fmt.Errorf("%w: %w", ErrNoResponder, err)
 	}
 	return nil, err
 }
 
-// abandon runs when a reply slot is garbage: no envelope can answer any
-// more. If nobody answered, the requester gets ErrNoResponder.
-func abandon[R any](replies chan answer[R]) {
-	select {
-	case replies <- answer[R]{err: ErrNoResponder}:
-	default:
+// abandon runs when an envelope is garbage: nobody can answer it any more. If the requester still waits, it gets ErrNoResponder.
+func abandon[R any](w *waiter[R]) {
+	if w.state.CompareAndSwap(0, replied) {
+		w.ch <- answer[R]{err: ErrNoResponder}
 	}
+}
+
+// inSynctestBubble reports whether the caller runs in a testing/synctest
+// bubble, where time.Now has no monotonic clock reading. Cleanups run
+// outside every bubble and must not touch a bubble's channels, so inside a
+// bubble a dropped envelope is not detected: Request then ends with ctx, or
+// synctest reports the deadlock.
+func inSynctestBubble() bool {
+	now := time.Now() // == below compares the monotonic readings on purpose
+	return now == now.Round(0)
 }

@@ -138,6 +138,21 @@ func TestRequestNoResponder(t *testing.T) {
 		<-done
 	})
 
+	t.Run("inside a synctest bubble a dropped envelope ends the request with ctx, not a crash", func(t *testing.T) {
+		synctest.Test(t, func(t *testing.T) {
+			port := newRequests(messaging.Options[*messaging.Envelope[int, string]]{})
+			ctx, cancel := context.WithTimeout(t.Context(), time.Second)
+			defer cancel()
+			out := request(ctx, port, 1)
+			_, err := port.Recv(t.Context())
+			require.NoError(t, err)
+			for range 3 {
+				runtime.GC()
+			}
+			require.ErrorIs(t, (<-out).err, context.DeadlineExceeded)
+		})
+	})
+
 	t.Run("an envelope dropped by the port's policy gives ErrNoResponder at once", func(t *testing.T) {
 		for _, policy := range []messaging.Policy{messaging.DropOldest, messaging.DropNewest} {
 			var dropped int

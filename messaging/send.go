@@ -18,13 +18,15 @@ func (p *Port[T]) offer(ctx context.Context, msg T, wait bool) (outcome, error) 
 	if p.clone != nil {
 		msg = p.clone(msg)
 	}
-	if !p.enter() {
+	if !p.state.enter() { // inlined, as is leave below: this is the hot path
+		p.leave(false)
 		return refused, wrap(p.name, ErrClosed)
 	}
 	select {
 	case p.ch <- msg:
-		p.sent.Add(1)
-		p.leave()
+		if p.state.leave(true) {
+			p.wakeCloser()
+		}
 		return accepted, nil
 	default:
 	}
@@ -34,20 +36,25 @@ func (p *Port[T]) offer(ctx context.Context, msg T, wait bool) (outcome, error) 
 // enter registers a sender. It reports false, registering nothing, when the
 // port is closed. A registered sender keeps Close from closing p.ch.
 func (p *Port[T]) enter() bool {
-	if p.state.Add(1)&closedBit != 0 {
-		p.leave()
-		return false
+	if p.state.enter() {
+		return true
 	}
-	return true
+	p.leave(false)
+	return false
 }
 
-// leave unregisters a sender and wakes Close when it was the last one.
-func (p *Port[T]) leave() {
-	if p.state.Add(^uint64(0)) == closedBit {
-		select {
-		case p.idle <- struct{}{}:
-		default:
-		}
+// leave unregisters a sender, counting a sent message if sent is true.
+func (p *Port[T]) leave(sent bool) {
+	if p.state.leave(sent) {
+		p.wakeCloser()
+	}
+}
+
+// wakeCloser tells Close that the last sender inside a closed port left.
+func (p *Port[T]) wakeCloser() {
+	select {
+	case p.idle <- struct{}{}:
+	default:
 	}
 }
 
@@ -57,20 +64,20 @@ func (p *Port[T]) overflow(ctx context.Context, msg T, wait bool) (outcome, erro
 	switch {
 	case p.policy == DropNewest:
 		p.rejected.Add(1)
-		p.leave()
+		p.leave(false)
 		p.drop(msg)
 		return rejected, nil
 	case p.policy == DropOldest:
 		return p.displace(msg)
 	case p.policy == Block && wait:
 		err := p.block(ctx, msg)
-		p.leave()
+		p.leave(err == nil)
 		if err != nil {
 			return refused, err
 		}
 		return accepted, nil
 	}
-	p.leave()
+	p.leave(false)
 	return full, wrap(p.name, ErrFull)
 }
 
@@ -78,7 +85,6 @@ func (p *Port[T]) overflow(ctx context.Context, msg T, wait bool) (outcome, erro
 func (p *Port[T]) block(ctx context.Context, msg T) error {
 	select {
 	case p.ch <- msg:
-		p.sent.Add(1)
 		return nil
 	case <-p.done:
 		return wrap(p.name, ErrClosed)
@@ -94,8 +100,7 @@ func (p *Port[T]) displace(msg T) (outcome, error) {
 		old, evicted := p.evict()
 		select {
 		case p.ch <- msg:
-			p.sent.Add(1)
-			p.leave()
+			p.leave(true)
 			if evicted {
 				p.drop(old)
 				return displaced, nil
@@ -103,7 +108,7 @@ func (p *Port[T]) displace(msg T) (outcome, error) {
 			return accepted, nil
 		default:
 		}
-		p.leave()
+		p.leave(false)
 		if evicted {
 			p.drop(old)
 		}
