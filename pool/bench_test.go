@@ -205,7 +205,7 @@ func BenchmarkP2Run(b *testing.B) {
 }
 
 // kernelRounds makes kernel take about 10us on this project's machines.
-const kernelRounds = 4000
+const kernelRounds = 3200
 
 // kernel is a deterministic CPU-bound task: a xorshift-multiply hash chain
 // that the compiler cannot shorten.

@@ -108,7 +108,7 @@ func (p *Pool[In, Out]) hungNames() []string {
 			if s.running.Load() == 0 {
 				continue
 			}
-			ran := time.Since(time.Unix(0, s.since.Load())).Round(time.Millisecond)
+			ran := (p.clock() - time.Duration(s.since.Load())).Round(time.Millisecond)
 			names = append(names, fmt.Sprintf("%s worker %d (running for %v)", p.opts.Name, s.id, ran))
 		}
 	}

@@ -83,9 +83,15 @@ func (c *core) wake() {
 	close(*c.nudge.Swap(&ch))
 }
 
-// now returns the enqueue timestamp: microseconds since the pool started,
-// wrapping every 71 minutes; waits are computed modulo 2^32.
-func (c *core) now() uint32 { return uint32(time.Since(c.epoch) / time.Microsecond) }
+// clock is the monotonic time since the pool started.
+func (c *core) clock() time.Duration { return time.Since(c.epoch) }
+
+// now returns the enqueue timestamp (see stamp).
+func (c *core) now() uint32 { return stamp(c.clock()) }
+
+// stamp converts a clock reading to microseconds, wrapping every 71
+// minutes; waits are computed modulo 2^32.
+func stamp(d time.Duration) uint32 { return uint32(d / time.Microsecond) }
 
 func (c *core) halted() bool {
 	s := c.state.Load()

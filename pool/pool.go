@@ -39,9 +39,9 @@ type Pool[In, Out any] struct {
 // task is one queued unit of work. It holds no pointer when it needs none,
 // so a queued fire-and-forget task costs only its slot in the queue.
 type task[In, Out any] struct {
-	in   In
-	fut  *Future[Out] // nil: fire-and-forget that cannot be canceled
-	enq  uint32       // core.now() at enqueue
+	in  In
+	fut *Future[Out] // nil: fire-and-forget that cannot be canceled
+	enq uint32       // core.now() at enqueue
 }
 
 // New returns a pool whose workers are built by factory. It starts

@@ -26,16 +26,16 @@ type slot[In, Out any] struct {
 	// uncounted is set by whoever takes the slot out of live early (idle
 	// retirement or Reload); exit then leaves live alone.
 	uncounted atomic.Bool
-	stop     chan struct{} // closed by halt to retire the slot after its current task
-	stopOnce sync.Once
-	ready    chan struct{} // closed once the slot's first worker is built
-	left     chan struct{} // closed when the slot stops serving: it exited or hung
-	leftOnce sync.Once
-	idle     *time.Timer
-	watch    *time.Timer // hung watchdog, armed per task when TaskTimeout is set
+	stop      chan struct{} // closed by halt to retire the slot after its current task
+	stopOnce  sync.Once
+	ready     chan struct{} // closed once the slot's first worker is built
+	left      chan struct{} // closed when the slot stops serving: it exited or hung
+	leftOnce  sync.Once
+	idle      *time.Timer
+	watch     *time.Timer // hung watchdog, armed per task when TaskTimeout is set
 
 	running atomic.Uint64 // seq of the running task, 0 when none, or hungMark
-	since   atomic.Int64  // start of the running task, unix nanoseconds
+	since   atomic.Int64  // start of the running task, as core.clock
 	cur     *Future[Out]  // the running task's future, published by running
 	stats   counters
 }
@@ -288,9 +288,9 @@ func (p *Pool[In, Out]) exec(s *slot[In, Out], t task[In, Out]) bool {
 		p.settle(s, f, *new(Out), f.ctx.Err(), &s.stats.canceled)
 		return true
 	}
-	s.stats.wait.Record(time.Duration(p.now()-t.enq) * time.Microsecond)
+	start := p.clock() // one clock read for both the wait and the start
+	s.stats.wait.Record(time.Duration(stamp(start)-t.enq) * time.Microsecond)
 	ctx, cleanup := p.taskContext(f)
-	start := time.Now()
 	seq := s.begin(f, start, p.opts.TaskTimeout+p.opts.HungGrace)
 	out, pe, err := p.invoke(s.w, ctx, t.in)
 	timedOut := p.opts.TaskTimeout > 0 && context.Cause(ctx) == errDeadline
@@ -298,7 +298,7 @@ func (p *Pool[In, Out]) exec(s *slot[In, Out], t task[In, Out]) bool {
 	if !s.end(seq) {
 		return false
 	}
-	elapsed := time.Since(start)
+	elapsed := p.clock() - start
 	s.stats.run.Record(elapsed)
 	s.stats.runNanos.Add(uint64(elapsed))
 	s.tasks++
@@ -378,9 +378,9 @@ func (p *Pool[In, Out]) taskContext(f *Future[Out]) (context.Context, func()) {
 		caller = f.ctx
 	}
 	if caller == nil && p.opts.TaskTimeout == 0 {
-		return p.wctx, func() {}
+		return p.wctx, noop
 	}
-	ctx, cancel := p.wctx, context.CancelFunc(func() {})
+	ctx, cancel := p.wctx, context.CancelFunc(noop)
 	if caller != nil {
 		var cancelCause context.CancelCauseFunc
 		ctx, cancelCause = context.WithCancelCause(context.WithValue(caller, poolKey{}, p.core))
@@ -397,10 +397,10 @@ func (p *Pool[In, Out]) taskContext(f *Future[Out]) (context.Context, func()) {
 }
 
 // begin publishes the task that starts now and arms the hung watchdog.
-func (s *slot[In, Out]) begin(f *Future[Out], start time.Time, limit time.Duration) uint64 {
+func (s *slot[In, Out]) begin(f *Future[Out], start, limit time.Duration) uint64 {
 	s.seq++
 	s.cur = f
-	s.since.Store(start.UnixNano())
+	s.since.Store(int64(start))
 	s.running.Store(s.seq)
 	if s.watch != nil {
 		s.watch.Reset(limit)
@@ -424,7 +424,7 @@ func (p *Pool[In, Out]) watchdog(s *slot[In, Out]) {
 	if seq == 0 || seq == hungMark {
 		return
 	}
-	ran := time.Since(time.Unix(0, s.since.Load()))
+	ran := p.clock() - time.Duration(s.since.Load())
 	if ran < p.opts.TaskTimeout+p.opts.HungGrace || !s.running.CompareAndSwap(seq, hungMark) {
 		return
 	}
@@ -453,3 +453,7 @@ func (s *slot[In, Out]) halt() { s.stopOnce.Do(func() { close(s.stop) }) }
 
 // leave marks that the slot no longer serves the queue.
 func (s *slot[In, Out]) leave() { s.leftOnce.Do(func() { close(s.left) }) }
+
+// noop is a package-level function: a func literal inside a method of a
+// generic type would capture its dictionary and allocate on every task.
+func noop() {}
