@@ -43,6 +43,7 @@ type core struct {
 
 	window intensity
 	events *events
+	spawn  func() bool // the pool's maybeSpawn
 }
 
 type poolKey struct{}
@@ -73,6 +74,7 @@ func (c *core) limit() int64 { return c.max.Load() + c.blocked.Load() + c.surge.
 func (c *core) block() func() {
 	c.blocked.Add(1)
 	c.wake()
+	c.spawn() // the waiter's own task may be queued behind busy workers
 	return func() { c.blocked.Add(-1) }
 }
 

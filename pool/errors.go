@@ -83,9 +83,12 @@ type CloseError struct {
 // Error summarises what Close had to cancel and what did not stop.
 func (e *CloseError) Error() string {
 	var b strings.Builder
-	fmt.Fprintf(&b, "pool: close: %v: %d queued task(s) canceled", e.Cause, e.Canceled)
+	b.WriteString("pool: close")
+	if e.Cause != nil {
+		fmt.Fprintf(&b, ": %v: %d queued task(s) canceled", e.Cause, e.Canceled)
+	}
 	if len(e.Hung) > 0 {
-		fmt.Fprintf(&b, "; %d worker(s) ignored cancellation: %s", len(e.Hung), strings.Join(e.Hung, ", "))
+		fmt.Fprintf(&b, ": %d worker(s) ignored cancellation: %s", len(e.Hung), strings.Join(e.Hung, ", "))
 	}
 	return b.String()
 }

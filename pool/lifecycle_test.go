@@ -174,3 +174,26 @@ func TestWorkers(t *testing.T) {
 		require.Equal(t, []any{0, 1, 2}, got)
 	})
 }
+
+func TestNestedRunOnAFullPool(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		tasks, err := pool.NewTasks(pool.Options{MaxWorkers: 1})
+		require.NoError(t, err)
+		defer tasks.Close(bg)
+		err = tasks.Run(bg, func(ctx context.Context) error {
+			return tasks.Run(ctx, func(context.Context) error { return nil })
+		})
+		require.NoError(t, err, "the only worker waits on its own pool without deadlock")
+		f, err := tasks.TrySubmit(bg, func(ctx context.Context) error {
+			inner, err := tasks.TrySubmit(ctx, func(context.Context) error { return errBoom })
+			if err != nil {
+				return err
+			}
+			_, err = inner.Wait(ctx)
+			return err
+		})
+		require.NoError(t, err)
+		_, err = f.Wait(bg)
+		require.ErrorIs(t, err, errBoom)
+	})
+}

@@ -65,6 +65,7 @@ func New[In, Out any](factory Factory[In, Out], opts Options) (*Pool[In, Out], e
 		hung:    make(map[*slot[In, Out]]struct{}),
 		drained: make(chan struct{}),
 	}
+	p.spawn = p.maybeSpawn
 	p.free.New = func() any { return &Future[Out]{done: make(chan struct{}, 1), signal: true, core: p.core} }
 	for range opts.MinWorkers {
 		p.live.Add(1)

@@ -1,0 +1,96 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"os"
+	"os/exec"
+	"os/signal"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/crewkit/crew/examples/server/app"
+)
+
+// serveChild is the child process: the example server on a loopback port,
+// which it prints on stdout, until SIGTERM. args are the mode, workers and
+// queue size.
+func serveChild(args []string) error {
+	workers, err1 := strconv.Atoi(args[1])
+	queue, err2 := strconv.Atoi(args[2])
+	if err := errors.Join(err1, err2); err != nil {
+		return err
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return err
+	}
+	fmt.Printf("ADDR %s\n", ln.Addr())
+	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, os.Interrupt)
+	defer stop()
+	logger := slog.New(slog.NewJSONHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelError}))
+	return app.Run(ctx, app.Config{Mode: app.Mode(args[0]), Workers: workers, QueueSize: queue, Logger: logger}, ln)
+}
+
+// server is a running child process.
+type server struct {
+	cmd  *exec.Cmd
+	addr string
+}
+
+// startServer starts a child serving mode and waits for its address.
+func startServer(cfg config, mode app.Mode) (*server, error) {
+	exe, err := os.Executable()
+	if err != nil {
+		return nil, err
+	}
+	cmd := exec.Command(exe, "-serve", string(mode), strconv.Itoa(cfg.workers), strconv.Itoa(cfg.queue))
+	cmd.Stderr = os.Stderr
+	out, err := cmd.StdoutPipe()
+	if err != nil {
+		return nil, err
+	}
+	if err := cmd.Start(); err != nil {
+		return nil, err
+	}
+	addr := make(chan string, 1)
+	go func() {
+		line, _ := bufio.NewReader(out).ReadString('\n')
+		addr <- strings.TrimSpace(strings.TrimPrefix(line, "ADDR "))
+		_, _ = io.Copy(io.Discard, out)
+	}()
+	select {
+	case a := <-addr:
+		if a == "" {
+			return nil, errors.Join(errors.New("server exited before listening"), cmd.Wait())
+		}
+		return &server{cmd: cmd, addr: a}, nil
+	case <-time.After(30 * time.Second):
+		_ = cmd.Process.Kill()
+		_ = cmd.Wait()
+		return nil, errors.New("server did not start within 30s")
+	}
+}
+
+// stop asks the child to shut down gracefully and waits for it, killing it
+// after 30 seconds.
+func (s *server) stop() error {
+	_ = s.cmd.Process.Signal(syscall.SIGTERM)
+	done := make(chan error, 1)
+	go func() { done <- s.cmd.Wait() }()
+	select {
+	case err := <-done:
+		return err
+	case <-time.After(30 * time.Second):
+		_ = s.cmd.Process.Kill()
+		<-done
+		return errors.New("server did not stop within 30s; killed")
+	}
+}

@@ -1,0 +1,123 @@
+// Package app is the example server: a chi service whose CPU-bound
+// endpoints (password hashing, image thumbnails, a pure computation) run on
+// a crew pool through httpx, with health, readiness and pool stats, request
+// logs, and graceful shutdown. Its Mode switch serves the same endpoints
+// without the pool, or behind chi's Throttle, for comparison.
+package app
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"time"
+
+	"github.com/crewkit/crew/httpx"
+	"github.com/crewkit/crew/pool"
+	"github.com/go-chi/chi/v5"
+	"github.com/go-chi/chi/v5/middleware"
+)
+
+// App is the server's handler and the pool behind it.
+type App struct {
+	cfg  Config
+	pool *pool.Tasks      // nil unless ModePool
+	off  *httpx.Offloader // nil unless ModePool
+	cpu  func(http.Handler) http.Handler
+
+	live, ready, stats http.Handler
+}
+
+// New builds the server configured by cfg; in pool mode it starts its pool.
+// It returns an error for an invalid Config.
+func New(cfg Config) (*App, error) {
+	cfg, err := cfg.withDefaults()
+	if err != nil {
+		return nil, err
+	}
+	a := &App{cfg: cfg, cpu: func(h http.Handler) http.Handler { return h }}
+	a.live = http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) { _, _ = w.Write([]byte("ok\n")) })
+	a.ready = jsonHandler(map[string]any{"ready": true, "mode": cfg.Mode})
+	a.stats = jsonHandler(map[string]any{"mode": cfg.Mode, "workers": cfg.Workers, "queue": cfg.QueueSize})
+	switch cfg.Mode {
+	case ModePool:
+		err = a.startPool()
+	case ModeThrottle:
+		a.cpu = middleware.ThrottleWithOpts(middleware.ThrottleOpts{
+			Limit: cfg.Workers, BacklogLimit: cfg.QueueSize, BacklogTimeout: cfg.TaskTimeout,
+			StatusCode:   http.StatusServiceUnavailable,
+			RetryAfterFn: func(bool) time.Duration { return time.Second },
+		})
+	}
+	return a, err
+}
+
+func (a *App) startPool() error {
+	p, err := pool.NewTasks(pool.Options{
+		Name: "cpu", MaxWorkers: a.cfg.Workers, MinWorkers: a.cfg.Workers,
+		QueueSize: a.cfg.QueueSize, TaskTimeout: a.cfg.TaskTimeout,
+		// Handlers keep no state, so a panic says nothing about the next
+		// request: never fail the pool, and retry at once.
+		Restart: pool.RestartPolicy{MaxRestarts: -1, InitialBackoff: time.Millisecond, MaxBackoff: time.Millisecond},
+	})
+	if err != nil {
+		return fmt.Errorf("app: %w", err)
+	}
+	a.pool = p
+	a.off, err = httpx.New(p, httpx.Options{OnError: a.handlerFailed})
+	if err != nil {
+		return err
+	}
+	a.cpu = a.off.Handler
+	a.live, a.stats = httpx.LiveHandler(p), httpx.StatsHandler(p)
+	a.ready = httpx.ReadyHandler(p, httpx.ReadyOptions{})
+	return nil
+}
+
+// Pool returns the server's pool, or nil outside ModePool.
+func (a *App) Pool() *pool.Tasks { return a.pool }
+
+// Config returns the server's configuration with its defaults filled in.
+func (a *App) Config() Config { return a.cfg }
+
+// Handler returns the server's routes.
+func (a *App) Handler() http.Handler {
+	r := chi.NewRouter()
+	r.Use(middleware.RequestID, a.logRequests, middleware.Recoverer)
+	r.Route("/api", func(r chi.Router) {
+		r.With(a.cpu).Get("/digest", a.digest)
+		r.With(a.cpu).Post("/hash", a.hash)
+		r.With(a.cpu).Post("/verify", a.verify)
+		r.With(a.thumbnailLimit).Post("/thumbnail", a.thumbnail)
+	})
+	r.Method(http.MethodGet, "/healthz", a.live)
+	r.Method(http.MethodGet, "/readyz", a.ready)
+	r.Method(http.MethodGet, "/debug/pool", a.stats)
+	return r
+}
+
+// thumbnailLimit bounds thumbnails in throttle mode; in pool mode the
+// handler offloads only its CPU part with httpx.Compute.
+func (a *App) thumbnailLimit(next http.Handler) http.Handler {
+	if a.cfg.Mode == ModeThrottle {
+		return a.cpu(next)
+	}
+	return next
+}
+
+// Close drains the pool: queued and running requests finish, until ctx ends.
+func (a *App) Close(ctx context.Context) error {
+	if a.pool == nil {
+		return nil
+	}
+	return a.pool.Close(ctx)
+}
+
+func jsonHandler(v any) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) { writeJSON(w, http.StatusOK, v) })
+}
+
+// handlerFailed logs a handler that panicked or timed out.
+func (a *App) handlerFailed(r *http.Request, err error) {
+	a.cfg.Logger.ErrorContext(r.Context(), "handler failed", "method", r.Method, "path", r.URL.Path,
+		"request_id", middleware.GetReqID(r.Context()), "err", err)
+}

@@ -1,0 +1,109 @@
+package app
+
+import (
+	"fmt"
+	"log/slog"
+	"runtime"
+	"time"
+
+	"golang.org/x/crypto/bcrypt"
+)
+
+// Mode selects how the server runs its CPU-bound endpoints.
+type Mode string
+
+// The modes of the server.
+const (
+	// ModePool offloads CPU work to a crew pool through httpx (the default).
+	ModePool Mode = "pool"
+	// ModePlain runs CPU work on the request goroutines, unbounded, as a
+	// plain chi server does.
+	ModePlain Mode = "plain"
+	// ModeThrottle bounds CPU work with chi's middleware.Throttle.
+	ModeThrottle Mode = "throttle"
+)
+
+// Defaults applied to zero Config fields.
+const (
+	DefaultMaxBodyBytes    = 8 << 20
+	DefaultMaxPixels       = 40_000_000
+	DefaultTaskTimeout     = 10 * time.Second
+	DefaultShutdownTimeout = 30 * time.Second
+	// DefaultQueuePerWorker sets the default queue: this many per worker.
+	DefaultQueuePerWorker = 16
+)
+
+// Config configures the server. The zero value is valid: pool mode with
+// GOMAXPROCS workers, a queue of 16 per worker, bcrypt's default cost, 8 MiB
+// uploads, and the default slog logger.
+type Config struct {
+	// Mode is ModePool, ModePlain or ModeThrottle. Empty means ModePool.
+	Mode Mode
+	// Workers is how many CPU-bound requests run at once (pool and throttle
+	// modes). Zero means runtime.GOMAXPROCS(0).
+	Workers int
+	// QueueSize is how many CPU-bound requests may wait for a worker before
+	// the server answers 503 (pool and throttle modes). Zero means
+	// DefaultQueuePerWorker times Workers.
+	QueueSize int
+	// MaxBodyBytes bounds uploaded images. Zero means DefaultMaxBodyBytes
+	// (8 MiB).
+	MaxBodyBytes int64
+	// MaxPixels bounds the width times height of uploaded images. Zero
+	// means DefaultMaxPixels (40 megapixels).
+	MaxPixels int
+	// BcryptCost is the cost of password hashes. Zero means
+	// bcrypt.DefaultCost (10).
+	BcryptCost int
+	// TaskTimeout is the deadline of one CPU-bound request once it runs
+	// (pool mode). Zero means DefaultTaskTimeout (10s).
+	TaskTimeout time.Duration
+	// ShutdownTimeout bounds the graceful shutdown. Zero means
+	// DefaultShutdownTimeout (30s).
+	ShutdownTimeout time.Duration
+	// Logger receives structured logs. Nil means slog.Default().
+	Logger *slog.Logger
+}
+
+// withDefaults validates c and fills in its zero fields.
+func (c Config) withDefaults() (Config, error) {
+	switch c.Mode {
+	case "":
+		c.Mode = ModePool
+	case ModePool, ModePlain, ModeThrottle:
+	default:
+		return c, fmt.Errorf("app: Mode must be pool, plain or throttle, got %q", c.Mode)
+	}
+	for _, f := range []struct {
+		name string
+		v    int64
+	}{
+		{"Workers", int64(c.Workers)}, {"QueueSize", int64(c.QueueSize)}, {"MaxBodyBytes", c.MaxBodyBytes},
+		{"MaxPixels", int64(c.MaxPixels)}, {"TaskTimeout", int64(c.TaskTimeout)}, {"ShutdownTimeout", int64(c.ShutdownTimeout)},
+	} {
+		if f.v < 0 {
+			return c, fmt.Errorf("app: %s must be >= 0, got %d", f.name, f.v)
+		}
+	}
+	if c.BcryptCost != 0 && (c.BcryptCost < bcrypt.MinCost || c.BcryptCost > bcrypt.MaxCost) {
+		return c, fmt.Errorf("app: BcryptCost must be in [%d, %d], got %d", bcrypt.MinCost, bcrypt.MaxCost, c.BcryptCost)
+	}
+	c.Workers = or(c.Workers, runtime.GOMAXPROCS(0))
+	c.QueueSize = or(c.QueueSize, DefaultQueuePerWorker*c.Workers)
+	c.MaxBodyBytes = or(c.MaxBodyBytes, DefaultMaxBodyBytes)
+	c.MaxPixels = or(c.MaxPixels, DefaultMaxPixels)
+	c.BcryptCost = or(c.BcryptCost, bcrypt.DefaultCost)
+	c.TaskTimeout = or(c.TaskTimeout, DefaultTaskTimeout)
+	c.ShutdownTimeout = or(c.ShutdownTimeout, DefaultShutdownTimeout)
+	if c.Logger == nil {
+		c.Logger = slog.Default()
+	}
+	return c, nil
+}
+
+func or[T int | int64 | time.Duration](v, def T) T {
+	if v == 0 {
+		return def
+	}
+	return v
+}

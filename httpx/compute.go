@@ -1,0 +1,51 @@
+package httpx
+
+import (
+	"context"
+	"runtime/debug"
+
+	"github.com/crewkit/crew/pool"
+)
+
+// Compute runs fn on p and returns its result to the calling goroutine,
+// which keeps the request's I/O: read the body, call Compute for the
+// CPU-bound part, write the response. It never waits for queue room: when
+// the queue is full it fails at once with pool.ErrQueueFull. It blocks until
+// fn has returned, or until ctx ends (fn then never starts if it was still
+// queued, and sees ctx cancelled if it was running). A panic in fn is
+// returned as a *pool.PanicError. [Offloader.WriteError] turns these errors
+// into responses.
+//
+// Called from a handler that Offload already runs on p, Compute calls fn in
+// place: the handler holds a worker of p already, and queueing behind itself
+// could only delay it or, with every worker busy, deadlock.
+func Compute[T any](ctx context.Context, p *pool.Tasks, fn func(ctx context.Context) (T, error)) (T, error) {
+	var out, zero T
+	if ctx.Value(offloadedKey{}) == p {
+		return inline(ctx, fn)
+	}
+	fut, err := p.TrySubmit(ctx, func(ctx context.Context) error {
+		var err error
+		out, err = fn(ctx)
+		return err
+	})
+	if err != nil {
+		return zero, err
+	}
+	if _, err := fut.Wait(ctx); err != nil {
+		return zero, err // fn may still be running: never read out
+	}
+	return out, nil
+}
+
+// inline calls fn on the calling goroutine, returning a panic as a
+// *pool.PanicError as the pool would.
+func inline[T any](ctx context.Context, fn func(ctx context.Context) (T, error)) (out T, err error) {
+	defer func() {
+		if v := recover(); v != nil {
+			var zero T
+			out, err = zero, &pool.PanicError{Value: v, Stack: debug.Stack()}
+		}
+	}()
+	return fn(ctx)
+}

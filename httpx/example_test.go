@@ -1,0 +1,92 @@
+package httpx_test
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+
+	"github.com/crewkit/crew/httpx"
+	"github.com/crewkit/crew/pool"
+	"github.com/go-chi/chi/v5"
+)
+
+// Offload runs a chi route's handler on a pool worker.
+func ExampleOffload() {
+	p, err := pool.NewTasks(pool.Options{MaxWorkers: 2, QueueSize: 64})
+	if err != nil {
+		panic(err)
+	}
+	defer p.Close(context.Background())
+
+	r := chi.NewRouter()
+	r.With(httpx.Offload(p, httpx.Options{})).Get("/sum", func(w http.ResponseWriter, r *http.Request) {
+		total := 0
+		for i := range 1_000_001 { // the CPU-bound part
+			total += i
+		}
+		fmt.Fprintln(w, total)
+	})
+	r.Handle("/debug/pool", httpx.StatsHandler(p))
+
+	rec := httptest.NewRecorder()
+	r.ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/sum", nil))
+	fmt.Print(rec.Code, " ", rec.Body.String())
+	// Output: 200 500000500000
+}
+
+// Compute runs only the CPU-bound part of a handler on the pool; reading
+// the body and writing the response stay on the request goroutine.
+func ExampleCompute() {
+	p, err := pool.NewTasks(pool.Options{MaxWorkers: 2, QueueSize: 64})
+	if err != nil {
+		panic(err)
+	}
+	defer p.Close(context.Background())
+	o, err := httpx.New(p, httpx.Options{})
+	if err != nil {
+		panic(err)
+	}
+
+	h := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		text, err := io.ReadAll(r.Body)
+		if err != nil {
+			http.Error(w, "cannot read body", http.StatusBadRequest)
+			return
+		}
+		words, err := httpx.Compute(r.Context(), p, func(context.Context) (int, error) {
+			return len(strings.Fields(string(text))), nil
+		})
+		if err != nil {
+			o.WriteError(w, r, err) // 503 when the queue is full, 500 for a panic
+			return
+		}
+		fmt.Fprintf(w, "%d words\n", words)
+	})
+
+	rec := httptest.NewRecorder()
+	h.ServeHTTP(rec, httptest.NewRequest(http.MethodPost, "/count", strings.NewReader("one two three")))
+	fmt.Print(rec.Body.String())
+	// Output: 3 words
+}
+
+// ReadyHandler tells a load balancer to send traffic elsewhere while the
+// pool's queue is more than half full.
+func ExampleReadyHandler() {
+	p, err := pool.NewTasks(pool.Options{MaxWorkers: 2, QueueSize: 64})
+	if err != nil {
+		panic(err)
+	}
+	defer p.Close(context.Background())
+
+	r := chi.NewRouter()
+	r.Handle("/readyz", httpx.ReadyHandler(p, httpx.ReadyOptions{Threshold: 0.5}))
+	r.Handle("/healthz", httpx.LiveHandler(p))
+
+	rec := httptest.NewRecorder()
+	r.ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/readyz", nil))
+	fmt.Print(rec.Code, " ", rec.Body.String())
+	// Output: 200 {"ready":true,"state":"open","queued":0,"queue_cap":64,"busy":0,"workers":0}
+}

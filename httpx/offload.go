@@ -1,0 +1,183 @@
+package httpx
+
+import (
+	"context"
+	"errors"
+	"net/http"
+	"runtime"
+
+	"github.com/crewkit/crew/pool"
+)
+
+// Offloader runs HTTP handlers on the workers of a pool.Tasks, turning a
+// full queue into fast rejections. Create one with New; it is safe for
+// concurrent use and holds no goroutine of its own.
+type Offloader struct {
+	p     *pool.Tasks
+	opts  Options
+	retry string // Retry-After header value
+}
+
+// New returns an Offloader for p configured by opts. It returns an error,
+// starting with "httpx:", for a nil pool or an invalid Options value.
+func New(p *pool.Tasks, opts Options) (*Offloader, error) {
+	if p == nil {
+		return nil, errors.New("httpx: New needs a non-nil pool")
+	}
+	opts, err := opts.withDefaults()
+	if err != nil {
+		return nil, err
+	}
+	return &Offloader{p: p, opts: opts, retry: retryAfter(opts.RetryAfter)}, nil
+}
+
+// Offload returns middleware that runs the downstream handler inside a slot
+// of p, as [Offloader.Handler] does, for use in route declarations:
+// r.With(httpx.Offload(p, httpx.Options{})). It panics with New's error for
+// a nil pool or an invalid Options value, so misconfiguration stops the
+// program at startup; use New to get the error instead.
+func Offload(p *pool.Tasks, opts Options) func(http.Handler) http.Handler {
+	o, err := New(p, opts)
+	if err != nil {
+		panic(err)
+	}
+	return o.Handler
+}
+
+// Pool returns the pool that o runs handlers on.
+func (o *Offloader) Pool() *pool.Tasks { return o.p }
+
+// offloadedKey marks the context of a request already running on a worker;
+// its value is the worker's pool.
+type offloadedKey struct{}
+
+// Handler is middleware that runs next inside a pool slot. It panics if next
+// is nil.
+//
+// The request waits in the pool's queue for a worker; when the queue is full
+// it is answered at once with Options.RejectStatus and a Retry-After header.
+// If the client goes away while the request is queued, next never runs and
+// nothing is written. next sees the request's context, which the pool also
+// cancels at its TaskTimeout; a handler that returns without writing after
+// its deadline gets Options.TimeoutStatus. A panic in next is answered with
+// 500 (or aborts the connection if the response had begun) and the pool
+// goes on serving. A request already running on a worker, because two
+// Offload middlewares are stacked, runs next in place.
+//
+// The middleware returns only after next has returned, unless the pool
+// declares next hung; see the package documentation for this ownership rule.
+// next's ResponseWriter implements http.Flusher but not http.Hijacker.
+func (o *Offloader) Handler(next http.Handler) http.Handler {
+	if next == nil {
+		panic("httpx: Offload needs a non-nil handler")
+	}
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Context().Value(offloadedKey{}) != nil {
+			next.ServeHTTP(w, r)
+			return
+		}
+		o.serve(next, w, r)
+	})
+}
+
+func (o *Offloader) serve(next http.Handler, w http.ResponseWriter, r *http.Request) {
+	g := newGuard(w, r.Body)
+	fut, err := o.p.TrySubmit(r.Context(), func(ctx context.Context) error {
+		return o.run(ctx, g, next, r)
+	})
+	if err != nil {
+		o.WriteError(w, r, err)
+		return
+	}
+	select {
+	case <-fut.Done():
+	case <-r.Context().Done():
+		if g.abandon() {
+			return // still queued: it will never run, and nothing is written
+		}
+		<-fut.Done()
+	}
+	_, err = fut.Wait(context.Background())
+	o.finish(w, r, g, err)
+}
+
+// run is the pool task: it serves the request through the guard.
+func (o *Offloader) run(ctx context.Context, g *guard, next http.Handler, r *http.Request) error {
+	if !g.begin() {
+		return context.Canceled // abandoned while queued
+	}
+	r = r.WithContext(context.WithValue(ctx, offloadedKey{}, o.p))
+	if r.Body != nil {
+		r.Body = taskBody{g}
+	}
+	next.ServeHTTP(taskWriter{g}, r)
+	// The response is sent by the request goroutine once the middleware
+	// returns. Yield, so that it and the connections waiting to be read get
+	// a processor now instead of at the next preemption, up to 10ms later,
+	// while this worker takes the next CPU-bound task.
+	runtime.Gosched()
+	if ctx.Err() != nil && !g.wasCommitted() {
+		return context.Cause(ctx) // gave up without answering
+	}
+	return nil
+}
+
+// finish takes the response back from the task and answers for it if it
+// failed.
+func (o *Offloader) finish(w http.ResponseWriter, r *http.Request, g *guard, err error) {
+	if err == nil {
+		g.release()
+		return
+	}
+	if !g.detach() {
+		o.WriteError(w, r, err)
+		return
+	}
+	// The response had begun: a status can no longer be sent, so cut the
+	// connection rather than let a truncated body look complete.
+	if !errors.Is(err, http.ErrAbortHandler) {
+		o.opts.OnError(r, err)
+	}
+	panic(http.ErrAbortHandler)
+}
+
+// WriteError answers r for an error returned by the pool or by [Compute]:
+// Options.RejectStatus with Retry-After when the queue was full or the pool
+// is closed or failed, Options.TimeoutStatus for pool.ErrTimeout, and 500
+// for a panic or any other error, whose text is not sent. It writes nothing
+// when the client has gone away. Errors other than rejections and the
+// client's own cancellation are passed to Options.OnError.
+func (o *Offloader) WriteError(w http.ResponseWriter, r *http.Request, err error) {
+	gone := r.Context().Err() != nil
+	if isRejection(err) {
+		if !gone {
+			w.Header().Set("Retry-After", o.retry)
+			http.Error(w, "server busy, retry later", o.opts.RejectStatus)
+		}
+		return
+	}
+	if gone && errors.Is(err, context.Canceled) {
+		return
+	}
+	o.opts.OnError(r, err)
+	if gone {
+		return
+	}
+	if errors.Is(err, pool.ErrTimeout) || errors.Is(err, context.DeadlineExceeded) {
+		http.Error(w, "request timed out", o.opts.TimeoutStatus)
+		return
+	}
+	http.Error(w, "internal server error", http.StatusInternalServerError)
+}
+
+func isRejection(err error) bool {
+	return errors.Is(err, pool.ErrQueueFull) || errors.Is(err, pool.ErrClosed) || errors.Is(err, pool.ErrPoolFailed)
+}
+
+// panicStack returns the stack of a panic carried by err, if any.
+func panicStack(err error) string {
+	if pe, ok := errors.AsType[*pool.PanicError](err); ok {
+		return string(pe.Stack)
+	}
+	return ""
+}

@@ -1,0 +1,78 @@
+package httpx
+
+import (
+	"fmt"
+	"log/slog"
+	"net/http"
+	"time"
+)
+
+// DefaultRetryAfter is the Retry-After sent with rejections when
+// Options.RetryAfter is zero.
+const DefaultRetryAfter = time.Second
+
+// Options configures an [Offloader]. The zero value is valid: rejections are
+// 503 with "Retry-After: 1", handlers that time out get 503, and failures are
+// logged with the default slog logger.
+type Options struct {
+	// RejectStatus is the status of a request refused because the pool's
+	// queue is full, or because the pool is closing or has failed. Zero
+	// means 503 Service Unavailable. It must be a 4xx or 5xx status.
+	RejectStatus int
+
+	// RetryAfter is sent, rounded up to whole seconds, in the Retry-After
+	// header of rejections. Zero means DefaultRetryAfter (one second). It
+	// must not be negative.
+	RetryAfter time.Duration
+
+	// TimeoutStatus is the status of a request whose handler ran past the
+	// pool's TaskTimeout without writing a response. Zero means 503 Service
+	// Unavailable, as http.TimeoutHandler answers. It must be a 4xx or 5xx
+	// status.
+	TimeoutStatus int
+
+	// OnError, if set, is told about handlers that panicked, timed out or
+	// were declared hung. Nil means they are logged with slog's default
+	// logger, panics with their stack. Rejections and clients that went away
+	// are not errors and are not reported. It runs on the request goroutine.
+	OnError func(r *http.Request, err error)
+}
+
+// withDefaults validates o and fills in its zero fields.
+func (o Options) withDefaults() (Options, error) {
+	for _, f := range []struct {
+		name string
+		code *int
+	}{{"RejectStatus", &o.RejectStatus}, {"TimeoutStatus", &o.TimeoutStatus}} {
+		if *f.code == 0 {
+			*f.code = http.StatusServiceUnavailable
+		}
+		if *f.code < 400 || *f.code > 599 {
+			return o, fmt.Errorf("httpx: %s must be a 4xx or 5xx status, got %d", f.name, *f.code)
+		}
+	}
+	if o.RetryAfter < 0 {
+		return o, fmt.Errorf("httpx: RetryAfter must be >= 0, got %v", o.RetryAfter)
+	}
+	if o.RetryAfter == 0 {
+		o.RetryAfter = DefaultRetryAfter
+	}
+	if o.OnError == nil {
+		o.OnError = logError
+	}
+	return o, nil
+}
+
+// retryAfter formats d as the whole seconds of a Retry-After header.
+func retryAfter(d time.Duration) string {
+	return fmt.Sprint(int64((d + time.Second - 1) / time.Second))
+}
+
+// logError is the default Options.OnError.
+func logError(r *http.Request, err error) {
+	attrs := []any{"method", r.Method, "path", r.URL.Path, "err", err}
+	if stack := panicStack(err); stack != "" {
+		attrs = append(attrs, "stack", stack)
+	}
+	slog.ErrorContext(r.Context(), "httpx: handler failed", attrs...)
+}
