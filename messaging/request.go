@@ -14,6 +14,10 @@ import (
 // garbage collector reclaims it, or at once when a DropOldest or DropNewest
 // port discards it.
 //
+// Detection by the garbage collector is off inside a testing/synctest
+// bubble, where cleanups cannot wake the requester; there Request ends with
+// its ctx instead.
+//
 // A port that carries envelopes cannot have an Options.Clone hook: NewPort
 // panics, since a copy would leave the original to be collected unanswered.
 // Copy the body before calling Request instead.
@@ -29,18 +33,21 @@ type Envelope[Q, R any] struct {
 // the waiter, so that the envelope becomes garbage once the responder drops
 // it.
 type waiter[R any] struct {
-	state atomic.Uint32  // replied and left bits
-	ch    chan answer[R] // capacity 1: answering never blocks
+	state atomic.Uint32 // replied and left bits
+	resp  R             // written once, by whoever set replied, before done
+	err   error
+	done  chan struct{} // closed when resp and err are set: never blocks
 }
 
 const (
-	replied = 1 << iota // an answer was sent on ch
+	replied = 1 << iota // resp and err are being set; done will be closed
 	left                // Request returned without an answer
 )
 
-type answer[R any] struct {
-	resp R
-	err  error
+// answer publishes the answer. Only the caller that set replied may call it.
+func (w *waiter[R]) answer(resp R, err error) {
+	w.resp, w.err = resp, err
+	close(w.done)
 }
 
 // settle sets bit unless an answer was already sent, and reports whether it
@@ -69,7 +76,7 @@ func (e *Envelope[Q, R]) Reply(resp R, err error) error {
 	if e.w == nil || !e.w.settle(replied) {
 		return ErrAlreadyReplied
 	}
-	e.w.ch <- answer[R]{resp: resp, err: err}
+	e.w.answer(resp, err)
 	return nil
 }
 
@@ -97,6 +104,10 @@ func (e *Envelope[Q, R]) Context() context.Context {
 // error also matches ErrClosed) or the responder declined or dropped the
 // envelope. Under the Fail policy a full port gives ErrFull. Request never
 // waits beyond ctx and never leaves a goroutine behind.
+//
+// Each call allocates the envelope and its reply slot and registers a
+// runtime cleanup on the envelope, which is most of its cost; see
+// docs/benchmarks.md.
 func Request[Q, R any](ctx context.Context, port *Port[*Envelope[Q, R]], body Q) (R, error) {
 	var zero R
 	w, err := post(ctx, port, body)
@@ -104,8 +115,8 @@ func Request[Q, R any](ctx context.Context, port *Port[*Envelope[Q, R]], body Q)
 		return zero, err
 	}
 	select {
-	case a := <-w.ch:
-		return a.resp, a.err
+	case <-w.done:
+		return w.resp, w.err
 	case <-ctx.Done():
 		w.settle(left)
 		return zero, ctx.Err()
@@ -115,7 +126,7 @@ func Request[Q, R any](ctx context.Context, port *Port[*Envelope[Q, R]], body Q)
 // post sends the envelope and returns only its waiter, so that the
 // requester keeps nothing that would keep the envelope alive.
 func post[Q, R any](ctx context.Context, port *Port[*Envelope[Q, R]], body Q) (*waiter[R], error) {
-	w := &waiter[R]{ch: make(chan answer[R], 1)}
+	w := &waiter[R]{done: make(chan struct{})}
 	env := &Envelope[Q, R]{Body: body, ctx: ctx, w: w}
 	if !inSynctestBubble() {
 		runtime.AddCleanup(env, abandon[R], w)
@@ -133,7 +144,8 @@ func post[Q, R any](ctx context.Context, port *Port[*Envelope[Q, R]], body Q) (*
 // abandon runs when an envelope is garbage: nobody can answer it any more. If the requester still waits, it gets ErrNoResponder.
 func abandon[R any](w *waiter[R]) {
 	if w.state.CompareAndSwap(0, replied) {
-		w.ch <- answer[R]{err: ErrNoResponder}
+		var zero R
+		w.answer(zero, ErrNoResponder)
 	}
 }
 

@@ -115,53 +115,61 @@ func (t *Topic[T]) Publish(ctx context.Context, msg T) error {
 			blocked = append(blocked, s)
 			continue
 		}
-		t.count(&tally, o)
+		tally.count(o)
 	}
 	for _, s := range blocked {
 		o, _ := s.port.offer(ctx, msg, true)
-		t.count(&tally, o)
+		tally.count(o)
 	}
 	return t.result(ctx, tally, len(subs))
 }
 
 // tally is what happened to one published message.
-type tally struct{ delivered, full, missed int }
+type tally struct{ delivered, dropped, full, missed int }
 
-func (t *Topic[T]) count(c *tally, o outcome) {
+func (c *tally) count(o outcome) {
 	switch o {
 	case accepted:
 		c.delivered++
-		t.delivered.Add(1)
 	case displaced:
 		c.delivered++
-		t.delivered.Add(1)
-		t.dropped.Add(1)
+		c.dropped++
 	case rejected:
-		t.dropped.Add(1)
+		c.dropped++
 	case full:
 		c.full++
-		t.failed.Add(1)
 	case refused: // unsubscribed meanwhile, or ctx ended: told apart in result
 		c.missed++
 	}
 }
 
+// result adds c to the topic's counters, once per Publish rather than once
+// per subscriber, and turns it into Publish's error.
 func (t *Topic[T]) result(ctx context.Context, c tally, n int) error {
+	add(&t.delivered, c.delivered)
+	add(&t.dropped, c.dropped)
+	add(&t.failed, c.full)
 	var errs []error
 	if c.missed > 0 && ctx.Err() != nil {
-		t.failed.Add(uint64(c.missed))
+		add(&t.failed, c.missed)
 		errs = append(errs, fmt.Errorf("%d of %d subscribers missed the message: %w", c.missed, n, ctx.Err()))
 	}
 	if c.full > 0 {
 		errs = append(errs, fmt.Errorf("%d of %d subscribers full: %w", c.full, n, ErrFull))
 	}
-	if len(errs) == 0 && c.delivered == 0 && c.missed > 0 && t.closed.Load() {
-		errs = append(errs, ErrClosed)
-	}
 	if len(errs) == 0 {
+		if c.delivered == 0 && c.missed > 0 && t.closed.Load() {
+			return t.wrap(ErrClosed) // Close won the race with this Publish
+		}
 		return nil
 	}
 	return t.wrap(errors.Join(errs...))
+}
+
+func add(counter *atomic.Uint64, n int) {
+	if n > 0 {
+		counter.Add(uint64(n))
+	}
 }
 
 // wrap names the topic in err. An unnamed topic's ErrClosed is the bare
