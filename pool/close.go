@@ -25,6 +25,7 @@ func (p *Pool[In, Out]) Close(ctx context.Context) error {
 
 func (p *Pool[In, Out]) shutdown(ctx context.Context) {
 	p.state.CompareAndSwap(stateOpen, stateClosing)
+	p.ticker.Stop()
 	p.mu.Lock()
 	p.closing = true
 	p.mu.Unlock()
@@ -108,8 +109,12 @@ func (p *Pool[In, Out]) hungNames() []string {
 			if s.running.Load() == 0 {
 				continue
 			}
-			ran := (p.clock() - time.Duration(s.since.Load())).Round(time.Millisecond)
-			names = append(names, fmt.Sprintf("%s worker %d (running for %v)", p.opts.Name, s.id, ran))
+			name := fmt.Sprintf("%s worker %d", p.opts.Name, s.id)
+			if since := s.since.Load(); since != 0 {
+				ran := p.clock() - time.Duration(since-1)
+				name += fmt.Sprintf(" (running for %v)", ran.Round(time.Millisecond))
+			}
+			names = append(names, name)
 		}
 	}
 	slices.Sort(names)

@@ -3,6 +3,7 @@ package pool
 import (
 	"context"
 	"errors"
+	"math/rand/v2"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -32,9 +33,10 @@ type core struct {
 	// Worker accounting. live counts slots that serve the queue, idle those
 	// waiting for a task; the most slots allowed is max+blocked+surge.
 	max, min, live, idle atomic.Int64
-	blocked              atomic.Int64 // tasks of this pool waiting on this pool
-	surge                atomic.Int64 // extra slots while Reload replaces workers
-	nudge                atomic.Pointer[chan struct{}]
+	blocked              atomic.Int64  // tasks of this pool waiting on this pool
+	surge                atomic.Int64  // extra slots while Reload replaces workers
+	tick                 atomic.Uint64 // idle clock, advanced every IdleTimeout
+	ticker               *time.Timer
 	nextID               atomic.Int64
 
 	rejected, restarts, recycled, hungTotal atomic.Uint64
@@ -52,10 +54,9 @@ func newCore(opts Options) *core {
 	c := &core{opts: opts, epoch: time.Now(), halt: make(chan struct{})}
 	c.life, c.kill = context.WithCancelCause(context.Background())
 	c.wctx = context.WithValue(c.life, poolKey{}, c)
+	c.tick.Store(1) // 0 in slot.idleTick means busy
 	c.max.Store(int64(opts.MaxWorkers))
 	c.min.Store(int64(opts.MinWorkers))
-	ch := make(chan struct{})
-	c.nudge.Store(&ch)
 	c.events = newEvents(opts.OnEvent)
 	return c
 }
@@ -73,27 +74,29 @@ func (c *core) limit() int64 { return c.max.Load() + c.blocked.Load() + c.surge.
 // function when the wait ends.
 func (c *core) block() func() {
 	c.blocked.Add(1)
-	c.wake()
 	c.spawn() // the waiter's own task may be queued behind busy workers
 	return func() { c.blocked.Add(-1) }
-}
-
-// wake tells idle slots to look at the pool again (after Resize, Reload or
-// a change of the limit).
-func (c *core) wake() {
-	ch := make(chan struct{})
-	close(*c.nudge.Swap(&ch))
 }
 
 // clock is the monotonic time since the pool started.
 func (c *core) clock() time.Duration { return time.Since(c.epoch) }
 
-// now returns the enqueue timestamp (see stamp).
-func (c *core) now() uint32 { return stamp(c.clock()) }
+// sampleEvery is how many tasks share one latency sample: reading the clock
+// costs more than dispatching a tiny task, so one task in sampleEvery, at
+// random, is timed for the RunTime and WaitTime histograms.
+const sampleEvery = 8
 
-// stamp converts a clock reading to microseconds, wrapping every 71
-// minutes; waits are computed modulo 2^32.
-func stamp(d time.Duration) uint32 { return uint32(d / time.Microsecond) }
+// now returns the enqueue timestamp of a task to be sampled, or 0.
+func (c *core) now() uint32 {
+	if rand.Uint32()%sampleEvery != 0 {
+		return 0
+	}
+	return stamp(c.clock())
+}
+
+// stamp converts a clock reading to microseconds, odd so that it is never 0,
+// wrapping every 71 minutes; waits are computed modulo 2^32.
+func stamp(d time.Duration) uint32 { return uint32(d/time.Microsecond) | 1 }
 
 func (c *core) halted() bool {
 	s := c.state.Load()

@@ -53,7 +53,7 @@ func TestWorkers(t *testing.T) {
 		require.NoError(t, p.Close(bg))
 		require.Equal(t, int32(1), closed.Load())
 	})
-	t.Run("MinWorkers are built at once and idle ones above it retire after IdleTimeout", func(t *testing.T) {
+	t.Run("MinWorkers are built at once and idle ones above it retire after one to two IdleTimeouts", func(t *testing.T) {
 		synctest.Test(t, func(t *testing.T) {
 			g := newGate()
 			p := newPool(t, g.task, pool.Options{MinWorkers: 1, MaxWorkers: 3, IdleTimeout: time.Second})
@@ -72,9 +72,12 @@ func TestWorkers(t *testing.T) {
 			time.Sleep(999 * time.Millisecond)
 			synctest.Wait()
 			require.Equal(t, 3, p.Stats().Workers, "not idle long enough yet")
-			time.Sleep(time.Millisecond)
+			time.Sleep(time.Second + time.Millisecond)
 			synctest.Wait()
 			require.Equal(t, 1, p.Stats().Workers, "the minimum stays")
+			time.Sleep(time.Hour)
+			synctest.Wait()
+			require.Equal(t, 1, p.Stats().Workers)
 		})
 	})
 	t.Run("dispatch is FIFO", func(t *testing.T) {

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"sync"
+	"time"
 
 	"github.com/crewkit/crew/messaging"
 )
@@ -23,7 +24,9 @@ type Pool[In, Out any] struct {
 	factory Factory[In, Out]
 	queue   *messaging.Port[task[In, Out]]
 	msgs    *messaging.Port[Message]
-	free    sync.Pool // *Future[Out] with signal set, reused by Run
+	free    sync.Pool     // *Future[Out] with signal set, reused by Run
+	token   *Future[Out]  // marks control tokens in the queue (see poke)
+	acks    chan struct{} // a slot took a control token
 
 	mu      sync.Mutex // guards the fields below; never held on the hot path
 	slots   map[*slot[In, Out]]struct{}
@@ -66,6 +69,9 @@ func New[In, Out any](factory Factory[In, Out], opts Options) (*Pool[In, Out], e
 		drained: make(chan struct{}),
 	}
 	p.spawn = p.maybeSpawn
+	p.token, p.acks = &Future[Out]{}, make(chan struct{}, 1)
+	p.ticker = time.AfterFunc(time.Hour, p.onTick)
+	p.ticker.Reset(opts.IdleTimeout)
 	p.free.New = func() any { return &Future[Out]{done: make(chan struct{}, 1), signal: true, core: p.core} }
 	for range opts.MinWorkers {
 		p.live.Add(1)
@@ -207,7 +213,7 @@ func (p *Pool[In, Out]) Resize(n int) error {
 	if p.min.Load() > int64(n) {
 		p.min.Store(int64(n))
 	}
-	p.wake()
+	p.poke(int(p.idle.Load()))
 	for p.maybeSpawn() {
 	}
 	return nil
@@ -225,4 +231,13 @@ func (p *Pool[In, Out]) maybeSpawn() bool {
 			return p.start() != nil
 		}
 	}
+}
+
+// onTick runs every IdleTimeout while the pool is open.
+func (p *Pool[In, Out]) onTick() {
+	if p.state.Load() != stateOpen {
+		return
+	}
+	p.idleTick()
+	p.ticker.Reset(p.opts.IdleTimeout)
 }

@@ -31,11 +31,12 @@ type slot[In, Out any] struct {
 	ready     chan struct{} // closed once the slot's first worker is built
 	left      chan struct{} // closed when the slot stops serving: it exited or hung
 	leftOnce  sync.Once
-	idle      *time.Timer
 	watch     *time.Timer // hung watchdog, armed per task when TaskTimeout is set
+	idleTick  uint64      // core.tick when the slot last parked idle, 0 when busy
+	parked    atomic.Bool // waiting in next for a task
 
 	running atomic.Uint64 // seq of the running task, 0 when none, or hungMark
-	since   atomic.Int64  // start of the running task, as core.clock
+	since   atomic.Int64  // start of the running task as core.clock+1, 0 if not read
 	cur     *Future[Out]  // the running task's future, published by running
 	stats   counters
 }
@@ -137,19 +138,50 @@ func (p *Pool[In, Out]) failed(s *slot[In, Out], err error) bool {
 	return false
 }
 
-// next returns the next task, waiting as an idle slot. It reports false when
-// the slot should exit: the queue is closed and drained, the pool halted,
-// the slot was asked to stop, or it retired after IdleTimeout.
+// next returns the next task. An idle slot parks on a plain receive from the
+// queue, the cheapest wait there is; control tokens (see poke) wake it to
+// check whether it should leave. next reports false when the slot should
+// exit: the queue is closed and drained, the slot was asked to stop, the
+// pool has more slots than it needs, or the slot idled past IdleTimeout.
 func (p *Pool[In, Out]) next(s *slot[In, Out]) (task[In, Out], bool) {
-	select {
-	case t, ok := <-p.queue.C():
-		return t, ok
-	default:
+	for {
+		var t task[In, Out]
+		var ok bool
+		select {
+		case t, ok = <-p.queue.C():
+		default:
+			if t, ok = p.park(s); !ok {
+				return t, false
+			}
+		}
+		if !ok {
+			return t, false
+		}
+		if t.fut != p.token {
+			s.idleTick = 0
+			return t, true
+		}
+		select {
+		case p.acks <- struct{}{}:
+		default:
+		}
+	}
+}
+
+// park waits for a task as an idle slot.
+func (p *Pool[In, Out]) park(s *slot[In, Out]) (task[In, Out], bool) {
+	if s.idleTick == 0 {
+		s.idleTick = p.tick.Load()
+	}
+	s.parked.Store(true)
+	defer s.parked.Store(false)
+	if p.leaving(s) {
+		return task[In, Out]{}, false
 	}
 	p.idle.Add(1)
-	t, ok := p.wait(s)
+	t, ok := <-p.queue.C()
 	p.idle.Add(-1)
-	if ok {
+	if ok && t.fut != p.token {
 		// Submitters skip spawning while a slot is idle; this slot was
 		// counted as idle, so look again for work it leaves behind.
 		p.maybeSpawn()
@@ -157,39 +189,37 @@ func (p *Pool[In, Out]) next(s *slot[In, Out]) (task[In, Out], bool) {
 	return t, ok
 }
 
-// wait blocks an idle slot until it has a task or must exit.
-func (p *Pool[In, Out]) wait(s *slot[In, Out]) (task[In, Out], bool) {
-	for {
-		if p.surplus(s) {
-			return task[In, Out]{}, false
-		}
-		var timeout <-chan time.Time
-		if p.live.Load() > p.min.Load() {
-			timeout = s.idleTimer(p.opts.IdleTimeout)
-		}
-		select {
-		case t, ok := <-p.queue.C():
-			return t, ok
-		case <-timeout:
-			if p.retire(s) {
-				return task[In, Out]{}, false
-			}
-		case <-*p.nudge.Load():
-		case <-s.stop:
-			return task[In, Out]{}, false
-		case <-p.halt:
-			return task[In, Out]{}, false
+// leaving reports whether a slot about to park should exit instead.
+func (p *Pool[In, Out]) leaving(s *slot[In, Out]) bool {
+	select {
+	case <-s.stop:
+		return true
+	default:
+	}
+	if p.live.Load() > p.limit() && p.retire(s) {
+		return true
+	}
+	return p.tick.Load()-s.idleTick >= 2 && p.retire(s)
+}
+
+// poke wakes up to n parked slots with control tokens, so that they look
+// at the pool again (after Resize, Reload or an idle tick). A full queue
+// needs no token: its tasks wake every slot.
+func (p *Pool[In, Out]) poke(n int) {
+	for range n {
+		if p.queue.TrySend(task[In, Out]{fut: p.token}) != nil {
+			return
 		}
 	}
 }
 
-func (s *slot[In, Out]) idleTimer(d time.Duration) <-chan time.Time {
-	if s.idle == nil {
-		s.idle = time.NewTimer(d)
-	} else {
-		s.idle.Reset(d)
+// idleTick advances the idle clock every IdleTimeout and wakes the idle
+// slots so that those idle for a whole tick retire.
+func (p *Pool[In, Out]) idleTick() {
+	p.tick.Add(1)
+	if n := p.idle.Load(); n > 0 && p.live.Load() > p.min.Load() {
+		p.poke(int(n))
 	}
-	return s.idle.C
 }
 
 // retire takes s out of live if that leaves at least MinWorkers.
@@ -209,8 +239,8 @@ func (p *Pool[In, Out]) retire(s *slot[In, Out]) bool {
 	}
 }
 
-// surplus reports whether s should exit because the pool has more slots than
-// its limit (after Resize or Reload).
+// surplus reports whether s should exit because it was asked to stop or the
+// pool has more slots than its limit (after Resize or Reload).
 func (p *Pool[In, Out]) surplus(s *slot[In, Out]) bool {
 	select {
 	case <-s.stop:
@@ -240,9 +270,6 @@ func (p *Pool[In, Out]) discard(s *slot[In, Out], why error) {
 
 // exit runs when the slot's goroutine ends.
 func (p *Pool[In, Out]) exit(s *slot[In, Out]) {
-	if s.idle != nil {
-		s.idle.Stop()
-	}
 	hung := s.running.Load() == hungMark
 	if s.w != nil {
 		p.discard(s, nil)
@@ -288,19 +315,27 @@ func (p *Pool[In, Out]) exec(s *slot[In, Out], t task[In, Out]) bool {
 		p.settle(s, f, *new(Out), f.ctx.Err(), &s.stats.canceled)
 		return true
 	}
-	start := p.clock() // one clock read for both the wait and the start
-	s.stats.wait.Record(time.Duration(stamp(start)-t.enq) * time.Microsecond)
+	var start time.Duration
+	sampled := t.enq != 0
+	if sampled || p.opts.TaskTimeout > 0 {
+		start = p.clock()
+	}
+	if sampled {
+		s.stats.wait.Record(time.Duration(stamp(start)-t.enq) * time.Microsecond)
+	}
 	ctx, cleanup := p.taskContext(f)
-	seq := s.begin(f, start, p.opts.TaskTimeout+p.opts.HungGrace)
+	seq := s.begin(f, start, sampled || p.opts.TaskTimeout > 0, p.opts.TaskTimeout+p.opts.HungGrace)
 	out, pe, err := p.invoke(s.w, ctx, t.in)
 	timedOut := p.opts.TaskTimeout > 0 && context.Cause(ctx) == errDeadline
 	cleanup()
 	if !s.end(seq) {
 		return false
 	}
-	elapsed := p.clock() - start
-	s.stats.run.Record(elapsed)
-	s.stats.runNanos.Add(uint64(elapsed))
+	if sampled {
+		elapsed := p.clock() - start
+		s.stats.run.Record(elapsed)
+		s.stats.runNanos.Add(uint64(elapsed) * sampleEvery)
+	}
 	s.tasks++
 	p.outcome(s, f, out, err, pe, timedOut)
 	return true
@@ -325,15 +360,12 @@ func (p *Pool[In, Out]) outcome(s *slot[In, Out], f *Future[Out], out Out, err e
 	}
 }
 
-// crash discards a worker whose state cannot be trusted.
+// crash discards a worker whose state cannot be trusted. If the restart
+// policy gives up, the pool fails and the next build sees it halted.
 func (p *Pool[In, Out]) crash(s *slot[In, Out], err error) {
 	p.discard(s, err)
-	if !p.failed(s, err) {
-		s.stop = closedChan // the pool failed: leave at the next check
-	}
+	p.failed(s, err)
 }
-
-var closedChan = func() chan struct{} { c := make(chan struct{}); close(c); return c }()
 
 // settle resolves f (or reports a fire-and-forget error) and counts the
 // outcome.
@@ -397,10 +429,14 @@ func (p *Pool[In, Out]) taskContext(f *Future[Out]) (context.Context, func()) {
 }
 
 // begin publishes the task that starts now and arms the hung watchdog.
-func (s *slot[In, Out]) begin(f *Future[Out], start, limit time.Duration) uint64 {
+func (s *slot[In, Out]) begin(f *Future[Out], start time.Duration, known bool, limit time.Duration) uint64 {
 	s.seq++
 	s.cur = f
-	s.since.Store(int64(start))
+	if known {
+		s.since.Store(int64(start) + 1)
+	} else {
+		s.since.Store(0)
+	}
 	s.running.Store(s.seq)
 	if s.watch != nil {
 		s.watch.Reset(limit)
@@ -424,7 +460,7 @@ func (p *Pool[In, Out]) watchdog(s *slot[In, Out]) {
 	if seq == 0 || seq == hungMark {
 		return
 	}
-	ran := p.clock() - time.Duration(s.since.Load())
+	ran := p.clock() - time.Duration(s.since.Load()-1)
 	if ran < p.opts.TaskTimeout+p.opts.HungGrace || !s.running.CompareAndSwap(seq, hungMark) {
 		return
 	}
