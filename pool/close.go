@@ -78,7 +78,12 @@ func (p *Pool[In, Out]) drainQueue() int {
 	for {
 		t, ok := p.queue.TryRecv()
 		if !ok {
-			return n
+			if t, ok = p.popOverflow(); !ok {
+				return n
+			}
+		}
+		if t.fut == p.token {
+			continue
 		}
 		n++
 		if t.fut != nil && t.fut.done != nil {

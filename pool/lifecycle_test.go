@@ -200,3 +200,63 @@ func TestNestedRunOnAFullPool(t *testing.T) {
 		require.ErrorIs(t, err, errBoom)
 	})
 }
+
+func TestUnboundedQueue(t *testing.T) {
+	t.Run("an Unbounded queue accepts everything, in order, and Close drains it", func(t *testing.T) {
+		var mu sync.Mutex
+		var order []int
+		g := newGate()
+		p := newPool(t, func(ctx context.Context, n int) (int, error) {
+			if n == 0 {
+				return g.task(ctx, n)
+			}
+			mu.Lock()
+			order = append(order, n)
+			mu.Unlock()
+			return n, nil
+		}, pool.Options{MaxWorkers: 1, QueueSize: pool.Unbounded})
+		first := submit(t, p, bg, 0)
+		<-g.entered
+		const n = 5000 // well past the buffer of DefaultQueueSize
+		for i := 1; i <= n; i++ {
+			require.NoError(t, p.TryGo(bg, i), "never ErrQueueFull")
+		}
+		st := p.Stats()
+		require.Equal(t, n, st.Queued)
+		require.Equal(t, pool.Unbounded, st.QueueCap)
+		closed := make(chan error)
+		go func() { closed <- p.Close(bg) }()
+		close(g.open)
+		requireResult(t, first, 0)
+		require.NoError(t, <-closed)
+		require.Len(t, order, n)
+		for i, v := range order {
+			require.Equal(t, i+1, v)
+		}
+	})
+	t.Run("a forced Close resolves overflowed tasks with ErrClosed", func(t *testing.T) {
+		g := newGate()
+		p := newPool(t, g.task, pool.Options{MaxWorkers: 1, QueueSize: pool.Unbounded})
+		running := submit(t, p, bg, 0)
+		<-g.entered
+		var fs []*pool.Future[int]
+		for i := range 2000 {
+			fs = append(fs, submit(t, p, bg, i))
+		}
+		ctx, cancel := context.WithCancel(bg)
+		cancel()
+		var ce *pool.CloseError
+		require.ErrorAs(t, p.Close(ctx), &ce)
+		require.Equal(t, 2000, ce.Canceled)
+		_, err := running.Wait(bg)
+		require.ErrorIs(t, err, context.Canceled)
+		for _, f := range fs {
+			_, err := f.Wait(bg)
+			require.ErrorIs(t, err, pool.ErrClosed)
+		}
+	})
+	t.Run("QueueSize below Unbounded is rejected", func(t *testing.T) {
+		_, err := pool.NewFunc(func(context.Context, int) (int, error) { return 0, nil }, pool.Options{QueueSize: -2})
+		require.EqualError(t, err, "pool: QueueSize must be >= 0 or Unbounded (-1), got -2")
+	})
+}

@@ -39,8 +39,9 @@ type Options struct {
 
 	// QueueSize bounds the tasks waiting for a worker; Submit waits and
 	// TrySubmit fails with ErrQueueFull when it is reached. Zero means
-	// DefaultQueueSize (1024). The queue's slots are allocated by New, so a
-	// large bound costs memory up front: a few words per slot.
+	// DefaultQueueSize (1024); Unbounded (-1) opts out of the bound. The
+	// queue's slots are allocated by New, so a large bound costs memory up
+	// front: a few words per slot.
 	QueueSize int
 
 	// TaskTimeout is the deadline of each task, counted from the moment a
@@ -100,7 +101,7 @@ func (o Options) withDefaults() (Options, error) {
 	}{
 		{"MaxWorkers", int64(o.MaxWorkers)},
 		{"MinWorkers", int64(o.MinWorkers)},
-		{"QueueSize", int64(o.QueueSize)},
+		{"QueueSize", int64(max(o.QueueSize, 0))}, // Unbounded is checked below
 		{"MaxTasksPerWorker", int64(o.MaxTasksPerWorker)},
 		{"MessageBuffer", int64(o.MessageBuffer)},
 		{"IdleTimeout", int64(o.IdleTimeout)},
@@ -116,6 +117,9 @@ func (o Options) withDefaults() (Options, error) {
 	}
 	if o.MinWorkers > o.MaxWorkers {
 		return o, fmt.Errorf("pool: MinWorkers (%d) must not exceed MaxWorkers (%d)", o.MinWorkers, o.MaxWorkers)
+	}
+	if o.QueueSize < Unbounded {
+		return o, fmt.Errorf("pool: QueueSize must be >= 0 or Unbounded (-1), got %d", o.QueueSize)
 	}
 	o.QueueSize = orDefault(o.QueueSize, DefaultQueueSize)
 	o.MessageBuffer = orDefault(o.MessageBuffer, DefaultMessageBuffer)

@@ -24,9 +24,10 @@ type Pool[In, Out any] struct {
 	factory Factory[In, Out]
 	queue   *messaging.Port[task[In, Out]]
 	msgs    *messaging.Port[Message]
-	free    sync.Pool     // *Future[Out] with signal set, reused by Run
-	token   *Future[Out]  // marks control tokens in the queue (see poke)
-	acks    chan struct{} // a slot took a control token
+	free    sync.Pool         // *Future[Out] with signal set, reused by Run
+	ovf     overflow[In, Out] // beyond the buffer, for an Unbounded queue
+	token   *Future[Out]      // marks control tokens in the queue (see poke)
+	acks    chan struct{}     // a slot took a control token
 
 	mu      sync.Mutex // guards the fields below; never held on the hot path
 	slots   map[*slot[In, Out]]struct{}
@@ -61,13 +62,14 @@ func New[In, Out any](factory Factory[In, Out], opts Options) (*Pool[In, Out], e
 	p := &Pool[In, Out]{
 		core:    newCore(opts),
 		factory: factory,
-		queue:   messaging.NewPort(messaging.Options[task[In, Out]]{Capacity: opts.QueueSize}),
+		queue:   messaging.NewPort(messaging.Options[task[In, Out]]{Capacity: bufferSize(opts.QueueSize)}),
 		msgs: messaging.NewPort(messaging.Options[Message]{
 			Capacity: opts.MessageBuffer, Policy: messaging.DropOldest, Name: opts.Name + " messages"}),
 		slots:   make(map[*slot[In, Out]]struct{}),
 		hung:    make(map[*slot[In, Out]]struct{}),
 		drained: make(chan struct{}),
 	}
+	p.ovf.on = opts.QueueSize == Unbounded
 	p.spawn = p.maybeSpawn
 	p.token, p.acks = &Future[Out]{}, make(chan struct{}, 1)
 	p.ticker = time.AfterFunc(time.Hour, p.onTick)
@@ -168,13 +170,19 @@ func (p *Pool[In, Out]) enqueue(ctx context.Context, t task[In, Out], wait bool)
 	if p.state.Load() != stateOpen {
 		return p.stateErr()
 	}
-	err := p.queue.TrySend(t)
-	if err != nil && wait && errors.Is(err, messaging.ErrFull) {
-		if p.nested(ctx) {
-			defer p.block()()
-			p.maybeSpawn()
+	var err error
+	if p.ovf.on && p.ovf.n.Load() > 0 {
+		err = p.push(t)
+	} else if err = p.queue.TrySend(t); err != nil && errors.Is(err, messaging.ErrFull) {
+		switch {
+		case p.ovf.on:
+			err = p.push(t)
+		case wait:
+			if p.nested(ctx) {
+				defer p.block()()
+			}
+			err = p.queue.Send(ctx, t)
 		}
-		err = p.queue.Send(ctx, t)
 	}
 	if err != nil {
 		return p.sendErr(err)
@@ -224,7 +232,7 @@ func (p *Pool[In, Out]) Resize(n int) error {
 func (p *Pool[In, Out]) maybeSpawn() bool {
 	for {
 		l := p.live.Load()
-		if l >= p.limit() || int64(p.queue.Len()) <= p.idle.Load() || p.halted() {
+		if l >= p.limit() || int64(p.queued()) <= p.idle.Load() || p.halted() {
 			return false
 		}
 		if p.live.CompareAndSwap(l, l+1) {
@@ -240,4 +248,16 @@ func (p *Pool[In, Out]) onTick() {
 	}
 	p.idleTick()
 	p.ticker.Reset(p.opts.IdleTimeout)
+}
+
+// queued is the number of tasks waiting, control tokens included.
+func (p *Pool[In, Out]) queued() int { return p.queue.Len() + int(p.ovf.n.Load()) }
+
+// bufferSize is the queue's buffer for a QueueSize; an Unbounded queue keeps
+// a buffer of DefaultQueueSize and overflows beyond it.
+func bufferSize(queueSize int) int {
+	if queueSize == Unbounded {
+		return DefaultQueueSize
+	}
+	return queueSize
 }

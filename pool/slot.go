@@ -150,12 +150,16 @@ func (p *Pool[In, Out]) next(s *slot[In, Out]) (task[In, Out], bool) {
 		select {
 		case t, ok = <-p.queue.C():
 		default:
-			if t, ok = p.park(s); !ok {
+			var leave bool
+			if t, ok, leave = p.park(s); leave {
 				return t, false
 			}
 		}
 		if !ok {
-			return t, false
+			return p.popOverflow() // the buffer is closed: drain the rest
+		}
+		if p.ovf.on && p.ovf.n.Load() > 0 {
+			p.refill()
 		}
 		if t.fut != p.token {
 			s.idleTick = 0
@@ -168,25 +172,26 @@ func (p *Pool[In, Out]) next(s *slot[In, Out]) (task[In, Out], bool) {
 	}
 }
 
-// park waits for a task as an idle slot.
-func (p *Pool[In, Out]) park(s *slot[In, Out]) (task[In, Out], bool) {
+// park waits for a task as an idle slot. It reports leave when the slot
+// should exit without looking at the queue again.
+func (p *Pool[In, Out]) park(s *slot[In, Out]) (t task[In, Out], ok, leave bool) {
 	if s.idleTick == 0 {
 		s.idleTick = p.tick.Load()
 	}
 	s.parked.Store(true)
 	defer s.parked.Store(false)
 	if p.leaving(s) {
-		return task[In, Out]{}, false
+		return t, false, true
 	}
 	p.idle.Add(1)
-	t, ok := <-p.queue.C()
+	t, ok = <-p.queue.C()
 	p.idle.Add(-1)
 	if ok && t.fut != p.token {
 		// Submitters skip spawning while a slot is idle; this slot was
 		// counted as idle, so look again for work it leaves behind.
 		p.maybeSpawn()
 	}
-	return t, ok
+	return t, ok, false
 }
 
 // leaving reports whether a slot about to park should exit instead.

@@ -57,7 +57,7 @@ type Stats struct {
 	Min     int // current MinWorkers
 
 	Queued   int // tasks waiting for a worker
-	QueueCap int // the queue's bound
+	QueueCap int // the queue's bound, or Unbounded
 
 	Submitted uint64 // tasks accepted: resolved, running or queued
 	Completed uint64 // succeeded
@@ -105,7 +105,7 @@ func (p *Pool[In, Out]) Stats() Stats {
 
 	st.Workers, st.Idle = int(p.live.Load()), int(p.idle.Load())
 	st.Max, st.Min = int(p.max.Load()), int(p.min.Load())
-	st.Queued, st.QueueCap = p.queue.Len(), p.queue.Cap()
+	st.Queued, st.QueueCap = p.queued(), p.opts.QueueSize
 	st.Completed, st.Failed, st.Panicked = total.completed.Load(), total.failed.Load(), total.panicked.Load()
 	st.Canceled, st.TimedOut = total.canceled.Load(), total.timedOut.Load()
 	st.Rejected, st.Restarts = p.rejected.Load(), p.restarts.Load()
