@@ -106,15 +106,11 @@ func (p *Pool[In, Out]) Run(ctx context.Context, in In) (Out, error) {
 	if p.nested(ctx) {
 		defer p.block()()
 	}
-	select {
-	case <-f.done:
-	case <-ctx.Done():
-		select {
-		case <-f.done: // resolved as ctx ended: prefer the result
-		default:
-			var zero Out
-			return zero, ctx.Err() // abandoned: the worker resolves f, which is not reused
-		}
+	if done := ctx.Done(); done == nil {
+		<-f.done
+	} else if !p.await(f, done) {
+		var zero Out
+		return zero, ctx.Err() // abandoned: the worker resolves f, which is not reused
 	}
 	out, err := f.out, f.err
 	p.free.Put(f)
@@ -260,4 +256,20 @@ func bufferSize(queueSize int) int {
 		return DefaultQueueSize
 	}
 	return queueSize
+}
+
+// await waits for f or for done, preferring f when both are ready, and
+// reports whether f was resolved (its token taken).
+func (p *Pool[In, Out]) await(f *Future[Out], done <-chan struct{}) bool {
+	select {
+	case <-f.done:
+		return true
+	case <-done:
+		select {
+		case <-f.done:
+			return true
+		default:
+			return false
+		}
+	}
 }

@@ -28,6 +28,7 @@ type slot[In, Out any] struct {
 	uncounted atomic.Bool
 	stop      chan struct{} // closed by halt to retire the slot after its current task
 	stopOnce  sync.Once
+	stopping  atomic.Bool   // set with stop, cheaper to poll between tasks
 	ready     chan struct{} // closed once the slot's first worker is built
 	left      chan struct{} // closed when the slot stops serving: it exited or hung
 	leftOnce  sync.Once
@@ -196,15 +197,7 @@ func (p *Pool[In, Out]) park(s *slot[In, Out]) (t task[In, Out], ok, leave bool)
 
 // leaving reports whether a slot about to park should exit instead.
 func (p *Pool[In, Out]) leaving(s *slot[In, Out]) bool {
-	select {
-	case <-s.stop:
-		return true
-	default:
-	}
-	if p.live.Load() > p.limit() && p.retire(s) {
-		return true
-	}
-	return p.tick.Load()-s.idleTick >= 2 && p.retire(s)
+	return p.surplus(s) || p.tick.Load()-s.idleTick >= 2 && p.retire(s)
 }
 
 // poke wakes up to n parked slots with control tokens, so that they look
@@ -247,12 +240,7 @@ func (p *Pool[In, Out]) retire(s *slot[In, Out]) bool {
 // surplus reports whether s should exit because it was asked to stop or the
 // pool has more slots than its limit (after Resize or Reload).
 func (p *Pool[In, Out]) surplus(s *slot[In, Out]) bool {
-	select {
-	case <-s.stop:
-		return true
-	default:
-	}
-	return p.live.Load() > p.limit() && p.retire(s)
+	return s.stopping.Load() || p.live.Load() > p.limit() && p.retire(s)
 }
 
 // keep runs between tasks: it recycles a worker that reached
@@ -490,7 +478,12 @@ func (p *Pool[In, Out]) watchdog(s *slot[In, Out]) {
 }
 
 // halt asks the slot to retire after its current task.
-func (s *slot[In, Out]) halt() { s.stopOnce.Do(func() { close(s.stop) }) }
+func (s *slot[In, Out]) halt() {
+	s.stopOnce.Do(func() {
+		s.stopping.Store(true)
+		close(s.stop)
+	})
+}
 
 // leave marks that the slot no longer serves the queue.
 func (s *slot[In, Out]) leave() { s.leftOnce.Do(func() { close(s.left) }) }
