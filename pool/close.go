@@ -105,15 +105,13 @@ func (p *Pool[In, Out]) fail(err error) {
 	p.drainQueue()
 }
 
-// hungNames describes the slots whose tasks ignored cancellation; p.mu is
+// hungNames describes the slots that did not stop: those still serving
+// (called once Close gave up on them) and those declared hung; p.mu is
 // held.
 func (p *Pool[In, Out]) hungNames() []string {
 	var names []string
 	for _, set := range []map[*slot[In, Out]]struct{}{p.slots, p.hung} {
 		for s := range set {
-			if s.running.Load() == 0 {
-				continue
-			}
 			name := fmt.Sprintf("%s worker %d", p.opts.Name, s.id)
 			if since := s.since.Load(); since != 0 {
 				ran := p.clock() - time.Duration(since-1)

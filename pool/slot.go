@@ -36,8 +36,9 @@ type slot[In, Out any] struct {
 	idleTick  uint64      // core.tick when the slot last parked idle, 0 when busy
 	parked    atomic.Bool // waiting in next for a task
 
+	// With TaskTimeout only: the running task for the hung watchdog.
 	running atomic.Uint64 // seq of the running task, 0 when none, or hungMark
-	since   atomic.Int64  // start of the running task as core.clock+1, 0 if not read
+	since   atomic.Int64  // start of the running task as core.clock+1
 	cur     *Future[Out]  // the running task's future, published by running
 	stats   counters
 }
@@ -317,7 +318,7 @@ func (p *Pool[In, Out]) exec(s *slot[In, Out], t task[In, Out]) bool {
 		s.stats.wait.Record(time.Duration(stamp(start)-t.enq) * time.Microsecond)
 	}
 	ctx, cleanup := p.taskContext(f)
-	seq := s.begin(f, start, sampled || p.opts.TaskTimeout > 0, p.opts.TaskTimeout+p.opts.HungGrace)
+	seq := s.begin(f, start, p.opts.TaskTimeout+p.opts.HungGrace)
 	out, pe, err := p.invoke(s.w, ctx, t.in)
 	timedOut := p.opts.TaskTimeout > 0 && context.Cause(ctx) == errDeadline
 	cleanup()
@@ -421,28 +422,27 @@ func (p *Pool[In, Out]) taskContext(f *Future[Out]) (context.Context, func()) {
 	return ctx, cancel
 }
 
-// begin publishes the task that starts now and arms the hung watchdog.
-func (s *slot[In, Out]) begin(f *Future[Out], start time.Duration, known bool, limit time.Duration) uint64 {
+// begin publishes the task that starts now and arms the hung watchdog. It
+// costs nothing without TaskTimeout, when there is no watchdog.
+func (s *slot[In, Out]) begin(f *Future[Out], start, limit time.Duration) uint64 {
+	if s.watch == nil {
+		return 0
+	}
 	s.seq++
 	s.cur = f
-	if known {
-		s.since.Store(int64(start) + 1)
-	} else {
-		s.since.Store(0)
-	}
+	s.since.Store(int64(start) + 1)
 	s.running.Store(s.seq)
-	if s.watch != nil {
-		s.watch.Reset(limit)
-	}
+	s.watch.Reset(limit)
 	return s.seq
 }
 
 // end reports whether the task finished before the watchdog declared it
 // hung.
 func (s *slot[In, Out]) end(seq uint64) bool {
-	if s.watch != nil {
-		s.watch.Stop()
+	if s.watch == nil {
+		return true
 	}
+	s.watch.Stop()
 	return s.running.CompareAndSwap(seq, 0)
 }
 

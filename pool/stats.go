@@ -50,7 +50,7 @@ type Stats struct {
 	State string // "open", "closing", "closed" or "failed"
 
 	Workers int // live workers (slots), busy or idle
-	Busy    int // workers running a task
+	Busy    int // workers not waiting for a task: running one, or between two
 	Idle    int // workers waiting for a task
 	Hung    int // abandoned goroutines still running a hung task
 	Max     int // current MaxWorkers
@@ -90,9 +90,6 @@ func (p *Pool[In, Out]) Stats() Stats {
 	total.add(&p.retired)
 	for s := range p.slots {
 		total.add(&s.stats)
-		if s.running.Load() != 0 {
-			st.Busy++
-		}
 	}
 	for s := range p.hung {
 		total.add(&s.stats)
@@ -104,6 +101,7 @@ func (p *Pool[In, Out]) Stats() Stats {
 	p.mu.Unlock()
 
 	st.Workers, st.Idle = int(p.live.Load()), int(p.idle.Load())
+	st.Busy = max(st.Workers-st.Idle, 0)
 	st.Max, st.Min = int(p.max.Load()), int(p.min.Load())
 	st.Queued, st.QueueCap = p.queued(), p.opts.QueueSize
 	st.Completed, st.Failed, st.Panicked = total.completed.Load(), total.failed.Load(), total.panicked.Load()
