@@ -339,26 +339,30 @@ func (p *Pool[In, Out]) exec(s *slot[In, Out], t task[In, Out]) bool {
 func (p *Pool[In, Out]) outcome(s *slot[In, Out], f *Future[Out], out Out, err error, pe *PanicError, timedOut bool) {
 	switch {
 	case pe != nil:
-		p.settle(s, f, out, pe, &s.stats.panicked)
-		p.crash(s, pe)
+		p.crash(s, pe, func() { p.settle(s, f, out, pe, &s.stats.panicked) })
 	case err != nil && timedOut:
 		p.settle(s, f, out, fmt.Errorf("%w: %w", ErrTimeout, err), &s.stats.timedOut)
+	case err != nil && IsFatal(err):
+		p.crash(s, err, func() { p.settle(s, f, out, err, &s.stats.failed) })
 	case err != nil:
 		p.settle(s, f, out, err, &s.stats.failed)
-		if IsFatal(err) {
-			p.crash(s, err)
-		}
 	default:
 		s.failures = 0
 		p.settle(s, f, out, nil, &s.stats.completed)
 	}
 }
 
-// crash discards a worker whose state cannot be trusted. If the restart
-// policy gives up, the pool fails and the next build sees it halted.
-func (p *Pool[In, Out]) crash(s *slot[In, Out], err error) {
-	p.discard(s, err)
-	p.failed(s, err)
+// crash discards a worker whose state cannot be trusted. The restart policy
+// is applied before resolve reports the task, so that its caller sees the
+// pool failed if the policy gave up; the worker is closed after, so that the
+// caller does not wait for it.
+func (p *Pool[In, Out]) crash(s *slot[In, Out], err error, resolve func()) {
+	w := s.w
+	s.w = nil
+	p.emit(WorkerExited, s.id, err)
+	p.failed(s, err) // if the pool failed, the next build sees it halted
+	resolve()
+	_ = closeWorker(p.life, w)
 }
 
 // settle resolves f (or reports a fire-and-forget error) and counts the
@@ -459,7 +463,8 @@ func (p *Pool[In, Out]) watchdog(s *slot[In, Out]) {
 	}
 	err := fmt.Errorf("pool %q: worker %d hung: task ignored cancellation for %v: %w",
 		p.opts.Name, s.id, ran.Round(time.Millisecond), ErrTimeout)
-	p.settle(s, s.cur, *new(Out), err, &s.stats.timedOut)
+	// Account for the hang before the task's caller hears of it, so that
+	// Stats and the pool's state already show it.
 	p.hungTotal.Add(1)
 	p.emit(WorkerHung, s.id, err)
 	p.mu.Lock()
@@ -468,11 +473,15 @@ func (p *Pool[In, Out]) watchdog(s *slot[In, Out]) {
 	p.mu.Unlock()
 	p.live.Add(-1)
 	s.leave()
-	if p.window.allow(p.opts.Restart, time.Now()) {
+	allowed := p.window.allow(p.opts.Restart, time.Now())
+	if allowed {
 		p.restarts.Add(1)
-		p.maybeSpawn()
 	} else {
 		p.fail(err)
+	}
+	p.settle(s, s.cur, *new(Out), err, &s.stats.timedOut)
+	if allowed {
+		p.maybeSpawn()
 	}
 	p.checkDrained()
 }
