@@ -43,5 +43,6 @@
 // [StatsHandler] serves the pool's [pool.Stats] as JSON, [ReadyHandler]
 // answers 503 while the queue is above a threshold so that a load balancer
 // sends traffic elsewhere before requests are rejected, and [LiveHandler]
-// answers 503 only once the pool has failed for good.
+// answers 503 only once the pool has failed for good. [DashboardHandler]
+// serves a live page of those stats, the analogue of pm2's monit.
 package httpx
