@@ -19,7 +19,12 @@ import (
 // goroutine, so those keep running until their handlers return. The
 // Messages port is closed last, after the remaining messages.
 func (p *Pool[In, Out]) Close(ctx context.Context) error {
-	p.started.Do(func() { p.shutdown(ctx) })
+	if p.begun.CompareAndSwap(false, true) {
+		p.shutdown(ctx)
+		close(p.ended)
+	} else {
+		<-p.ended // a channel, not sync.Once: durably blocking under synctest
+	}
 	return p.result
 }
 
@@ -86,6 +91,7 @@ func (p *Pool[In, Out]) drainQueue() int {
 			continue
 		}
 		n++
+		p.dropped.Add(1)
 		if t.fut != nil && t.fut.done != nil {
 			t.fut.resolve(*new(Out), err)
 		} else {

@@ -40,6 +40,7 @@ type core struct {
 	nextID               atomic.Int64
 
 	rejected, restarts, recycled, hungTotal atomic.Uint64
+	dropped                                 atomic.Uint64 // queued tasks resolved by drainQueue
 	forced                                  atomic.Uint64 // tasks workers dropped after Close gave up
 	failErr                                 atomic.Pointer[error]
 

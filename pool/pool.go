@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/crewkit/crew/messaging"
@@ -36,8 +37,9 @@ type Pool[In, Out any] struct {
 	closing bool
 	drained chan struct{} // closed once closing and no slot is left
 	result  error         // Close's result
-	started sync.Once
-	reload  sync.Mutex // one Reload at a time
+	begun   atomic.Bool   // Close began
+	ended   chan struct{} // closed when Close's shutdown finished
+	reload  chan struct{} // holds a token while a Reload runs
 }
 
 // task is one queued unit of work. It holds no pointer when it needs none,
@@ -68,6 +70,8 @@ func New[In, Out any](factory Factory[In, Out], opts Options) (*Pool[In, Out], e
 		slots:   make(map[*slot[In, Out]]struct{}),
 		hung:    make(map[*slot[In, Out]]struct{}),
 		drained: make(chan struct{}),
+		ended:   make(chan struct{}),
+		reload:  make(chan struct{}, 1),
 	}
 	p.ovf.on = opts.QueueSize == Unbounded
 	p.spawn = p.maybeSpawn

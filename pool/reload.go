@@ -16,8 +16,12 @@ import (
 // ctx ends (it then returns ctx.Err() wrapped, with the replacement partly
 // done), or the pool closes. Calls are serialised.
 func (p *Pool[In, Out]) Reload(ctx context.Context) error {
-	p.reload.Lock()
-	defer p.reload.Unlock()
+	select { // a channel, not a mutex: the wait respects ctx
+	case p.reload <- struct{}{}:
+		defer func() { <-p.reload }()
+	case <-ctx.Done():
+		return ctx.Err()
+	}
 	if p.state.Load() != stateOpen {
 		return p.stateErr()
 	}

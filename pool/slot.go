@@ -26,6 +26,7 @@ type slot[In, Out any] struct {
 	// uncounted is set by whoever takes the slot out of live early (idle
 	// retirement or Reload); exit then leaves live alone.
 	uncounted atomic.Bool
+	gone      atomic.Int32  // hung slots: exit and the watchdog each add 1; the second finishes
 	stop      chan struct{} // closed by halt to retire the slot after its current task
 	stopOnce  sync.Once
 	stopping  atomic.Bool   // set with stop, cheaper to poll between tasks
@@ -48,7 +49,7 @@ type slot[In, Out any] struct {
 func (p *Pool[In, Out]) start() *slot[In, Out] {
 	s := &slot[In, Out]{stop: make(chan struct{}), ready: make(chan struct{}), left: make(chan struct{})}
 	p.mu.Lock()
-	if p.halted() {
+	if p.halted() || p.closing && isClosed(p.drained) {
 		p.mu.Unlock()
 		p.live.Add(-1)
 		return nil
@@ -93,8 +94,8 @@ func (p *Pool[In, Out]) build(s *slot[In, Out]) bool {
 				return false
 			}
 		}
-		if p.halted() {
-			return false
+		if p.halted() || s.failures > 0 && p.state.Load() == stateClosing && p.queued() == 0 {
+			return false // nothing left to drain: do not retry a failing factory
 		}
 		s.id = int(p.nextID.Add(1))
 		info := WorkerInfo{ID: s.id, Pool: p.opts.Name, messages: p.msgs}
@@ -268,31 +269,34 @@ func (p *Pool[In, Out]) exit(s *slot[In, Out]) {
 	if s.w != nil {
 		p.discard(s, nil)
 	}
-	p.mu.Lock()
-	delete(p.slots, s)
-	delete(p.hung, s)
-	p.retired.add(&s.stats)
-	p.mu.Unlock()
-	if !hung && !s.uncounted.Load() {
+	if s.uncounted.CompareAndSwap(false, true) {
 		p.live.Add(-1)
 	}
 	if !hung {
 		p.maybeSpawn() // a task may have arrived as this slot left
 	}
-	p.checkDrained()
+	if !hung || s.gone.Add(1) == 2 {
+		p.finish(s)
+	}
 	s.leave()
+}
+
+// finish removes an exited slot from the books and signals Close.
+func (p *Pool[In, Out]) finish(s *slot[In, Out]) {
+	p.mu.Lock()
+	delete(p.slots, s)
+	delete(p.hung, s)
+	p.retired.add(&s.stats)
+	p.mu.Unlock()
+	p.checkDrained()
 }
 
 // checkDrained signals Close once it began and no slot is left.
 func (p *Pool[In, Out]) checkDrained() {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	if p.closing && len(p.slots) == 0 {
-		select {
-		case <-p.drained:
-		default:
-			close(p.drained)
-		}
+	if p.closing && len(p.slots) == 0 && !isClosed(p.drained) {
+		close(p.drained)
 	}
 }
 
@@ -471,7 +475,9 @@ func (p *Pool[In, Out]) watchdog(s *slot[In, Out]) {
 	delete(p.slots, s)
 	p.hung[s] = struct{}{}
 	p.mu.Unlock()
-	p.live.Add(-1)
+	if s.uncounted.CompareAndSwap(false, true) {
+		p.live.Add(-1)
+	}
 	s.leave()
 	allowed := p.window.allow(p.opts.Restart, time.Now())
 	if allowed {
@@ -481,7 +487,14 @@ func (p *Pool[In, Out]) watchdog(s *slot[In, Out]) {
 	}
 	p.settle(s, s.cur, *new(Out), err, &s.stats.timedOut)
 	if allowed {
-		p.maybeSpawn()
+		if l := p.live.Load(); l < p.min.Load() && p.live.CompareAndSwap(l, l+1) {
+			p.start() // a fresh worker takes the slot
+		} else {
+			p.maybeSpawn()
+		}
+	}
+	if s.gone.Add(1) == 2 {
+		p.finish(s)
 	}
 	p.checkDrained()
 }
@@ -500,3 +513,12 @@ func (s *slot[In, Out]) leave() { s.leftOnce.Do(func() { close(s.left) }) }
 // noop is a package-level function: a func literal inside a method of a
 // generic type would capture its dictionary and allocate on every task.
 func noop() {}
+
+func isClosed(c chan struct{}) bool {
+	select {
+	case <-c:
+		return true
+	default:
+		return false
+	}
+}

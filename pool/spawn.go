@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"sync"
 	"sync/atomic"
 	"time"
 
@@ -114,8 +113,9 @@ type Thread[In, Out any] struct {
 	err     error         // the failure; written before done is closed
 	stopErr error         // the crash of the run Stop ended; written before done is closed
 
-	stopOnce sync.Once
-	stopped  error // Stop's result
+	stopping atomic.Bool   // Stop began
+	stopDone chan struct{} // closed when the first Stop finished
+	stopped  error         // Stop's result
 }
 
 // Spawn starts a thread that runs fn on its own goroutine, with a fresh
@@ -132,12 +132,13 @@ func Spawn[In, Out any](fn ThreadFunc[In, Out], opts SpawnOptions) (*Thread[In, 
 		return nil, err
 	}
 	t := &Thread[In, Out]{
-		fn:     fn,
-		opts:   opts,
-		inbox:  messaging.NewPort(messaging.Options[In]{Capacity: opts.InboxSize, Name: opts.Name + " inbox"}),
-		outbox: messaging.NewPort(messaging.Options[Out]{Capacity: opts.OutboxSize, Name: opts.Name + " outbox"}),
-		events: newEvents(opts.OnEvent),
-		done:   make(chan struct{}),
+		fn:       fn,
+		stopDone: make(chan struct{}),
+		opts:     opts,
+		inbox:    messaging.NewPort(messaging.Options[In]{Capacity: opts.InboxSize, Name: opts.Name + " inbox"}),
+		outbox:   messaging.NewPort(messaging.Options[Out]{Capacity: opts.OutboxSize, Name: opts.Name + " outbox"}),
+		events:   newEvents(opts.OnEvent),
+		done:     make(chan struct{}),
 	}
 	t.ctx, t.cancel = context.WithCancelCause(context.Background())
 	go t.loop()
@@ -220,7 +221,12 @@ func (t *Thread[In, Out]) Restarts() int { return int(t.restarts.Load()) }
 // Stop is idempotent: later and concurrent calls wait for the first one and
 // return its result.
 func (t *Thread[In, Out]) Stop(ctx context.Context) error {
-	t.stopOnce.Do(func() { t.stopped = t.stop(ctx) })
+	if t.stopping.CompareAndSwap(false, true) {
+		t.stopped = t.stop(ctx)
+		close(t.stopDone)
+	} else {
+		<-t.stopDone // a channel, not sync.Once: durably blocking under synctest
+	}
 	return t.stopped
 }
 

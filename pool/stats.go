@@ -105,7 +105,7 @@ func (p *Pool[In, Out]) Stats() Stats {
 	st.Max, st.Min = int(p.max.Load()), int(p.min.Load())
 	st.Queued, st.QueueCap = p.queued(), p.opts.QueueSize
 	st.Completed, st.Failed, st.Panicked = total.completed.Load(), total.failed.Load(), total.panicked.Load()
-	st.Canceled, st.TimedOut = total.canceled.Load(), total.timedOut.Load()
+	st.Canceled, st.TimedOut = total.canceled.Load()+p.dropped.Load(), total.timedOut.Load()
 	st.Rejected, st.Restarts = p.rejected.Load(), p.restarts.Load()
 	st.Recycled, st.HungTotal = p.recycled.Load(), p.hungTotal.Load()
 	resolved := st.Completed + st.Failed + st.Panicked + st.Canceled + st.TimedOut
