@@ -35,16 +35,17 @@ type ReadyOptions struct {
 
 // Readiness is the JSON body of ReadyHandler's responses.
 type Readiness struct {
-	Ready    bool   `json:"ready"`
-	State    string `json:"state"`
-	Queued   int    `json:"queued"`
-	QueueCap int    `json:"queue_cap"`
-	Busy     int    `json:"busy"`
-	Workers  int    `json:"workers"`
+	Ready    bool   `json:"ready"`     // whether the pool takes more work
+	State    string `json:"state"`     // the pool's Stats.State
+	Queued   int    `json:"queued"`    // tasks waiting
+	QueueCap int    `json:"queue_cap"` // the queue's bound, or pool.Unbounded
+	Busy     int    `json:"busy"`      // workers not waiting for a task
+	Workers  int    `json:"workers"`   // live workers
 }
 
 // ReadyHandler returns a readiness handler for a load balancer: 200 while
-// the pool is open and its queue holds at most Threshold of its capacity,
+// the pool is open and its queue holds at most Threshold of its capacity
+// (of DefaultQueueSize for an Unbounded queue),
 // 503 when the queue is fuller (saturated, so that traffic goes elsewhere
 // before requests are rejected) or the pool is closing or failed. The body
 // is a Readiness. It panics with an "httpx:" message for a nil pool or an
@@ -61,13 +62,22 @@ func ReadyHandler(p *pool.Tasks, opts ReadyOptions) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
 		st := p.Stats()
 		rd := Readiness{State: st.State, Queued: st.Queued, QueueCap: st.QueueCap, Busy: st.Busy, Workers: st.Workers}
-		rd.Ready = st.State == "open" && float64(st.Queued) <= t*float64(st.QueueCap)
+		rd.Ready = st.State == "open" && float64(st.Queued) <= t*float64(readyBound(st.QueueCap))
 		code := http.StatusOK
 		if !rd.Ready {
 			code = http.StatusServiceUnavailable
 		}
 		writeJSON(w, code, rd)
 	})
+}
+
+// readyBound is the queue length that Threshold is a fraction of: the bound,
+// or for an Unbounded queue the buffer it keeps before overflowing.
+func readyBound(queueCap int) int {
+	if queueCap == pool.Unbounded {
+		return pool.DefaultQueueSize
+	}
+	return queueCap
 }
 
 // LiveHandler returns a liveness handler: 200 "ok" while the pool can still

@@ -62,6 +62,22 @@ func TestReadyHandler(t *testing.T) {
 		require.Equal(t, http.StatusOK, code)
 	})
 
+	t.Run("an Unbounded queue is measured against its buffer", func(t *testing.T) {
+		p := newTasks(t, pool.Options{MaxWorkers: 1, QueueSize: pool.Unbounded})
+		ready := httpx.ReadyHandler(p, httpx.ReadyOptions{Threshold: 0.5})
+		code, _ := check(t, ready)
+		require.Equal(t, http.StatusOK, code)
+		release, started := make(chan struct{}), make(chan struct{})
+		require.NoError(t, p.TryGo(bg, func(context.Context) error { close(started); <-release; return nil }))
+		<-started
+		for range pool.DefaultQueueSize/2 + 1 {
+			require.NoError(t, p.TryGo(bg, func(context.Context) error { <-release; return nil }))
+		}
+		code, _ = check(t, ready)
+		require.Equal(t, http.StatusServiceUnavailable, code)
+		close(release)
+	})
+
 	t.Run("a closing pool is not ready", func(t *testing.T) {
 		p, err := pool.NewTasks(pool.Options{})
 		require.NoError(t, err)

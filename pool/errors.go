@@ -46,7 +46,10 @@ func (e *PanicError) Unwrap() error {
 // fatalError marks an error after which the worker must not be trusted.
 type fatalError struct{ err error }
 
+// Error returns the wrapped error's message.
 func (f fatalError) Error() string { return f.err.Error() }
+
+// Unwrap returns the wrapped error.
 func (f fatalError) Unwrap() error { return f.err }
 
 // Fatal marks err as fatal for the worker that returns it from Handle: the

@@ -48,6 +48,7 @@ func (k EventKind) String() string {
 
 // Event is one lifecycle event of a pool.
 type Event struct {
+	// Kind says what happened.
 	Kind EventKind
 	// Pool is the pool's Options.Name.
 	Pool string

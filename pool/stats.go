@@ -30,8 +30,12 @@ func (c *counters) add(o *counters) {
 // Latency summarises a distribution of durations. Percentiles are within
 // 12.5% of the true value; Max is exact.
 type Latency struct {
-	Count              uint64
-	Mean               time.Duration
+	// Count is the number of sampled tasks: one in eight, at random, is
+	// timed, because reading the clock costs more than a tiny task.
+	Count uint64
+	// Mean is the average of the samples.
+	Mean time.Duration
+	// P50, P90 and P99 are percentiles of the samples; Max is the largest.
 	P50, P90, P99, Max time.Duration
 }
 
@@ -46,7 +50,7 @@ func latency(s *histogram.Snapshot) Latency {
 // since New. While tasks are moving, fields may disagree by the tasks in
 // flight.
 type Stats struct {
-	Name  string
+	Name  string // the pool's Options.Name
 	State string // "open", "closing", "closed" or "failed"
 
 	Workers int // live workers (slots), busy or idle
@@ -75,7 +79,8 @@ type Stats struct {
 
 	// Utilization is the time workers spent running tasks divided by the
 	// time MaxWorkers workers could have run them since New: 1 means every
-	// allowed worker was busy all the time.
+	// allowed worker was busy all the time. It is estimated from the sampled
+	// run times.
 	Utilization float64
 }
 
