@@ -14,6 +14,14 @@
 //	-workers   CREW_WORKERS    concurrent CPU-bound requests (GOMAXPROCS)
 //	-queue     CREW_QUEUE      requests waiting for a worker (16 per worker)
 //	-log-level CREW_LOG_LEVEL  debug, info, warn or error (info)
+//	-reuseport CREW_REUSEPORT  listen with SO_REUSEPORT, to share the port
+//	                           with other processes (false)
+//	-enable-crash CREW_ENABLE_CRASH  serve /api/crash for fault experiments
+//	                           (false)
+//
+// Once it accepts connections it prints one line on stdout, "ready" and its
+// address (for example "ready 127.0.0.1:8080"), which process managers such
+// as examples/cluster wait for.
 package main
 
 import (
@@ -27,6 +35,7 @@ import (
 	"strconv"
 	"syscall"
 
+	"github.com/crewkit/crew/examples/internal/reuseport"
 	"github.com/crewkit/crew/examples/server/app"
 )
 
@@ -52,6 +61,10 @@ func run(args []string) error {
 	workers := fs.Int("workers", defWorkers, "concurrent CPU-bound requests; 0 means GOMAXPROCS")
 	queue := fs.Int("queue", defQueue, "requests waiting for a worker before 503; 0 means 16 per worker")
 	level := fs.String("log-level", env("CREW_LOG_LEVEL", "info"), "debug, info, warn or error")
+	reuse := fs.Bool("reuseport", env("CREW_REUSEPORT", "") == "1" || env("CREW_REUSEPORT", "") == "true",
+		"listen with SO_REUSEPORT, sharing the port with other processes")
+	crash := fs.Bool("enable-crash", env("CREW_ENABLE_CRASH", "") == "1" || env("CREW_ENABLE_CRASH", "") == "true",
+		"serve /api/crash, which crashes a worker or the process on purpose")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -60,14 +73,26 @@ func run(args []string) error {
 		return fmt.Errorf("-log-level: %w", err)
 	}
 	logger := slog.New(slog.NewJSONHandler(os.Stderr, &slog.HandlerOptions{Level: lvl}))
-	ln, err := net.Listen("tcp", *addr)
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	ln, err := listen(ctx, *addr, *reuse)
 	if err != nil {
 		return err
 	}
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
 	context.AfterFunc(ctx, stop) // a second signal ends the process at once
-	return app.Run(ctx, app.Config{Mode: app.Mode(*mode), Workers: *workers, QueueSize: *queue, Logger: logger}, ln)
+	return app.Run(ctx, app.Config{
+		Mode: app.Mode(*mode), Workers: *workers, QueueSize: *queue, Logger: logger, CrashEndpoint: *crash,
+		Ready: func(a net.Addr) { fmt.Printf("ready %s\n", a) },
+	}, ln)
+}
+
+// listen announces on addr, with SO_REUSEPORT when reuse is set.
+func listen(ctx context.Context, addr string, reuse bool) (net.Listener, error) {
+	if reuse {
+		return reuseport.Listen(ctx, addr)
+	}
+	var lc net.ListenConfig
+	return lc.Listen(ctx, "tcp", addr)
 }
 
 func env(key, def string) string {

@@ -79,7 +79,8 @@ func (a *App) Pool() *pool.Tasks { return a.pool }
 // Config returns the server's configuration with its defaults filled in.
 func (a *App) Config() Config { return a.cfg }
 
-// Handler returns the server's routes.
+// Handler returns the server's routes. With Config.CrashEndpoint it also
+// serves GET /api/crash, whose behaviour crash describes.
 func (a *App) Handler() http.Handler {
 	r := chi.NewRouter()
 	r.Use(middleware.RequestID, a.logRequests, middleware.Recoverer)
@@ -88,10 +89,16 @@ func (a *App) Handler() http.Handler {
 		r.With(a.cpu).Post("/hash", a.hash)
 		r.With(a.cpu).Post("/verify", a.verify)
 		r.With(a.thumbnailLimit).Post("/thumbnail", a.thumbnail)
+		if a.cfg.CrashEndpoint {
+			r.With(a.thumbnailLimit).Get("/crash", a.crash)
+		}
 	})
 	r.Method(http.MethodGet, "/healthz", a.live)
 	r.Method(http.MethodGet, "/readyz", a.ready)
 	r.Method(http.MethodGet, "/debug/pool", a.stats)
+	if a.pool != nil {
+		r.Method(http.MethodGet, "/debug/dashboard", httpx.DashboardHandler(a.pool, httpx.DashboardOptions{StatsURL: "/debug/pool"}))
+	}
 	return r
 }
 

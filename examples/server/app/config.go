@@ -3,6 +3,7 @@ package app
 import (
 	"fmt"
 	"log/slog"
+	"net"
 	"runtime"
 	"time"
 
@@ -63,6 +64,13 @@ type Config struct {
 	ShutdownTimeout time.Duration
 	// Logger receives structured logs. Nil means slog.Default().
 	Logger *slog.Logger
+	// CrashEndpoint serves /api/crash, which crashes a worker or the whole
+	// process on purpose (see App.Handler). False, the default, leaves it
+	// out: enable it only for fault experiments.
+	CrashEndpoint bool
+	// Ready, if not nil, is called once by Serve when the server accepts
+	// connections, with the address it listens on. Nil means no call.
+	Ready func(addr net.Addr)
 }
 
 // withDefaults validates c and fills in its zero fields.

@@ -37,6 +37,9 @@ func (a *App) Serve(ctx context.Context, ln net.Listener) error {
 	go func() { served <- srv.Serve(ln) }()
 	log.Info("listening", "addr", ln.Addr().String(), "mode", cfg.Mode,
 		"workers", cfg.Workers, "queue", cfg.QueueSize)
+	if cfg.Ready != nil {
+		cfg.Ready(ln.Addr())
+	}
 
 	select {
 	case err := <-served: // the listener failed

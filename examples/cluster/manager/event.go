@@ -1,0 +1,74 @@
+package manager
+
+import (
+	"context"
+	"log/slog"
+	"time"
+)
+
+// EventKind says what happened to a child.
+type EventKind int
+
+// The lifecycle events of a child.
+const (
+	// EventReady: a child printed its ready line (at start, after a
+	// restart, or as a reload's replacement).
+	EventReady EventKind = iota + 1
+	// EventExited: a child exited without being asked to (Err says how).
+	EventExited
+	// EventRestarting: a crashed child will be started again after Delay.
+	EventRestarting
+	// EventGaveUp: a child crashed too often within the restart period;
+	// its instance stays down (Err says why).
+	EventGaveUp
+	// EventReloaded: a reload replaced the child OldPID with PID.
+	EventReloaded
+	// EventStopped: a child exited after the manager asked it to stop.
+	EventStopped
+)
+
+var kindNames = map[EventKind]string{
+	EventReady: "ready", EventExited: "exited", EventRestarting: "restarting",
+	EventGaveUp: "gave up", EventReloaded: "reloaded", EventStopped: "stopped",
+}
+
+// String returns the kind's name, such as "ready".
+func (k EventKind) String() string {
+	if s, ok := kindNames[k]; ok {
+		return s
+	}
+	return "unknown"
+}
+
+// Event is one lifecycle event of one child, passed to Options.OnEvent.
+type Event struct {
+	Kind     EventKind
+	Instance int           // the child's instance number, from 0
+	PID      int           // the child's process ID
+	OldPID   int           // EventReloaded: the replaced child
+	Delay    time.Duration // EventRestarting: the backoff before the restart
+	Err      error         // EventExited, EventGaveUp: the cause
+}
+
+// logEvent is the default OnEvent: one log line per event.
+func logEvent(log *slog.Logger) func(Event) {
+	return func(e Event) {
+		attrs := []any{"instance", e.Instance, "pid", e.PID}
+		level := slog.LevelInfo
+		switch e.Kind {
+		case EventExited:
+			attrs, level = append(attrs, "err", e.Err), slog.LevelWarn
+		case EventRestarting:
+			attrs = append(attrs, "delay", e.Delay.String())
+		case EventGaveUp:
+			attrs, level = append(attrs, "err", e.Err), slog.LevelError
+		case EventReloaded:
+			attrs = append(attrs, "old_pid", e.OldPID)
+		case EventStopped:
+			if e.Err != nil {
+				attrs, level = append(attrs, "err", e.Err), slog.LevelWarn
+			}
+		}
+		log.Log(context.Background(), level, "child "+e.Kind.String(), attrs...)
+	}
+}

@@ -1,0 +1,85 @@
+package manager_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"os"
+	"os/signal"
+	"strconv"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/crewkit/crew/examples/internal/reuseport"
+	"go.uber.org/goleak"
+)
+
+// childEnv selects what the test binary does when it runs as a child.
+const childEnv = "MANAGER_TEST_CHILD"
+
+// TestMain runs the test binary as a tiny server when the manager under
+// test starts it as a child, and the tests otherwise.
+func TestMain(m *testing.M) {
+	if mode := os.Getenv(childEnv); mode != "" {
+		if err := runChild(mode); err != nil {
+			fmt.Fprintln(os.Stderr, "test child:", err)
+			os.Exit(1)
+		}
+		os.Exit(0)
+	}
+	goleak.VerifyTestMain(m)
+}
+
+// runChild is a child: "serve" is a well-behaved server; "fail" exits at
+// once with a message, as a server given a bad flag does; "flaky" crashes
+// right after it is ready; "stubborn" serves and ignores SIGTERM.
+func runChild(mode string) error {
+	switch mode {
+	case "fail":
+		return errors.New("flag provided but not defined: -bogus")
+	case "flaky":
+		fmt.Println("ready")
+		os.Exit(2)
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM)
+	defer stop()
+	if mode == "stubborn" {
+		stop()
+		signal.Ignore(syscall.SIGTERM)
+		ctx = context.Background()
+	}
+	ln, err := reuseport.Listen(ctx, os.Getenv("CREW_ADDR"))
+	if err != nil {
+		return err
+	}
+	srv := &http.Server{Handler: childHandler(), ReadHeaderTimeout: 5 * time.Second}
+	served := make(chan error, 1)
+	go func() { served <- srv.Serve(ln) }()
+	fmt.Println("ready", ln.Addr())
+	fmt.Println("a line that is not the ready line")
+	select {
+	case err := <-served:
+		return err
+	case <-ctx.Done():
+	}
+	sctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	return srv.Shutdown(sctx)
+}
+
+// childHandler answers / with the child's pid, and /slow with headers at
+// once and the pid 300ms later, a request in flight during a stop.
+func childHandler() http.Handler {
+	pid := strconv.Itoa(os.Getpid())
+	mux := http.NewServeMux()
+	mux.HandleFunc("/", func(w http.ResponseWriter, _ *http.Request) { _, _ = w.Write([]byte(pid)) })
+	mux.HandleFunc("/slow", func(w http.ResponseWriter, _ *http.Request) {
+		w.WriteHeader(http.StatusOK)
+		w.(http.Flusher).Flush()
+		time.Sleep(300 * time.Millisecond) // the work of a slow request
+		_, _ = w.Write([]byte(pid))
+	})
+	return mux
+}

@@ -1,0 +1,135 @@
+package manager
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"runtime"
+	"time"
+)
+
+// Defaults applied to zero Options and Policy fields.
+const (
+	DefaultAddr           = "localhost:8080"
+	DefaultReadyTimeout   = 30 * time.Second
+	DefaultStopTimeout    = 30 * time.Second
+	DefaultInitialBackoff = 100 * time.Millisecond
+	DefaultMaxBackoff     = 10 * time.Second
+	DefaultMaxRestarts    = 5
+	DefaultPeriod         = time.Minute
+)
+
+// Options configures a Manager. Only Command is required; every other zero
+// field means the default its comment states.
+type Options struct {
+	// Command is the program to run in every child and its arguments. The
+	// program must listen on the address in the CREW_ADDR environment
+	// variable with SO_REUSEPORT when CREW_REUSEPORT is "1", print a line
+	// starting with "ready" on stdout once it accepts connections, and shut
+	// down gracefully on SIGTERM. examples/server does all three. Each
+	// child also gets CREW_INSTANCE, its instance number from 0.
+	Command []string
+	// Instances is the number of children. Zero means runtime.NumCPU().
+	Instances int
+	// Addr is the TCP address the children share. Empty means
+	// DefaultAddr. Port 0 picks a free port once, for every child;
+	// Manager.Addr reports it.
+	Addr string
+	// Env is added to the environment the children inherit from the
+	// manager. Nil adds nothing.
+	Env []string
+	// ReadyTimeout bounds the time a child may take to print its ready
+	// line; past it the child is killed and counts as a failed start.
+	// Zero means DefaultReadyTimeout (30s).
+	ReadyTimeout time.Duration
+	// StopTimeout bounds a child's graceful shutdown after SIGTERM; past
+	// it the child is killed with SIGKILL. Zero means DefaultStopTimeout
+	// (30s).
+	StopTimeout time.Duration
+	// Restart decides when a crashed child is restarted and when the
+	// manager gives up on it.
+	Restart Policy
+	// Stdout and Stderr receive the children's output, except the ready
+	// line; writes are serialised. Nil means os.Stdout and os.Stderr.
+	Stdout, Stderr io.Writer
+	// OnEvent, if not nil, is called for every lifecycle event, never
+	// under a lock, from the manager's goroutines; it must be safe for
+	// concurrent use. Nil means events are logged to Logger.
+	OnEvent func(Event)
+	// Logger receives the manager's logs when OnEvent is nil. Nil means
+	// slog.Default().
+	Logger *slog.Logger
+}
+
+// Policy is the restart policy of the children, after pm2's
+// exp_backoff_restart_delay and max_restarts: a crashed child is restarted
+// after a delay that starts at InitialBackoff and doubles with every
+// restart of that child within Period, up to MaxBackoff; once a child has
+// been restarted MaxRestarts times within Period, the manager gives up on
+// it. A child that stays up longer than Period starts again from
+// InitialBackoff. There is no jitter: children crash independently.
+type Policy struct {
+	// InitialBackoff is the delay before the first restart. Zero means
+	// DefaultInitialBackoff (100ms).
+	InitialBackoff time.Duration
+	// MaxBackoff caps the delay. Zero means DefaultMaxBackoff (10s).
+	MaxBackoff time.Duration
+	// MaxRestarts is how many restarts of one child within Period are
+	// allowed. Zero means DefaultMaxRestarts (5); negative means no limit.
+	MaxRestarts int
+	// Period is the window over which restarts are counted. Zero means
+	// DefaultPeriod (1 minute).
+	Period time.Duration
+}
+
+// withDefaults validates o and fills in its zero fields.
+func (o Options) withDefaults() (Options, error) {
+	if len(o.Command) == 0 || o.Command[0] == "" {
+		return o, errors.New("manager: Command must name a program")
+	}
+	for _, f := range []struct {
+		name string
+		v    int64
+	}{
+		{"Instances", int64(o.Instances)}, {"ReadyTimeout", int64(o.ReadyTimeout)},
+		{"StopTimeout", int64(o.StopTimeout)}, {"Restart.InitialBackoff", int64(o.Restart.InitialBackoff)},
+		{"Restart.MaxBackoff", int64(o.Restart.MaxBackoff)}, {"Restart.Period", int64(o.Restart.Period)},
+	} {
+		if f.v < 0 {
+			return o, fmt.Errorf("manager: %s must be >= 0, got %d", f.name, f.v)
+		}
+	}
+	o.Instances = or(o.Instances, runtime.NumCPU())
+	o.Addr = or(o.Addr, DefaultAddr)
+	o.ReadyTimeout = or(o.ReadyTimeout, DefaultReadyTimeout)
+	o.StopTimeout = or(o.StopTimeout, DefaultStopTimeout)
+	o.Restart = o.Restart.withDefaults()
+	if o.Stdout == nil {
+		o.Stdout = os.Stdout
+	}
+	if o.Stderr == nil {
+		o.Stderr = os.Stderr
+	}
+	if o.Logger == nil {
+		o.Logger = slog.Default()
+	}
+	return o, nil
+}
+
+func (p Policy) withDefaults() Policy {
+	p.InitialBackoff = or(p.InitialBackoff, DefaultInitialBackoff)
+	p.MaxBackoff = max(or(p.MaxBackoff, DefaultMaxBackoff), p.InitialBackoff)
+	p.MaxRestarts = or(p.MaxRestarts, DefaultMaxRestarts)
+	p.Period = or(p.Period, DefaultPeriod)
+	return p
+}
+
+func or[T comparable](v, def T) T {
+	var zero T
+	if v == zero {
+		return def
+	}
+	return v
+}

@@ -1,0 +1,57 @@
+package manager_test
+
+import (
+	"context"
+	"encoding/json"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/crewkit/crew/examples/cluster/manager"
+	"github.com/stretchr/testify/require"
+)
+
+func TestStatus(t *testing.T) {
+	t.Run("the table shows every child and the total memory", func(t *testing.T) {
+		var b strings.Builder
+		require.NoError(t, manager.WriteStatus(&b, []manager.ChildStatus{
+			{Instance: 0, State: manager.StateRunning, PID: 41, Uptime: manager.Duration(90 * time.Second), Restarts: 2, RSS: 10 << 20, LastExit: "signal: killed"},
+			{Instance: 1, State: manager.StateFailed, Restarts: 5, Error: "instance 1 restarted 5 times within 1m0s"},
+		}))
+		lines := strings.Split(strings.TrimSpace(b.String()), "\n")
+		require.Len(t, lines, 4)
+		require.Regexp(t, `instance\s+state\s+pid\s+uptime\s+restarts\s+memory\s+last exit`, lines[0])
+		require.Regexp(t, `0\s+running\s+41\s+1m30s\s+2\s+10.0 MiB\s+signal: killed`, lines[1])
+		require.Regexp(t, `1\s+failed\s+-\s+-\s+5\s+0.0 MiB\s+instance 1 restarted 5 times`, lines[2])
+		require.Regexp(t, `total\s+10.0 MiB`, lines[3])
+	})
+	t.Run("RSS reads this process's resident memory", func(t *testing.T) {
+		if _, err := os.Stat("/proc/self/status"); err != nil {
+			t.Skip("no /proc on this system")
+		}
+		require.Greater(t, manager.RSS(os.Getpid()), int64(1<<20))
+		require.Zero(t, manager.RSS(-1))
+	})
+	t.Run("the status handler serves JSON with the pids and memory", func(t *testing.T) {
+		m := start(t, options(t, 2, "serve", &recorder{}))
+		srv := httptest.NewServer(m.StatusHandler())
+		defer srv.Close()
+		req, err := http.NewRequestWithContext(context.Background(), http.MethodGet, srv.URL+"?format=json", nil)
+		require.NoError(t, err)
+		resp, err := http.DefaultClient.Do(req)
+		require.NoError(t, err)
+		defer resp.Body.Close()
+		var st []map[string]any
+		require.NoError(t, json.NewDecoder(resp.Body).Decode(&st))
+		require.Len(t, st, 2)
+		for i, s := range st {
+			require.EqualValues(t, i, s["instance"])
+			require.Equal(t, "running", s["state"])
+			require.NotZero(t, s["pid"])
+			require.IsType(t, "", s["uptime"])
+		}
+	})
+}

@@ -1,0 +1,222 @@
+// Command compare measures, in one run on one machine, three ways to serve
+// the example server's CPU-heavy endpoint: a plain server in one process,
+// the same server with its crew pool, and a cluster of N plain processes
+// sharing the port (as Node's cluster module or pm2 would run it). It
+// reports throughput, p50 and p99 latency and the total resident memory at
+// three offered loads, what one crashing request does to the other
+// requests, and draws latency against load as an SVG chart.
+//
+// Run it from the examples directory (about three minutes on 2 cores):
+//
+//	go run ./compare -chart ../docs/pool-vs-cluster.svg
+//
+// It builds the server once into a temporary directory and runs every
+// setup under the process manager of examples/cluster, which restarts a
+// crashed process; the load comes from the vegeta library in this process,
+// over loopback. Markdown tables go to stdout, progress to stderr.
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"os"
+	"os/signal"
+	"runtime"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/crewkit/crew/examples/internal/cpuwork"
+)
+
+// config is the command line.
+type config struct {
+	work      time.Duration
+	duration  time.Duration
+	warmup    time.Duration
+	crashFor  time.Duration
+	levels    []float64
+	crashLoad float64
+	clients   int
+	processes int
+	workers   int
+	chart     string
+	setups    []string
+	capFor    time.Duration
+	rounds    int // from calibration
+}
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
+	defer stop()
+	if err := run(ctx, os.Args[1:]); err != nil {
+		fmt.Fprintln(os.Stderr, "compare:", err)
+		os.Exit(1)
+	}
+}
+
+func parse(args []string) (config, error) {
+	fs := flag.NewFlagSet("compare", flag.ContinueOnError)
+	var c config
+	var levels, names string
+	fs.DurationVar(&c.work, "work", 2*time.Millisecond, "CPU time of one request")
+	fs.DurationVar(&c.duration, "duration", 8*time.Second, "measured load per setup and level")
+	fs.DurationVar(&c.warmup, "warmup", time.Second, "unmeasured load before each measurement")
+	fs.DurationVar(&c.crashFor, "crash-duration", 6*time.Second, "steady load around each crash, which comes after a quarter of it")
+	fs.StringVar(&levels, "levels", "0.5,1,1.5", "offered loads, as multiples of the plain server's measured capacity")
+	fs.Float64Var(&c.crashLoad, "crash-load", 0.5, "offered load during the crash experiments, as a multiple of capacity")
+	fs.IntVar(&c.clients, "clients", 256, "most concurrent clients")
+	fs.IntVar(&c.processes, "processes", runtime.NumCPU(), "processes of the cluster")
+	fs.IntVar(&c.workers, "workers", runtime.NumCPU(), "workers of the crew pool")
+	fs.StringVar(&c.chart, "chart", "pool-vs-cluster.svg", "where to write the SVG chart")
+	fs.StringVar(&names, "setups", "plain,pool,cluster", "setups to measure, in order")
+	fs.DurationVar(&c.capFor, "capacity-duration", 3*time.Second, "how long to measure the plain server's capacity")
+	if err := fs.Parse(args); err != nil {
+		return c, err
+	}
+	for l := range strings.SplitSeq(levels, ",") {
+		f, err := strconv.ParseFloat(strings.TrimSpace(l), 64)
+		if err != nil || f <= 0 {
+			return c, fmt.Errorf("-levels must be positive numbers separated by commas, got %q", levels)
+		}
+		c.levels = append(c.levels, f)
+	}
+	known := map[string]bool{"plain": true, "pool": true, "cluster": true}
+	for n := range strings.SplitSeq(names, ",") {
+		if !known[n] {
+			return c, fmt.Errorf("-setups must name plain, pool or cluster, got %q", n)
+		}
+		c.setups = append(c.setups, n)
+	}
+	switch {
+	case c.capFor <= 0:
+		return c, fmt.Errorf("-capacity-duration must be > 0")
+	case c.work <= 0 || c.duration <= 0 || c.warmup < 0 || c.crashFor < 400*time.Millisecond:
+		return c, fmt.Errorf("-work and -duration must be > 0, -warmup >= 0 and -crash-duration >= 400ms")
+	case c.clients < 1 || c.processes < 1 || c.workers < 1 || c.crashLoad <= 0:
+		return c, fmt.Errorf("-clients, -processes and -workers must be >= 1 and -crash-load > 0")
+	case c.duration+c.warmup > time.Minute || len(c.levels) > 6:
+		return c, fmt.Errorf("-duration plus -warmup must be at most 1m, and at most 6 -levels")
+	}
+	return c, nil
+}
+
+func run(ctx context.Context, args []string) error {
+	cfg, err := parse(args)
+	if err != nil {
+		return err
+	}
+	dir, err := os.MkdirTemp("", "crew-compare-")
+	if err != nil {
+		return err
+	}
+	defer os.RemoveAll(dir)
+	bin, err := buildServer(ctx, dir)
+	if err != nil {
+		return err
+	}
+	cfg.rounds = cpuwork.Calibrate(cfg.work)
+	progress("%d CPUs, %s; %d SHA-256 rounds ≈ %v of CPU per request", runtime.NumCPU(), runtime.Version(), cfg.rounds, cfg.work)
+	all := setups(cfg.processes, cfg.workers)
+	capacity, err := measureCapacity(ctx, cfg, all[0], bin)
+	if err != nil {
+		return err
+	}
+	var points []point
+	var crashes []crashResult
+	ss := pick(all, cfg.setups)
+	for _, s := range ss {
+		p, c, err := runSetup(ctx, cfg, s, bin, capacity)
+		if err != nil {
+			return err
+		}
+		points, crashes = append(points, p...), append(crashes, c...)
+	}
+	return report(cfg, ss, capacity, points, crashes)
+}
+
+// measureCapacity measures what the plain server serves with every client
+// sending back to back.
+func measureCapacity(ctx context.Context, cfg config, plain setup, bin string) (float64, error) {
+	r, err := start(ctx, plain, bin, cfg.workers)
+	if err != nil {
+		return 0, err
+	}
+	c := capacity(cfg, r)
+	progress("capacity: the plain server serves %.0f req/s to %d clients in a closed loop", c, cfg.clients)
+	if c < 1 {
+		return 0, fmt.Errorf("the plain server served nothing; is the machine overloaded?")
+	}
+	return c, r.m.Stop(ctx)
+}
+
+// runSetup measures one setup at every load level, then injects each fault.
+func runSetup(ctx context.Context, cfg config, s setup, bin string, capacity float64) ([]point, []crashResult, error) {
+	r, err := start(ctx, s, bin, cfg.workers)
+	if err != nil {
+		return nil, nil, err
+	}
+	defer func() { _ = r.m.Stop(context.Background()) }()
+	var points []point
+	for _, l := range cfg.levels {
+		p := measure(cfg, r, rate(capacity, l))
+		progress("%s at %d req/s: goodput %.0f, p99 %s, %d rejected, %d failed", s.name, p.offered, p.goodput, ms(p.p99), p.rejected, p.failed)
+		points = append(points, p)
+		if err := ctx.Err(); err != nil {
+			return nil, nil, err
+		}
+	}
+	var crashes []crashResult
+	for _, f := range faults {
+		c, err := crashTest(ctx, cfg, r, rate(capacity, cfg.crashLoad), f.kind, f.label)
+		if err != nil {
+			return nil, nil, err
+		}
+		progress("%s, %s: %d of %d other requests failed %v", s.name, f.label, c.failed, c.requests, c.causes)
+		crashes = append(crashes, c)
+	}
+	return points, crashes, r.m.Stop(ctx)
+}
+
+// pick returns the setups named, in the order named.
+func pick(all []setup, names []string) []setup {
+	var ss []setup
+	for _, n := range names {
+		for _, s := range all {
+			if s.name == n {
+				ss = append(ss, s)
+			}
+		}
+	}
+	return ss
+}
+
+func rate(capacity, level float64) int { return max(1, int(capacity*level)) }
+
+// report prints the tables and writes the chart.
+func report(cfg config, ss []setup, capacity float64, points []point, crashes []crashResult) error {
+	fmt.Printf("%d CPUs, %s/%s, %s. Each request: GET /api/digest, %d SHA-256 rounds (≈ %v of CPU).\n",
+		runtime.NumCPU(), runtime.GOOS, runtime.GOARCH, runtime.Version(), cfg.rounds, cfg.work)
+	fmt.Printf("Capacity (plain server, %d clients back to back): %.0f req/s. Each load: %v after %v of warm-up, up to %d clients.\n\n",
+		cfg.clients, capacity, cfg.duration, cfg.warmup, cfg.clients)
+	writeLoadTable(os.Stdout, ss, points)
+	fmt.Printf("\nCrashes: one crashing request after %v of %d req/s, for %v in all; a crashed process is restarted after %v.\n\n",
+		cfg.crashFor/4, rate(capacity, cfg.crashLoad), cfg.crashFor, restartDelay)
+	writeCrashTable(os.Stdout, ss, crashes)
+	f, err := os.Create(cfg.chart)
+	if err != nil {
+		return err
+	}
+	title := fmt.Sprintf("Latency vs offered load: %d SHA-256 rounds per request, %d CPUs", cfg.rounds, runtime.NumCPU())
+	if err := writeChart(f, title, ss, points); err != nil {
+		_ = f.Close()
+		return err
+	}
+	progress("chart written to %s", cfg.chart)
+	return f.Close()
+}
+
+func progress(format string, args ...any) {
+	fmt.Fprintf(os.Stderr, "compare: "+format+"\n", args...)
+}

@@ -1,0 +1,171 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/crewkit/crew/examples/cluster/manager"
+	"github.com/crewkit/crew/examples/server/app"
+)
+
+// setup is one way to run the example server.
+type setup struct {
+	name  string // short name: plain, pool, cluster
+	label string // what the tables and the chart call it
+	mode  app.Mode
+	n     int // processes
+}
+
+// setups returns the three setups compared, the cluster with n processes.
+func setups(n, workers int) []setup {
+	return []setup{
+		{"plain", "plain server (1 process)", app.ModePlain, 1},
+		{"pool", fmt.Sprintf("crew pool (1 process, %d workers)", workers), app.ModePool, 1},
+		{"cluster", fmt.Sprintf("cluster (%d processes, no pool)", n), app.ModePlain, n},
+	}
+}
+
+// buildServer compiles the example server into dir and returns its path.
+// It runs the go command, so it must run inside the examples module.
+func buildServer(ctx context.Context, dir string) (string, error) {
+	bin := filepath.Join(dir, "server")
+	cmd := exec.CommandContext(ctx, "go", "build", "-o", bin, "github.com/crewkit/crew/examples/server")
+	cmd.Stdout, cmd.Stderr = os.Stderr, os.Stderr
+	if err := cmd.Run(); err != nil {
+		return "", fmt.Errorf("go build of the example server (run this command from the examples directory): %w", err)
+	}
+	return bin, nil
+}
+
+// restartDelay is the backoff before a crashed process is restarted.
+const restartDelay = 100 * time.Millisecond
+
+// running is a started setup: its processes under a cluster manager, which
+// restarts a crashed process for every setup alike.
+type running struct {
+	setup
+	m      *manager.Manager
+	events *eventLog
+}
+
+// start runs s's processes of the server binary bin on a free loopback
+// port, each with the given workers (pool mode only).
+func start(ctx context.Context, s setup, bin string, workers int) (*running, error) {
+	log := &eventLog{}
+	m, err := manager.Start(ctx, manager.Options{
+		Command: []string{bin, "-mode", string(s.mode), "-workers", strconv.Itoa(workers),
+			"-enable-crash", "-log-level", "error"},
+		Instances:   s.n,
+		Addr:        "127.0.0.1:0",
+		StopTimeout: 10 * time.Second,
+		Stdout:      io.Discard,
+		Stderr:      io.Discard, // the crashes are deliberate
+		OnEvent:     log.add,
+		// The same delay before every restart, so that restart times
+		// compare across crashes and setups.
+		Restart: manager.Policy{InitialBackoff: restartDelay, MaxBackoff: restartDelay},
+	})
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", s.name, err)
+	}
+	return &running{setup: s, m: m, events: log}, nil
+}
+
+// rss returns the total resident memory of the setup's processes.
+func (r *running) rss() int64 {
+	var total int64
+	for _, st := range r.m.Status() {
+		total += st.RSS
+	}
+	return total
+}
+
+// allRunning waits until every process is up, as after a crash.
+func (r *running) allRunning(ctx context.Context) error {
+	tick := time.NewTicker(10 * time.Millisecond)
+	defer tick.Stop()
+	for {
+		up := 0
+		for _, st := range r.m.Status() {
+			if st.State == manager.StateRunning {
+				up++
+			}
+		}
+		if up == r.n {
+			return nil
+		}
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("%s: %d of %d processes up: %w", r.name, up, r.n, ctx.Err())
+		case <-tick.C:
+		}
+	}
+}
+
+// peakRSS samples the setup's total resident memory every 100ms until
+// stop is called, which returns the highest sample.
+func (r *running) peakRSS() (stop func() int64) {
+	done := make(chan struct{})
+	var peak int64
+	var wg sync.WaitGroup
+	wg.Go(func() {
+		tick := time.NewTicker(100 * time.Millisecond)
+		defer tick.Stop()
+		for {
+			peak = max(peak, r.rss())
+			select {
+			case <-done:
+				return
+			case <-tick.C:
+			}
+		}
+	})
+	return func() int64 {
+		close(done)
+		wg.Wait()
+		return peak
+	}
+}
+
+// eventLog keeps the manager's events with their times.
+type eventLog struct {
+	mu     sync.Mutex
+	events []timedEvent
+}
+
+type timedEvent struct {
+	at time.Time
+	manager.Event
+}
+
+func (l *eventLog) add(e manager.Event) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.events = append(l.events, timedEvent{time.Now(), e})
+}
+
+// restart returns the time from the first exit after t to the next ready
+// process of the same instance, and whether a process exited.
+func (l *eventLog) restart(t time.Time) (time.Duration, bool) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	for i, e := range l.events {
+		if e.Kind != manager.EventExited || e.at.Before(t) {
+			continue
+		}
+		for _, r := range l.events[i:] {
+			if r.Kind == manager.EventReady && r.Instance == e.Instance {
+				return r.at.Sub(e.at), true
+			}
+		}
+		return 0, true
+	}
+	return 0, false
+}
