@@ -36,6 +36,7 @@ type core struct {
 	blocked              atomic.Int64  // tasks of this pool waiting on this pool
 	surge                atomic.Int64  // extra slots while Reload replaces workers
 	tick                 atomic.Uint64 // idle clock, advanced every IdleTimeout
+	warm                 atomic.Bool   // a worker has timed warmSamples tasks
 	ticker               *time.Timer
 	nextID               atomic.Int64
 
@@ -83,16 +84,29 @@ func (c *core) block() func() {
 func (c *core) clock() time.Duration { return time.Since(c.epoch) }
 
 // sampleEvery is how many tasks share one latency sample: reading the clock
-// costs more than dispatching a tiny task, so one task in sampleEvery, at
-// random, is timed for the RunTime and WaitTime histograms.
-const sampleEvery = 8
+// costs more than dispatching a tiny task, so once a worker has timed
+// warmSamples tasks, one task in sampleEvery, at random, is timed for the
+// RunTime and WaitTime histograms. Before that every task is, so that a
+// young or quiet pool still reports its latencies.
+const (
+	sampleEvery = 8
+	warmSamples = 256
+)
 
 // now returns the enqueue timestamp of a task to be sampled, or 0.
 func (c *core) now() uint32 {
-	if rand.Uint32()%sampleEvery != 0 {
+	if c.warm.Load() && rand.Uint32()%sampleEvery != 0 {
 		return 0
 	}
 	return stamp(c.clock())
+}
+
+// weight is how many tasks a sample taken now stands for.
+func (c *core) weight() uint64 {
+	if c.warm.Load() {
+		return sampleEvery
+	}
+	return 1
 }
 
 // stamp converts a clock reading to microseconds, odd so that it is never 0,

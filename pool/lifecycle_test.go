@@ -260,3 +260,28 @@ func TestUnboundedQueue(t *testing.T) {
 		require.EqualError(t, err, "pool: QueueSize must be >= 0 or Unbounded (-1), got -2")
 	})
 }
+
+func TestStatsLatency(t *testing.T) {
+	t.Run("a young pool times every task and reports percentiles", func(t *testing.T) {
+		synctest.Test(t, func(t *testing.T) {
+			p := newPool(t, func(_ context.Context, d time.Duration) (int, error) {
+				time.Sleep(d)
+				return 0, nil
+			}, pool.Options{MaxWorkers: 1, QueueSize: 16})
+			var fs []*pool.Future[int]
+			for i := 1; i <= 10; i++ {
+				fs = append(fs, submit(t, p, bg, time.Duration(i)*10*time.Millisecond))
+			}
+			for _, f := range fs {
+				_, err := f.Wait(bg)
+				require.NoError(t, err)
+			}
+			st := p.Stats()
+			require.Equal(t, uint64(10), st.RunTime.Count)
+			require.Equal(t, 100*time.Millisecond, st.RunTime.Max)
+			require.InEpsilon(t, float64(50*time.Millisecond), float64(st.RunTime.P50), 0.13)
+			require.Equal(t, 450*time.Millisecond, st.WaitTime.Max, "the last task waited for the nine before it")
+			require.InDelta(t, 1.0, st.Utilization, 0.01, "the only worker was always busy")
+		})
+	})
+}

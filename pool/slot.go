@@ -23,6 +23,7 @@ type slot[In, Out any] struct {
 	tasks    int // handled by the current worker
 	failures int // consecutive, with no task completed in between
 	seq      uint64
+	samples  int // tasks timed by this slot
 	// uncounted is set by whoever takes the slot out of live early (idle
 	// retirement or Reload); exit then leaves live alone.
 	uncounted atomic.Bool
@@ -332,7 +333,10 @@ func (p *Pool[In, Out]) exec(s *slot[In, Out], t task[In, Out]) bool {
 	if sampled {
 		elapsed := p.clock() - start
 		s.stats.run.Record(elapsed)
-		s.stats.runNanos.Add(uint64(elapsed) * sampleEvery)
+		s.stats.runNanos.Add(uint64(elapsed) * p.weight())
+		if s.samples++; s.samples == warmSamples {
+			p.warm.Store(true)
+		}
 	}
 	s.tasks++
 	p.outcome(s, f, out, err, pe, timedOut)

@@ -30,8 +30,9 @@ func (c *counters) add(o *counters) {
 // Latency summarises a distribution of durations. Percentiles are within
 // 12.5% of the true value; Max is exact.
 type Latency struct {
-	// Count is the number of sampled tasks: one in eight, at random, is
-	// timed, because reading the clock costs more than a tiny task.
+	// Count is the number of sampled tasks: every task until a worker has
+	// timed 256, then one in eight at random, because reading the clock
+	// costs more than a tiny task.
 	Count uint64
 	// Mean is the average of the samples.
 	Mean time.Duration
