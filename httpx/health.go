@@ -62,7 +62,8 @@ func ReadyHandler(p *pool.Tasks, opts ReadyOptions) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
 		st := p.Stats()
 		rd := Readiness{State: st.State, Queued: st.Queued, QueueCap: st.QueueCap, Busy: st.Busy, Workers: st.Workers}
-		rd.Ready = st.State == "open" && float64(st.Queued) <= t*float64(readyBound(st.QueueCap))
+		bound := readyBound(st.QueueCap)
+		rd.Ready = st.State == "open" && st.Queued < bound && float64(st.Queued) <= t*float64(bound)
 		code := http.StatusOK
 		if !rd.Ready {
 			code = http.StatusServiceUnavailable

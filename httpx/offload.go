@@ -5,8 +5,10 @@ import (
 	"errors"
 	"net/http"
 	"runtime"
+	"slices"
 
 	"github.com/crewkit/crew/pool"
+	"github.com/go-chi/chi/v5"
 )
 
 // Offloader runs HTTP handlers on the workers of a pool.Tasks, turning a
@@ -82,6 +84,8 @@ func (o *Offloader) Handler(next http.Handler) http.Handler {
 
 func (o *Offloader) serve(next http.Handler, w http.ResponseWriter, r *http.Request) {
 	g := newGuard(w, r.Body)
+	orig := chi.RouteContext(r.Context())
+	g.route = cloneRoute(orig) // chi recycles orig once the middleware returns
 	fut, err := o.p.TrySubmit(r.Context(), func(ctx context.Context) error {
 		return o.run(ctx, g, next, r)
 	})
@@ -98,7 +102,22 @@ func (o *Offloader) serve(next http.Handler, w http.ResponseWriter, r *http.Requ
 		<-fut.Done()
 	}
 	_, err = fut.Wait(context.Background())
+	if err == nil && orig != nil {
+		*orig = *g.route // the handler returned: outer middleware sees its routing
+	}
 	o.finish(w, r, g, err)
+}
+
+// cloneRoute returns a private deep copy of a chi route context, or nil.
+func cloneRoute(rc *chi.Context) *chi.Context {
+	if rc == nil {
+		return nil
+	}
+	c := *rc
+	c.URLParams.Keys = slices.Clone(rc.URLParams.Keys)
+	c.URLParams.Values = slices.Clone(rc.URLParams.Values)
+	c.RoutePatterns = slices.Clone(rc.RoutePatterns)
+	return &c
 }
 
 // run is the pool task: it serves the request through the guard.
@@ -106,7 +125,14 @@ func (o *Offloader) run(ctx context.Context, g *guard, next http.Handler, r *htt
 	if !g.begin() {
 		return context.Canceled // abandoned while queued
 	}
-	r = r.WithContext(context.WithValue(ctx, offloadedKey{}, o.p))
+	if ctx.Err() != nil {
+		return context.Cause(ctx) // the client left as the task started: never run it
+	}
+	ctx = context.WithValue(ctx, offloadedKey{}, o.p)
+	if g.route != nil {
+		ctx = context.WithValue(ctx, chi.RouteCtxKey, g.route)
+	}
+	r = r.WithContext(ctx)
 	if r.Body != nil {
 		r.Body = taskBody{g}
 	}

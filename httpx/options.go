@@ -65,7 +65,11 @@ func (o Options) withDefaults() (Options, error) {
 
 // retryAfter formats d as the whole seconds of a Retry-After header.
 func retryAfter(d time.Duration) string {
-	return fmt.Sprint(int64((d + time.Second - 1) / time.Second))
+	s := int64(d / time.Second)
+	if d%time.Second != 0 {
+		s++
+	}
+	return fmt.Sprint(s)
 }
 
 // logError is the default Options.OnError.

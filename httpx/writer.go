@@ -8,6 +8,9 @@ import (
 	"slices"
 	"sync"
 	"sync/atomic"
+	"time"
+
+	"github.com/go-chi/chi/v5"
 )
 
 // ErrDetached is returned by the writes, flushes and body reads of a handler
@@ -39,6 +42,8 @@ type guard struct {
 
 	bodyMu sync.Mutex // guards body reads against detach
 	body   io.ReadCloser
+
+	route *chi.Context // the handler's private copy of chi's route context
 }
 
 func newGuard(w http.ResponseWriter, body io.ReadCloser) *guard {
@@ -76,9 +81,18 @@ func (g *guard) release() {
 // reports whether the response was committed. Like every change of
 // detached, it holds both locks, bodyMu first.
 func (g *guard) detach() bool {
-	g.bodyMu.Lock()
+	// A hung handler may be blocked in a body Read or a Write while holding
+	// the lock: expire the connection's deadlines to unblock it.
+	rc := http.NewResponseController(g.rw)
+	if !g.bodyMu.TryLock() {
+		_ = rc.SetReadDeadline(time.Now())
+		g.bodyMu.Lock()
+	}
 	defer g.bodyMu.Unlock()
-	g.mu.Lock()
+	if !g.mu.TryLock() {
+		_ = rc.SetWriteDeadline(time.Now())
+		g.mu.Lock()
+	}
 	defer g.mu.Unlock()
 	g.detached = true
 	return g.committed

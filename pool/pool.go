@@ -23,12 +23,14 @@ import (
 type Pool[In, Out any] struct {
 	*core
 	factory Factory[In, Out]
-	queue   *messaging.Port[task[In, Out]]
-	msgs    *messaging.Port[Message]
-	free    sync.Pool         // *Future[Out] with signal set, reused by Run
-	ovf     overflow[In, Out] // beyond the buffer, for an Unbounded queue
-	token   *Future[Out]      // marks control tokens in the queue (see poke)
-	acks    chan struct{}     // a slot took a control token
+	// stateless pools (NewFunc, NewTasks) keep their worker after a panic.
+	stateless bool
+	queue     *messaging.Port[task[In, Out]]
+	msgs      *messaging.Port[Message]
+	free      sync.Pool         // *Future[Out] with signal set, reused by Run
+	ovf       overflow[In, Out] // beyond the buffer, for an Unbounded queue
+	token     *Future[Out]      // marks control tokens in the queue (see poke)
+	acks      chan struct{}     // a slot took a control token
 
 	mu      sync.Mutex // guards the fields below; never held on the hot path
 	slots   map[*slot[In, Out]]struct{}
@@ -87,13 +89,20 @@ func New[In, Out any](factory Factory[In, Out], opts Options) (*Pool[In, Out], e
 }
 
 // NewFunc returns a pool of stateless workers that call fn. It returns an
-// error for a nil fn or invalid options.
+// error for a nil fn or invalid options. With no worker state to distrust, a
+// panic (or a Fatal error) fails only its own task: no worker is rebuilt and
+// nothing counts against the RestartPolicy, so callers that can make fn panic
+// cannot fail the pool.
 func NewFunc[In, Out any](fn func(ctx context.Context, in In) (Out, error), opts Options) (*Pool[In, Out], error) {
 	if fn == nil {
 		return nil, errors.New("pool: NewFunc needs a non-nil function")
 	}
 	w := Func[In, Out](fn)
-	return New(func(context.Context, WorkerInfo) (Worker[In, Out], error) { return w, nil }, opts)
+	p, err := New(func(context.Context, WorkerInfo) (Worker[In, Out], error) { return w, nil }, opts)
+	if p != nil {
+		p.stateless = true
+	}
+	return p, err
 }
 
 // Run queues in, waiting while the queue is full, then waits for its result.

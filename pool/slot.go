@@ -346,11 +346,13 @@ func (p *Pool[In, Out]) exec(s *slot[In, Out], t task[In, Out]) bool {
 // outcome resolves a finished task and deals with its worker.
 func (p *Pool[In, Out]) outcome(s *slot[In, Out], f *Future[Out], out Out, err error, pe *PanicError, timedOut bool) {
 	switch {
+	case pe != nil && p.stateless:
+		p.settle(s, f, out, pe, &s.stats.panicked)
 	case pe != nil:
 		p.crash(s, pe, func() { p.settle(s, f, out, pe, &s.stats.panicked) })
 	case err != nil && timedOut:
 		p.settle(s, f, out, fmt.Errorf("%w: %w", ErrTimeout, err), &s.stats.timedOut)
-	case err != nil && IsFatal(err):
+	case err != nil && IsFatal(err) && !p.stateless:
 		p.crash(s, err, func() { p.settle(s, f, out, err, &s.stats.failed) })
 	case err != nil:
 		p.settle(s, f, out, err, &s.stats.failed)

@@ -93,12 +93,16 @@ func TestRestartPolicy(t *testing.T) {
 	})
 	t.Run("the intensity window slides: failures spread out do not fail the pool", func(t *testing.T) {
 		synctest.Test(t, func(t *testing.T) {
-			p := newPool(t, func(_ context.Context, n int) (int, error) {
-				if n < 0 {
-					panic("crash")
-				}
-				return n, nil
+			p, err := pool.New(func(context.Context, pool.WorkerInfo) (pool.Worker[int, int], error) {
+				return pool.Func[int, int](func(_ context.Context, n int) (int, error) {
+					if n < 0 {
+						panic("crash")
+					}
+					return n, nil
+				}), nil
 			}, pool.Options{MaxWorkers: 1, Restart: pool.RestartPolicy{MaxRestarts: 2, Period: time.Minute}})
+			require.NoError(t, err)
+			defer p.Close(bg)
 			for range 6 {
 				_, err := p.Run(bg, -1)
 				var pe *pool.PanicError
@@ -111,9 +115,28 @@ func TestRestartPolicy(t *testing.T) {
 			require.Equal(t, "open", p.Stats().State)
 			_, _ = p.Run(bg, -1)
 			_, _ = p.Run(bg, -1)
-			_, err := p.Run(bg, -1)
+			_, err = p.Run(bg, -1)
 			require.ErrorIs(t, err, pool.ErrPoolFailed, "three crashes within a minute exceed two")
 		})
+	})
+	t.Run("a stateless pool keeps its worker through panics and Fatal errors", func(t *testing.T) {
+		p := newPool(t, func(_ context.Context, e error) (int, error) {
+			if e == nil {
+				panic("crash")
+			}
+			return 0, e
+		}, pool.Options{MaxWorkers: 1, Restart: pool.RestartPolicy{MaxRestarts: 1}})
+		for range 5 {
+			_, err := p.Run(bg, nil)
+			var pe *pool.PanicError
+			require.ErrorAs(t, err, &pe)
+			_, err = p.Run(bg, pool.Fatal(errBoom))
+			require.ErrorIs(t, err, errBoom)
+		}
+		st := p.Stats()
+		require.Equal(t, "open", st.State, "callers cannot fail a stateless pool")
+		require.Zero(t, st.Restarts)
+		require.Equal(t, uint64(5), st.Panicked)
 	})
 	t.Run("an error marked Fatal replaces the worker and an ordinary error keeps it", func(t *testing.T) {
 		var built atomic.Int32

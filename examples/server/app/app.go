@@ -55,9 +55,8 @@ func (a *App) startPool() error {
 	p, err := pool.NewTasks(pool.Options{
 		Name: "cpu", MaxWorkers: a.cfg.Workers, MinWorkers: a.cfg.Workers,
 		QueueSize: a.cfg.QueueSize, TaskTimeout: a.cfg.TaskTimeout,
-		// Handlers keep no state, so a panic says nothing about the next
-		// request: never fail the pool, and retry at once.
-		Restart: pool.RestartPolicy{MaxRestarts: -1, InitialBackoff: time.Millisecond, MaxBackoff: time.Millisecond},
+		// A closure pool keeps its workers through panics: a panicking
+		// request gets 500 and cannot fail the pool.
 	})
 	if err != nil {
 		return fmt.Errorf("app: %w", err)
