@@ -2,6 +2,8 @@ package pool_test
 
 import (
 	"context"
+	"slices"
+	"sync"
 	"testing"
 
 	"github.com/crewkit/crew/pool"
@@ -36,5 +38,27 @@ func (g *gate) task(ctx context.Context, n int) (int, error) {
 		return n, nil
 	case <-ctx.Done():
 		return 0, ctx.Err()
+	}
+}
+
+// orderPool returns a pool whose task 0 waits on the gate and whose other
+// tasks record their input, and a function that returns the recorded order.
+func orderPool(t *testing.T, opts pool.Options) (*pool.Pool[int, int], *gate, func() []int) {
+	var mu sync.Mutex
+	var order []int
+	g := newGate()
+	p := newPool(t, func(ctx context.Context, n int) (int, error) {
+		if n == 0 {
+			return g.task(ctx, n)
+		}
+		mu.Lock()
+		order = append(order, n)
+		mu.Unlock()
+		return n, nil
+	}, opts)
+	return p, g, func() []int {
+		mu.Lock()
+		defer mu.Unlock()
+		return slices.Clone(order)
 	}
 }

@@ -2,7 +2,6 @@ package pool_test
 
 import (
 	"context"
-	"sync"
 	"sync/atomic"
 	"testing"
 	"testing/synctest"
@@ -81,18 +80,7 @@ func TestWorkers(t *testing.T) {
 		})
 	})
 	t.Run("dispatch is FIFO", func(t *testing.T) {
-		var mu sync.Mutex
-		var order []int
-		g := newGate()
-		p := newPool(t, func(ctx context.Context, n int) (int, error) {
-			if n == 0 {
-				return g.task(ctx, n)
-			}
-			mu.Lock()
-			order = append(order, n)
-			mu.Unlock()
-			return n, nil
-		}, pool.Options{MaxWorkers: 1, QueueSize: 100})
+		p, g, order := orderPool(t, pool.Options{MaxWorkers: 1, QueueSize: 100})
 		first := submit(t, p, bg, 0)
 		<-g.entered
 		for i := 1; i <= 100; i++ {
@@ -101,8 +89,9 @@ func TestWorkers(t *testing.T) {
 		close(g.open)
 		requireResult(t, first, 0)
 		require.NoError(t, p.Close(bg))
-		require.Len(t, order, 100)
-		for i, n := range order {
+		got := order()
+		require.Len(t, got, 100)
+		for i, n := range got {
 			require.Equal(t, i+1, n)
 		}
 	})
@@ -203,18 +192,7 @@ func TestNestedRunOnAFullPool(t *testing.T) {
 
 func TestUnboundedQueue(t *testing.T) {
 	t.Run("an Unbounded queue accepts everything, in order, and Close drains it", func(t *testing.T) {
-		var mu sync.Mutex
-		var order []int
-		g := newGate()
-		p := newPool(t, func(ctx context.Context, n int) (int, error) {
-			if n == 0 {
-				return g.task(ctx, n)
-			}
-			mu.Lock()
-			order = append(order, n)
-			mu.Unlock()
-			return n, nil
-		}, pool.Options{MaxWorkers: 1, QueueSize: pool.Unbounded})
+		p, g, order := orderPool(t, pool.Options{MaxWorkers: 1, QueueSize: pool.Unbounded})
 		first := submit(t, p, bg, 0)
 		<-g.entered
 		const n = 5000 // well past the buffer of DefaultQueueSize
@@ -229,8 +207,9 @@ func TestUnboundedQueue(t *testing.T) {
 		close(g.open)
 		requireResult(t, first, 0)
 		require.NoError(t, <-closed)
-		require.Len(t, order, n)
-		for i, v := range order {
+		got := order()
+		require.Len(t, got, n)
+		for i, v := range got {
 			require.Equal(t, i+1, v)
 		}
 	})

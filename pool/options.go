@@ -95,22 +95,17 @@ func (o Options) withDefaults() (Options, error) {
 	if o.Name == "" {
 		o.Name = "pool"
 	}
-	for _, f := range []struct {
-		name string
-		v    int64
-	}{
-		{"MaxWorkers", int64(o.MaxWorkers)},
-		{"MinWorkers", int64(o.MinWorkers)},
-		{"QueueSize", int64(max(o.QueueSize, 0))}, // Unbounded is checked below
-		{"MaxTasksPerWorker", int64(o.MaxTasksPerWorker)},
-		{"MessageBuffer", int64(o.MessageBuffer)},
-		{"IdleTimeout", int64(o.IdleTimeout)},
-		{"TaskTimeout", int64(o.TaskTimeout)},
-		{"HungGrace", int64(o.HungGrace)},
-	} {
-		if f.v < 0 {
-			return o, fmt.Errorf("pool: %s must be >= 0, got %d", f.name, f.v)
-		}
+	if err := nonNegative(
+		field{"MaxWorkers", int64(o.MaxWorkers)},
+		field{"MinWorkers", int64(o.MinWorkers)},
+		field{"QueueSize", int64(max(o.QueueSize, 0))}, // Unbounded is checked below
+		field{"MaxTasksPerWorker", int64(o.MaxTasksPerWorker)},
+		field{"MessageBuffer", int64(o.MessageBuffer)},
+		field{"IdleTimeout", int64(o.IdleTimeout)},
+		field{"TaskTimeout", int64(o.TaskTimeout)},
+		field{"HungGrace", int64(o.HungGrace)},
+	); err != nil {
+		return o, err
 	}
 	if o.MaxWorkers == 0 {
 		o.MaxWorkers = runtime.GOMAXPROCS(0)
@@ -139,4 +134,20 @@ func orDefault[T int | time.Duration](v, def T) T {
 		return def
 	}
 	return v
+}
+
+// field is a named option value for nonNegative.
+type field struct {
+	name string
+	v    int64
+}
+
+// nonNegative returns an error naming the first negative field.
+func nonNegative(fields ...field) error {
+	for _, f := range fields {
+		if f.v < 0 {
+			return fmt.Errorf("pool: %s must be >= 0, got %d", f.name, f.v)
+		}
+	}
+	return nil
 }

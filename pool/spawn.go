@@ -71,17 +71,12 @@ func (o SpawnOptions) withDefaults() (SpawnOptions, error) {
 	if o.Name == "" {
 		o.Name = "thread"
 	}
-	for _, f := range []struct {
-		name string
-		v    int64
-	}{
-		{"InboxSize", int64(o.InboxSize)},
-		{"OutboxSize", int64(o.OutboxSize)},
-		{"HungGrace", int64(o.HungGrace)},
-	} {
-		if f.v < 0 {
-			return o, fmt.Errorf("pool: %s must be >= 0, got %d", f.name, f.v)
-		}
+	if err := nonNegative(
+		field{"InboxSize", int64(o.InboxSize)},
+		field{"OutboxSize", int64(o.OutboxSize)},
+		field{"HungGrace", int64(o.HungGrace)},
+	); err != nil {
+		return o, err
 	}
 	o.HungGrace = orDefault(o.HungGrace, DefaultHungGrace)
 	r, err := o.Restart.withDefaults()

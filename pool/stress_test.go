@@ -84,7 +84,6 @@ func TestStress(t *testing.T) {
 	st := p.Stats()
 	outcomes := st.Completed + st.Failed + st.Panicked + st.Canceled + st.TimedOut
 	require.Equal(t, uint64(accepted.Load()), outcomes, "each accepted task counted once: %+v", st)
-	require.Positive(t, st.Panicked)
 	require.Zero(t, st.Restarts, "a stateless pool keeps its workers through panics")
 	require.Zero(t, forgotten.Load())
 }
