@@ -224,3 +224,28 @@ func TestHungWorkers(t *testing.T) {
 		})
 	})
 }
+
+func TestEvents(t *testing.T) {
+	t.Run("a slow OnEvent hook never stalls dispatch", func(t *testing.T) {
+		synctest.Test(t, func(t *testing.T) {
+			unblock := make(chan struct{})
+			var seen atomic.Int32
+			p, err := pool.New(func(context.Context, pool.WorkerInfo) (pool.Worker[int, int], error) {
+				return pool.Func[int, int](func(_ context.Context, n int) (int, error) { return n, nil }), nil
+			}, pool.Options{MaxWorkers: 1, MaxTasksPerWorker: 1, OnEvent: func(pool.Event) {
+				<-unblock // stuck until the test lets go
+				seen.Add(1)
+			}})
+			require.NoError(t, err)
+			for i := range 1000 { // each task recycles a worker: thousands of events
+				out, err := p.Run(bg, i)
+				require.NoError(t, err)
+				require.Equal(t, i, out)
+			}
+			require.Zero(t, seen.Load(), "the hook has not returned once, yet every task ran")
+			close(unblock)
+			require.NoError(t, p.Close(bg))
+			require.Positive(t, seen.Load())
+		})
+	})
+}
