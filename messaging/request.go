@@ -87,7 +87,11 @@ func (e *Envelope[Q, R]) Decline() error {
 	return e.Reply(zero, ErrNoResponder)
 }
 
-func (e *Envelope[Q, R]) decline() { _ = e.Decline() }
+func (e *Envelope[Q, R]) decline() {
+	if e != nil {
+		_ = e.Decline()
+	}
+}
 
 // Context returns the requester's context. A responder may stop working on
 // the request when it ends; Request has then already returned ctx.Err().

@@ -10,7 +10,8 @@ const (
 	displaced                // buffered after evicting the oldest message
 	rejected                 // discarded by DropNewest
 	full                     // not buffered: ErrFull
-	refused                  // not buffered: ErrClosed or ctx ended
+	refused                  // not buffered: ctx ended
+	gone                     // not buffered: ErrClosed
 )
 
 // offer is the body of Send (wait true) and TrySend (wait false).
@@ -18,9 +19,14 @@ func (p *Port[T]) offer(ctx context.Context, msg T, wait bool) (outcome, error) 
 	if p.clone != nil {
 		msg = p.clone(msg)
 	}
+	return p.offerCopy(ctx, msg, wait)
+}
+
+// offerCopy is offer for a message that was already cloned.
+func (p *Port[T]) offerCopy(ctx context.Context, msg T, wait bool) (outcome, error) {
 	if !p.state.enter() { // inlined, as is leave below: this is the hot path
 		p.leave(false)
-		return refused, wrap(p.name, ErrClosed)
+		return gone, wrap(p.name, ErrClosed)
 	}
 	select {
 	case p.ch <- msg:
@@ -73,6 +79,9 @@ func (p *Port[T]) overflow(ctx context.Context, msg T, wait bool) (outcome, erro
 		err := p.block(ctx, msg)
 		p.leave(err == nil)
 		if err != nil {
+			if isClosed(err) {
+				return gone, err
+			}
 			return refused, err
 		}
 		return accepted, nil
@@ -113,7 +122,7 @@ func (p *Port[T]) displace(msg T) (outcome, error) {
 			p.drop(old)
 		}
 		if !p.enter() {
-			return refused, wrap(p.name, ErrClosed)
+			return gone, wrap(p.name, ErrClosed)
 		}
 	}
 }

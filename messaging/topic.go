@@ -102,30 +102,40 @@ func (t *Topic[T]) Subscribe(opts Options[T]) *Subscription[T] {
 // If some Fail subscribers were full, the error says how many and matches
 // ErrFull. After Close, Publish returns ErrClosed.
 func (t *Topic[T]) Publish(ctx context.Context, msg T) error {
+	// Load subs before closed: Close sets closed before it empties subs, so
+	// a Publish that sees the emptied list also sees closed.
+	subs := *t.subs.Load()
 	if t.closed.Load() {
 		return t.wrap(ErrClosed)
 	}
 	t.published.Add(1)
-	subs := *t.subs.Load()
 	var tally tally
-	var blocked []*Subscription[T]
+	type pending struct {
+		port *Port[T]
+		msg  T
+	}
+	var blocked []pending
 	for _, s := range subs {
-		o, _ := s.port.offer(ctx, msg, false)
+		m := msg
+		if s.port.clone != nil {
+			m = s.port.clone(msg) // once per subscriber, not once per attempt
+		}
+		o, _ := s.port.offerCopy(ctx, m, false)
 		if o == full && s.port.policy == Block {
-			blocked = append(blocked, s)
+			blocked = append(blocked, pending{s.port, m})
 			continue
 		}
 		tally.count(o)
 	}
-	for _, s := range blocked {
-		o, _ := s.port.offer(ctx, msg, true)
+	for _, b := range blocked {
+		o, _ := b.port.offerCopy(ctx, b.msg, true)
 		tally.count(o)
 	}
 	return t.result(ctx, tally, len(subs))
 }
 
 // tally is what happened to one published message.
-type tally struct{ delivered, dropped, full, missed int }
+type tally struct{ delivered, dropped, full, missed, gone int }
 
 func (c *tally) count(o outcome) {
 	switch o {
@@ -138,8 +148,10 @@ func (c *tally) count(o outcome) {
 		c.dropped++
 	case full:
 		c.full++
-	case refused: // unsubscribed meanwhile, or ctx ended: told apart in result
+	case refused: // ctx ended while the subscriber was full
 		c.missed++
+	case gone: // unsubscribed or closed meanwhile
+		c.gone++
 	}
 }
 
@@ -158,7 +170,7 @@ func (t *Topic[T]) result(ctx context.Context, c tally, n int) error {
 		errs = append(errs, fmt.Errorf("%d of %d subscribers full: %w", c.full, n, ErrFull))
 	}
 	if len(errs) == 0 {
-		if c.delivered == 0 && c.missed > 0 && t.closed.Load() {
+		if c.delivered == 0 && c.gone > 0 && t.closed.Load() {
 			return t.wrap(ErrClosed) // Close won the race with this Publish
 		}
 		return nil
