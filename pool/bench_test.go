@@ -15,6 +15,7 @@ import (
 	"testing"
 	"time"
 
+	cpukernel "github.com/crewkit/crew/internal/kernel"
 	"github.com/crewkit/crew/pool"
 )
 
@@ -204,21 +205,8 @@ func BenchmarkP2Run(b *testing.B) {
 	})
 }
 
-// kernelRounds makes kernel take about 10us on this project's machines.
-const kernelRounds = 3200
-
-// kernel is a deterministic CPU-bound task: a xorshift-multiply hash chain
-// that the compiler cannot shorten.
-func kernel(seed uint64) uint64 {
-	x := seed | 1
-	for range kernelRounds {
-		x ^= x << 13
-		x ^= x >> 7
-		x ^= x << 17
-		x *= 0x9e3779b97f4a7c15
-	}
-	return x
-}
+// kernel is the ~10us CPU-bound task of P3.
+var kernel = cpukernel.Run
 
 // kernelSink keeps kernel's results alive.
 var kernelSink atomic.Uint64

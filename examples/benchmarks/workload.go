@@ -1,22 +1,14 @@
 package benchmarks
 
-import "sync/atomic"
+import (
+	"sync/atomic"
 
-// KernelRounds makes Kernel take about 10us on the project's machines.
-const KernelRounds = 3200
+	"github.com/crewkit/crew/internal/kernel"
+)
 
-// Kernel is the CPU-bound task of P3: a xorshift-multiply chain that the
-// compiler cannot shorten. It is deterministic.
-func Kernel(seed uint64) uint64 {
-	x := seed | 1
-	for range KernelRounds {
-		x ^= x << 13
-		x ^= x >> 7
-		x ^= x << 17
-		x *= 0x9e3779b97f4a7c15
-	}
-	return x
-}
+// Kernel is the CPU-bound task of P3, the same as in crew's own benchmarks:
+// a deterministic hash chain of about 10us.
+func Kernel(seed uint64) uint64 { return kernel.Run(seed) }
 
 // Sink keeps the kernels' results alive.
 var Sink atomic.Uint64
