@@ -177,15 +177,7 @@ func TestRegressionHungInBodyReadBlocksDetach(t *testing.T) {
 	defer conn.Close()
 	_, err = io.WriteString(conn, "POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\nabc")
 	require.NoError(t, err)
-	<-hung
-	select {
-	case <-returned:
-		conn.Close()
-	case <-time.After(2 * time.Second):
-		t.Error("pool declared the handler hung but the middleware is still blocked in detach")
-		conn.Close() // unblock the Read so that the test can end
-		<-returned
-	}
+	requireDetached(t, hung, returned, conn)
 }
 
 // Regression D2: same for a hung handler blocked in Write to a client that does
@@ -223,15 +215,7 @@ func TestRegressionHungInWriteBlocksDetach(t *testing.T) {
 	defer conn.Close()
 	_, err = io.WriteString(conn, "GET / HTTP/1.1\r\nHost: x\r\n\r\n") // and never read
 	require.NoError(t, err)
-	<-hung
-	select {
-	case <-returned:
-		conn.Close()
-	case <-time.After(2 * time.Second):
-		t.Error("pool declared the handler hung but the middleware is still blocked in detach")
-		conn.Close()
-		<-returned
-	}
+	requireDetached(t, hung, returned, conn)
 }
 
 // onHung returns an event hook that closes hung at the first WorkerHung.
@@ -241,5 +225,21 @@ func onHung(hung chan struct{}) func(pool.Event) {
 		if e.Kind == pool.WorkerHung {
 			once.Do(func() { close(hung) })
 		}
+	}
+}
+
+// requireDetached waits until the pool declared the handler hung, then
+// requires the middleware to return without the client's help; closing conn
+// afterwards (or on failure, to let the test end) unblocks the handler.
+func requireDetached(t *testing.T, hung, returned <-chan struct{}, conn net.Conn) {
+	t.Helper()
+	<-hung
+	select {
+	case <-returned:
+		conn.Close()
+	case <-time.After(2 * time.Second):
+		t.Error("pool declared the handler hung but the middleware is still blocked in detach")
+		conn.Close()
+		<-returned
 	}
 }

@@ -161,48 +161,36 @@ func BenchmarkP2Run(b *testing.B) {
 		c.close()
 	})
 	b.Run("crew", func(b *testing.B) {
-		b.ReportAllocs()
-		p, err := pool.NewFunc(func(_ context.Context, n int) (int, error) { return square(n), nil }, crewOpts(benchQueue))
-		if err != nil {
-			b.Fatal(err)
-		}
-		b.SetParallelism(p2Callers)
-		b.ResetTimer()
-		b.RunParallel(func(pb *testing.PB) {
-			ctx := context.Background()
-			for i := 0; pb.Next(); i++ {
-				out, err := p.Run(ctx, i)
-				if err != nil || out != i*i {
-					panic("wrong reply")
-				}
-			}
-		})
-		b.StopTimer()
-		closePool(b, p)
+		benchCrewRun(b, func() (context.Context, context.CancelFunc) { return context.Background(), func() {} })
 	})
 	// With a cancellable ctx, as an HTTP handler has: for information, not
 	// part of the target (the baseline would need selects to match it).
 	b.Run("crew-cancelctx", func(b *testing.B) {
-		b.ReportAllocs()
-		p, err := pool.NewFunc(func(_ context.Context, n int) (int, error) { return square(n), nil }, crewOpts(benchQueue))
-		if err != nil {
-			b.Fatal(err)
-		}
-		b.SetParallelism(p2Callers)
-		b.ResetTimer()
-		b.RunParallel(func(pb *testing.PB) {
-			ctx, cancel := context.WithCancel(context.Background())
-			defer cancel()
-			for i := 0; pb.Next(); i++ {
-				out, err := p.Run(ctx, i)
-				if err != nil || out != i*i {
-					panic("wrong reply")
-				}
-			}
-		})
-		b.StopTimer()
-		closePool(b, p)
+		benchCrewRun(b, func() (context.Context, context.CancelFunc) { return context.WithCancel(context.Background()) })
 	})
+}
+
+// benchCrewRun runs P2 on crew, each caller using the context newCtx gives.
+func benchCrewRun(b *testing.B, newCtx func() (context.Context, context.CancelFunc)) {
+	b.ReportAllocs()
+	p, err := pool.NewFunc(func(_ context.Context, n int) (int, error) { return square(n), nil }, crewOpts(benchQueue))
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.SetParallelism(p2Callers)
+	b.ResetTimer()
+	b.RunParallel(func(pb *testing.PB) {
+		ctx, cancel := newCtx()
+		defer cancel()
+		for i := 0; pb.Next(); i++ {
+			out, err := p.Run(ctx, i)
+			if err != nil || out != i*i {
+				panic("wrong reply")
+			}
+		}
+	})
+	b.StopTimer()
+	closePool(b, p)
 }
 
 // kernel is the ~10us CPU-bound task of P3.
