@@ -61,6 +61,8 @@ func FuzzPort(f *testing.F) {
 	f.Add(uint8(1), uint8(2), []byte{0, 1, 0, 1, 3, 2, 0, 4, 3, 3})
 	f.Add(uint8(3), uint8(3), []byte{1, 1, 1, 1, 0, 0, 3, 2, 2, 2, 4, 1})
 	f.Add(uint8(1), uint8(4), []byte{0, 0, 0, 2, 0, 0, 4, 2, 2, 2})
+	f.Add(uint8(3), uint8(0), []byte{0, 0, 5, 0, 6, 2, 1, 3, 6, 6})
+	f.Add(uint8(2), uint8(3), []byte{0, 1, 0, 4, 5, 6, 6, 6, 0})
 	f.Fuzz(func(t *testing.T, capacity, policy uint8, ops []byte) {
 		m := &portModel{policy: messaging.Policy(policy % 4), cap: int(capacity % 8)}
 		var dropped []int
@@ -75,7 +77,7 @@ func FuzzPort(f *testing.F) {
 		ctx, cancel := context.WithCancel(t.Context())
 		cancel() // every wait ends at once, so outcomes are deterministic
 		for i, op := range ops {
-			switch op % 5 {
+			switch op % 7 {
 			case 0:
 				requireSame(t, m.send(i, true), port.Send(ctx, i))
 			case 1:
@@ -93,6 +95,20 @@ func FuzzPort(f *testing.F) {
 			case 4:
 				m.closed = true
 				require.NoError(t, port.Close())
+			case 5: // the port moves from its ring to a channel
+				require.NotNil(t, port.C())
+			case 6:
+				want, wantErr := m.recv()
+				var got int
+				var ok, closed bool
+				select {
+				case got, ok = <-port.C():
+					closed = !ok
+				default:
+				}
+				require.Equal(t, wantErr == nil, ok)
+				require.Equal(t, errors.Is(wantErr, messaging.ErrClosed), closed)
+				require.Equal(t, want, got)
 			}
 			stats := port.Stats()
 			require.Equal(t, len(m.queue), port.Len())

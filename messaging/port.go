@@ -3,8 +3,9 @@ package messaging
 import (
 	"context"
 	"fmt"
-	"sync"
 	"sync/atomic"
+
+	"github.com/crewkit/crew/internal/ring"
 )
 
 // DefaultCapacity is the buffer size of a port whose Options.Capacity is zero.
@@ -59,22 +60,37 @@ type PortStats struct {
 //
 // Sending to a closed port returns ErrClosed and never panics; receivers
 // still get every message accepted before Close, then ErrClosed.
+//
+// Messages live in a lock-free ring buffer, cheaper than a channel, until
+// the first call to C: from then on the port keeps them in a Go channel so
+// that C can hand it out (see C).
 type Port[T any] struct {
-	ch       chan T
+	ring     *ring.Ring[T]
 	done     chan struct{} // closed by Close: wakes blocked senders
+	lock     chan struct{} // a one-slot lock: serializes Close and the switch to a channel
+	switched chan struct{} // closed once the switch to a channel is over
 	idle     chan struct{} // signalled when the last sender leaves a closed port
 	clone    func(T) T
 	onDrop   func(T)
 	name     string
 	policy   Policy
 	declines bool // T is a request envelope: dropped ones are declined
-	once     sync.Once
 
-	_        [64]byte // keep the sender-written words off the read-only ones
-	state    portState
+	_        [64]byte // keep the words written per message off the read-only ones
+	mode     atomic.Uint32
+	closed   atomic.Bool
+	ch       chan T    // the buffer from the switch on; set before mode is chanMode
+	state    portState // senders in channel mode
 	evicted  atomic.Uint64
 	rejected atomic.Uint64
 }
+
+// The port's transport: the ring until C is called, then a channel.
+const (
+	ringMode  = iota
+	switching // C is moving the ring's messages into the channel
+	chanMode
+)
 
 // NewPort returns an open port configured by opts. It panics if opts is
 // invalid (a negative Capacity, an unknown Policy, or a Clone hook on a port
@@ -91,8 +107,10 @@ func NewPort[T any](opts Options[T]) *Port[T] {
 		capacity = DefaultCapacity
 	}
 	return &Port[T]{
-		ch:       make(chan T, capacity),
+		ring:     ring.New[T](capacity),
 		done:     make(chan struct{}),
+		lock:     make(chan struct{}, 1),
+		switched: make(chan struct{}),
 		idle:     make(chan struct{}, 1),
 		clone:    opts.Clone,
 		onDrop:   opts.OnDrop,
@@ -132,6 +150,36 @@ func (p *Port[T]) TrySend(msg T) error {
 // closed and drained (ErrClosed), or ctx ends (ctx.Err()). A message that is
 // already buffered is returned even if ctx has ended.
 func (p *Port[T]) Recv(ctx context.Context) (T, error) {
+	switch p.mode.Load() {
+	case ringMode:
+		msg, st := p.ring.Pop(ctx.Done())
+		switch {
+		case st == ring.OK:
+			return msg, nil
+		case st == ring.Canceled:
+			return msg, ctx.Err()
+		case !p.toChannelNow(): // ring closed because the port closed
+			return msg, wrap(p.name, ErrClosed)
+		}
+	case switching:
+		<-p.switched
+	}
+	return p.recvChan(ctx)
+}
+
+// toChannelNow is called when the ring reports it is closed and drained. It
+// reports whether that is because C switched the port to a channel, and if
+// so, waits for the switch to finish.
+func (p *Port[T]) toChannelNow() bool {
+	if p.mode.Load() == ringMode {
+		return false
+	}
+	<-p.switched
+	return true
+}
+
+// recvChan is Recv in channel mode.
+func (p *Port[T]) recvChan(ctx context.Context) (T, error) {
 	done := ctx.Done()
 	if done == nil {
 		msg, ok := <-p.ch
@@ -162,6 +210,18 @@ func (p *Port[T]) received(msg T, ok bool) (T, error) {
 // the port is empty, or closed and drained. It is the analogue of Node's
 // receiveMessageOnPort.
 func (p *Port[T]) TryRecv() (T, bool) {
+	switch p.mode.Load() {
+	case ringMode:
+		msg, st := p.ring.TryPop()
+		if st == ring.OK {
+			return msg, true
+		}
+		if st == ring.Empty || !p.toChannelNow() {
+			return msg, false
+		}
+	case switching:
+		<-p.switched
+	}
 	select {
 	case msg, ok := <-p.ch:
 		return msg, ok
@@ -173,7 +233,46 @@ func (p *Port[T]) TryRecv() (T, bool) {
 
 // C returns the receive side of the port for use in select. The channel is
 // closed once the port is closed and every accepted message was received.
-func (p *Port[T]) C() <-chan T { return p.ch }
+//
+// The first call moves the port's messages, in order, from its ring buffer
+// into a channel that the port uses from then on; every receive method keeps
+// working and sees the same stream. A port in channel mode costs about as
+// much per message as a plain channel plus two atomic operations, more than
+// the ring, so call C only on ports you select on.
+func (p *Port[T]) C() <-chan T {
+	if p.mode.Load() != chanMode {
+		p.lock <- struct{}{}
+		if p.mode.Load() == ringMode {
+			p.toChannel()
+		}
+		<-p.lock
+	}
+	return p.ch
+}
+
+// toChannel moves the port to channel mode; the caller holds p.lock. Closing
+// the ring turns away new ring sends, which wait for switched and go to the
+// channel; the ring's messages move first, so the order is kept. The channel
+// has the ring's capacity, so the move never waits.
+func (p *Port[T]) toChannel() {
+	ch := make(chan T, p.ring.Cap())
+	p.mode.Store(switching)
+	p.ring.Close()
+	for {
+		msg, st := p.ring.TryPop() // never Empty once closed
+		if st != ring.OK {
+			break
+		}
+		ch <- msg
+	}
+	p.ch = ch
+	if p.closed.Load() {
+		p.state.close() // no sender can be inside: they all saw the ring closed
+		close(ch)
+	}
+	p.mode.Store(chanMode)
+	close(p.switched)
+}
 
 // Close closes the port and always returns nil. Blocked and later senders
 // get ErrClosed; receivers drain the buffered messages, then get ErrClosed.
@@ -181,33 +280,45 @@ func (p *Port[T]) C() <-chan T { return p.ch }
 // without waiting on anything else. It is idempotent and safe for concurrent
 // use.
 func (p *Port[T]) Close() error {
-	p.once.Do(p.shutdown)
-	return nil
-}
-
-func (p *Port[T]) shutdown() {
-	inside := p.state.close()
+	p.lock <- struct{}{}
+	defer func() { <-p.lock }()
+	if p.closed.Swap(true) {
+		return nil
+	}
 	close(p.done)
-	if inside {
+	if p.mode.Load() == ringMode {
+		p.ring.Close()
+		return nil
+	}
+	if p.state.close() {
 		<-p.idle
 	}
 	close(p.ch)
+	return nil
 }
 
 // Len returns the number of buffered messages.
-func (p *Port[T]) Len() int { return len(p.ch) }
+func (p *Port[T]) Len() int { return p.ring.Len() + len(p.buffer()) }
+
+// buffer returns the channel of channel mode, or nil before it.
+func (p *Port[T]) buffer() chan T {
+	if p.mode.Load() != chanMode {
+		return nil
+	}
+	return p.ch
+}
 
 // Cap returns the buffer size.
-func (p *Port[T]) Cap() int { return cap(p.ch) }
+func (p *Port[T]) Cap() int { return p.ring.Cap() }
 
 // Stats returns a snapshot of the port's counters. It is cheap and safe for
 // concurrent use; while messages are in flight the fields may disagree by
 // the operations in progress. Received is derived from the other counters
 // so that receiving costs nothing extra, and so includes receives through C.
 func (p *Port[T]) Stats() PortStats {
-	n := len(p.ch)
+	n := p.Len()
 	evicted := p.evicted.Load()
-	sent := p.state.sent()
+	sent := p.ring.Pushed() + p.state.sent()
 	var received uint64
 	if out := evicted + uint64(n); sent > out {
 		received = sent - out
@@ -218,12 +329,12 @@ func (p *Port[T]) Stats() PortStats {
 		Received: received,
 		Dropped:  evicted + p.rejected.Load(),
 		Len:      n,
-		Cap:      cap(p.ch),
-		Closed:   p.state.closed(),
+		Cap:      p.Cap(),
+		Closed:   p.closed.Load(),
 	}
 }
 
 // String returns a short description of the port for logs.
 func (p *Port[T]) String() string {
-	return fmt.Sprintf("messaging.Port(%q, %d/%d, %v)", p.name, len(p.ch), cap(p.ch), p.policy)
+	return fmt.Sprintf("messaging.Port(%q, %d/%d, %v)", p.name, p.Len(), p.Cap(), p.policy)
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"runtime"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -42,11 +43,129 @@ func TestPortOrder(t *testing.T) {
 	})
 }
 
+func TestPortSwitchToChannel(t *testing.T) {
+	t.Run("C called while senders and receivers run loses, duplicates and reorders nothing", func(t *testing.T) {
+		for round := range 20 {
+			const senders, perSender = 4, 3000
+			port := messaging.NewPort(messaging.Options[seqMsg]{Capacity: 1 + round%5})
+			var wg sync.WaitGroup
+			for s := range senders {
+				wg.Go(func() {
+					for i := range perSender {
+						if s == 0 && i == perSender/2 {
+							port.C() // switch mid-stream, from a sender
+						}
+						if i%2 == 0 {
+							require.NoError(t, port.Send(t.Context(), seqMsg{s, i}))
+							continue
+						}
+						for port.TrySend(seqMsg{s, i}) != nil {
+							// A bare retry loop can starve the receivers it
+							// waits for: woken goroutines wait for a processor
+							// these loops never give up (plain channels too).
+							runtime.Gosched()
+						}
+					}
+				})
+			}
+			go func() { wg.Wait(); _ = port.Close() }()
+
+			// Two receivers, one on Recv, one on C once it exists; each checks
+			// that a sender's messages reach it in order.
+			results := make(chan []int, 2)
+			receive := func(useC bool) {
+				last := []int{-1, -1, -1, -1}
+				n := make([]int, senders)
+				for {
+					var msg seqMsg
+					if useC {
+						m, ok := <-port.C()
+						if !ok {
+							break
+						}
+						msg = m
+					} else {
+						m, err := port.Recv(t.Context())
+						if err != nil {
+							require.ErrorIs(t, err, messaging.ErrClosed)
+							break
+						}
+						msg = m
+					}
+					require.Greater(t, msg.seq, last[msg.sender], "sender %d", msg.sender)
+					last[msg.sender] = msg.seq
+					n[msg.sender]++
+				}
+				results <- n
+			}
+			go receive(false)
+			go receive(round%2 == 0)
+			a, b := <-results, <-results
+			for s := range senders {
+				require.Equal(t, perSender, a[s]+b[s], "sender %d, round %d", s, round)
+			}
+			stats := port.Stats()
+			require.Equal(t, uint64(senders*perSender), stats.Sent)
+			require.Equal(t, uint64(senders*perSender), stats.Received)
+			require.Zero(t, stats.Len)
+		}
+	})
+
+	t.Run("C after Close gives the messages left, then closes", func(t *testing.T) {
+		port := messaging.NewPort(messaging.Options[int]{Capacity: 4})
+		require.NoError(t, port.Send(t.Context(), 1))
+		require.NoError(t, port.Send(t.Context(), 2))
+		require.NoError(t, port.Close())
+		got, err := port.Recv(t.Context())
+		require.NoError(t, err)
+		require.Equal(t, 1, got)
+		var rest []int
+		for msg := range port.C() {
+			rest = append(rest, msg)
+		}
+		require.Equal(t, []int{2}, rest)
+		require.ErrorIs(t, port.TrySend(3), messaging.ErrClosed)
+		_, err = port.Recv(t.Context())
+		require.ErrorIs(t, err, messaging.ErrClosed)
+	})
+
+	t.Run("a blocked Send and a blocked Recv carry on across the switch", func(t *testing.T) {
+		synctest.Test(t, func(t *testing.T) {
+			full := messaging.NewPort(messaging.Options[int]{Capacity: 1})
+			require.NoError(t, full.Send(t.Context(), 1))
+			sent := make(chan error, 1)
+			go func() { sent <- full.Send(t.Context(), 2) }()
+			empty := messaging.NewPort(messaging.Options[int]{Capacity: 1})
+			got := make(chan int, 1)
+			go func() {
+				msg, err := empty.Recv(t.Context())
+				require.NoError(t, err)
+				got <- msg
+			}()
+			synctest.Wait() // both wait in the ring
+
+			ch := full.C()
+			require.Equal(t, 1, <-ch)
+			require.NoError(t, <-sent)
+			require.Equal(t, 2, <-ch)
+
+			empty.C()
+			require.NoError(t, empty.Send(t.Context(), 7))
+			require.Equal(t, 7, <-got)
+			require.NoError(t, full.Close())
+			require.NoError(t, empty.Close())
+		})
+	})
+}
+
 func TestPortClose(t *testing.T) {
 	t.Run("senders racing Close never panic and every accepted message is received", func(t *testing.T) {
-		for round := range 40 {
+		for round := range 80 {
 			policy := messaging.Policy(round % 4)
 			port := messaging.NewPort(messaging.Options[int]{Capacity: 2, Policy: policy})
+			if round%8 >= 4 {
+				port.C() // the channel transport
+			}
 			var attempts, accepted atomic.Int64
 			var wg sync.WaitGroup
 			for range 64 {

@@ -1,6 +1,10 @@
 package messaging
 
-import "context"
+import (
+	"context"
+
+	"github.com/crewkit/crew/internal/ring"
+)
 
 // outcome is what happened to one offered message; Topic counts them.
 type outcome uint8
@@ -12,6 +16,7 @@ const (
 	full                     // not buffered: ErrFull
 	refused                  // not buffered: ctx ended
 	gone                     // not buffered: ErrClosed
+	reroute                  // not buffered: the ring closed, see offerCopy
 )
 
 // offer is the body of Send (wait true) and TrySend (wait false).
@@ -24,6 +29,67 @@ func (p *Port[T]) offer(ctx context.Context, msg T, wait bool) (outcome, error) 
 
 // offerCopy is offer for a message that was already cloned.
 func (p *Port[T]) offerCopy(ctx context.Context, msg T, wait bool) (outcome, error) {
+	switch p.mode.Load() {
+	case ringMode:
+		switch p.ring.TryPush(msg) {
+		case ring.OK:
+			return accepted, nil
+		case ring.Full:
+			if o, err := p.overflowRing(ctx, msg, wait); o != reroute {
+				return o, err
+			}
+		}
+		if !p.toChannelNow() { // the ring closed because the port closed
+			return gone, wrap(p.name, ErrClosed)
+		}
+	case switching:
+		<-p.switched
+	}
+	return p.offerChan(ctx, msg, wait)
+}
+
+// overflowRing handles a full ring according to the policy. It returns
+// reroute, with msg neither sent nor dropped, when the ring closed meanwhile.
+func (p *Port[T]) overflowRing(ctx context.Context, msg T, wait bool) (outcome, error) {
+	switch {
+	case p.policy == DropNewest:
+		p.rejected.Add(1)
+		p.drop(msg)
+		return rejected, nil
+	case p.policy == DropOldest:
+		for {
+			old, st := p.ring.TryPop()
+			evicted := st == ring.OK
+			if evicted {
+				p.evicted.Add(1)
+			}
+			pushed := p.ring.TryPush(msg)
+			if evicted {
+				p.drop(old)
+			}
+			switch {
+			case pushed == ring.OK && evicted:
+				return displaced, nil
+			case pushed == ring.OK:
+				return accepted, nil
+			case pushed == ring.Closed:
+				return reroute, nil
+			}
+		}
+	case p.policy == Block && wait:
+		switch p.ring.Push(msg, ctx.Done()) {
+		case ring.OK:
+			return accepted, nil
+		case ring.Canceled:
+			return refused, ctx.Err()
+		}
+		return reroute, nil
+	}
+	return full, wrap(p.name, ErrFull)
+}
+
+// offerChan is offerCopy in channel mode.
+func (p *Port[T]) offerChan(ctx context.Context, msg T, wait bool) (outcome, error) {
 	if !p.state.enter() { // inlined, as is leave below: this is the hot path
 		p.leave(false)
 		return gone, wrap(p.name, ErrClosed)
@@ -64,7 +130,7 @@ func (p *Port[T]) wakeCloser() {
 	}
 }
 
-// overflow handles a full port according to the policy. The caller has
+// overflow handles a full channel according to the policy. The caller has
 // entered; overflow leaves before it returns and before any hook runs.
 func (p *Port[T]) overflow(ctx context.Context, msg T, wait bool) (outcome, error) {
 	switch {

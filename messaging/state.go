@@ -2,9 +2,10 @@ package messaging
 
 import "sync/atomic"
 
-// portState tracks, in one word, whether a port is closed, how many senders
-// are inside Send or TrySend, and how many messages were sent, so that a
-// send costs two atomic operations: enter, and leave that also counts it.
+// portState guards a port in channel mode (after C). It tracks, in one
+// word, whether the port is closed, how many senders are inside Send or
+// TrySend, and how many messages were sent, so that a send costs two atomic
+// operations: enter, and leave that also counts it.
 //
 //	bit 63      closed
 //	bits 24-62  messages sent since the last fold into base
@@ -54,7 +55,6 @@ func (s *portState) fold() {
 // close sets the closed bit and reports whether senders are still inside.
 func (s *portState) close() bool { return s.word.Or(closedBit)&senderMask != 0 }
 
-func (s *portState) closed() bool { return s.word.Load()&closedBit != 0 }
 
 // sent returns the number of messages sent. The field in word passes foldAt
 // only while a fold is moving it to base, so a read that sees it below foldAt

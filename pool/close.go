@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"slices"
 	"time"
+
+	"github.com/crewkit/crew/internal/ring"
 )
 
 // Close stops the pool. It blocks until every worker has exited, or until
@@ -81,14 +83,12 @@ func (p *Pool[In, Out]) drainQueue() int {
 	err := p.stateErr()
 	n := 0
 	for {
-		t, ok := p.queue.TryRecv()
+		t, st := p.queue.TryPop()
+		ok := st == ring.OK
 		if !ok {
 			if t, ok = p.popOverflow(); !ok {
 				return n
 			}
-		}
-		if t.fut == p.token {
-			continue
 		}
 		n++
 		p.dropped.Add(1)

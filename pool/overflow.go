@@ -3,6 +3,8 @@ package pool
 import (
 	"sync"
 	"sync/atomic"
+
+	"github.com/crewkit/crew/internal/ring"
 )
 
 // Unbounded, as Options.QueueSize, lets the queue grow without limit: Submit
@@ -31,7 +33,7 @@ func (p *Pool[In, Out]) push(t task[In, Out]) error {
 	if p.state.Load() != stateOpen {
 		return p.stateErr()
 	}
-	if len(o.tasks) == 0 && p.queue.TrySend(t) == nil {
+	if len(o.tasks) == 0 && p.queue.TryPush(t) == ring.OK {
 		return nil
 	}
 	o.tasks = append(o.tasks, t)
@@ -45,7 +47,7 @@ func (p *Pool[In, Out]) refill() {
 	o.mu.Lock()
 	defer o.mu.Unlock()
 	i := 0
-	for i < len(o.tasks) && p.queue.TrySend(o.tasks[i]) == nil {
+	for i < len(o.tasks) && p.queue.TryPush(o.tasks[i]) == ring.OK {
 		i++
 	}
 	p.shift(i)

@@ -8,6 +8,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/crewkit/crew/internal/ring"
 	"github.com/crewkit/crew/messaging"
 )
 
@@ -25,12 +26,11 @@ type Pool[In, Out any] struct {
 	factory Factory[In, Out]
 	// stateless pools (NewFunc, NewTasks) keep their worker after a panic.
 	stateless bool
-	queue     *messaging.Port[task[In, Out]]
+	queue     *ring.Ring[task[In, Out]]
 	msgs      *messaging.Port[Message]
-	free      sync.Pool         // *Future[Out] with signal set, reused by Run
-	ovf       overflow[In, Out] // beyond the buffer, for an Unbounded queue
-	token     *Future[Out]      // marks control tokens in the queue (see poke)
-	acks      chan struct{}     // a slot took a control token
+	free      sync.Pool                     // *Future[Out] with signal set, reused by Run
+	ovf       overflow[In, Out]             // beyond the buffer, for an Unbounded queue
+	nudges    atomic.Pointer[chan struct{}] // closed by nudge, then replaced
 
 	mu      sync.Mutex // guards the fields below; never held on the hot path
 	slots   map[*slot[In, Out]]struct{}
@@ -66,7 +66,7 @@ func New[In, Out any](factory Factory[In, Out], opts Options) (*Pool[In, Out], e
 	p := &Pool[In, Out]{
 		core:    newCore(opts),
 		factory: factory,
-		queue:   messaging.NewPort(messaging.Options[task[In, Out]]{Capacity: bufferSize(opts.QueueSize)}),
+		queue:   ring.New[task[In, Out]](bufferSize(opts.QueueSize)),
 		msgs: messaging.NewPort(messaging.Options[Message]{
 			Capacity: opts.MessageBuffer, Policy: messaging.DropOldest, Name: opts.Name + " messages"}),
 		slots:   make(map[*slot[In, Out]]struct{}),
@@ -77,7 +77,8 @@ func New[In, Out any](factory Factory[In, Out], opts Options) (*Pool[In, Out], e
 	}
 	p.ovf.on = opts.QueueSize == Unbounded
 	p.spawn = p.maybeSpawn
-	p.token, p.acks = &Future[Out]{}, make(chan struct{}, 1)
+	nudges := make(chan struct{})
+	p.nudges.Store(&nudges)
 	p.ticker = time.AfterFunc(time.Hour, p.onTick)
 	p.ticker.Reset(opts.IdleTimeout)
 	p.free.New = func() any { return &Future[Out]{done: make(chan struct{}, 1), signal: true, core: p.core} }
@@ -179,36 +180,36 @@ func (p *Pool[In, Out]) enqueue(ctx context.Context, t task[In, Out], wait bool)
 	if p.state.Load() != stateOpen {
 		return p.stateErr()
 	}
-	var err error
+	st := ring.OK
 	if p.ovf.on && p.ovf.n.Load() > 0 {
-		err = p.push(t)
-	} else if err = p.queue.TrySend(t); err != nil && errors.Is(err, messaging.ErrFull) {
+		if err := p.push(t); err != nil {
+			return err
+		}
+	} else if st = p.queue.TryPush(t); st == ring.Full {
 		switch {
 		case p.ovf.on:
-			err = p.push(t)
+			if err := p.push(t); err != nil {
+				return err
+			}
+			st = ring.OK
 		case wait:
 			if p.nested(ctx) {
 				defer p.block()()
 			}
-			err = p.queue.Send(ctx, t)
+			st = p.queue.Push(t, ctx.Done())
 		}
 	}
-	if err != nil {
-		return p.sendErr(err)
+	switch st {
+	case ring.Full:
+		p.rejected.Add(1)
+		return fmt.Errorf("pool %q: %w", p.opts.Name, ErrQueueFull)
+	case ring.Closed:
+		return p.stateErr()
+	case ring.Canceled:
+		return ctx.Err()
 	}
 	p.maybeSpawn()
 	return nil
-}
-
-func (p *Pool[In, Out]) sendErr(err error) error {
-	switch {
-	case errors.Is(err, messaging.ErrFull):
-		p.rejected.Add(1)
-		return fmt.Errorf("pool %q: %w", p.opts.Name, ErrQueueFull)
-	case errors.Is(err, messaging.ErrClosed):
-		return p.stateErr()
-	}
-	return err
 }
 
 // Messages returns the port on which workers' WorkerInfo.Post messages
@@ -230,7 +231,7 @@ func (p *Pool[In, Out]) Resize(n int) error {
 	if p.min.Load() > int64(n) {
 		p.min.Store(int64(n))
 	}
-	p.poke(int(p.idle.Load()))
+	p.nudge()
 	for p.maybeSpawn() {
 	}
 	return nil

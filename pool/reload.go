@@ -71,21 +71,13 @@ func (p *Pool[In, Out]) replace(ctx context.Context, s *slot[In, Out]) error {
 	}
 	p.surge.Add(-1)
 	s.halt()
-	for {
-		// A parked slot sees the stop only when something wakes it: poke
-		// one parked slot at a time until the old one leaves. A busy one
-		// checks the stop before it parks again.
-		var acked <-chan struct{}
-		if s.parked.Load() {
-			p.poke(1)
-			acked = p.acks
-		}
-		select {
-		case <-s.left:
-			return nil
-		case <-acked:
-		case <-ctx.Done():
-			return ctx.Err()
-		}
+	// A parked slot sees the stop only when something wakes it; a busy one
+	// checks the stop before it parks again.
+	p.nudge()
+	select {
+	case <-s.left:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
 	}
 }

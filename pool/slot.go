@@ -8,6 +8,8 @@ import (
 	"time"
 
 	"github.com/sourcegraph/conc/panics"
+
+	"github.com/crewkit/crew/internal/ring"
 )
 
 // hungMark in slot.running marks a slot whose task was declared hung.
@@ -36,7 +38,6 @@ type slot[In, Out any] struct {
 	leftOnce  sync.Once
 	watch     *time.Timer // hung watchdog, armed per task when TaskTimeout is set
 	idleTick  uint64      // core.tick when the slot last parked idle, 0 when busy
-	parked    atomic.Bool // waiting in next for a task
 
 	// With TaskTimeout only: the running task for the hung watchdog.
 	running atomic.Uint64 // seq of the running task, 0 when none, or hungMark
@@ -142,60 +143,55 @@ func (p *Pool[In, Out]) failed(s *slot[In, Out], err error) bool {
 	return false
 }
 
-// next returns the next task. An idle slot parks on a plain receive from the
-// queue, the cheapest wait there is; control tokens (see poke) wake it to
-// check whether it should leave. next reports false when the slot should
-// exit: the queue is closed and drained, the slot was asked to stop, the
-// pool has more slots than it needs, or the slot idled past IdleTimeout.
+// next returns the next task. An idle slot parks on the queue, which wakes
+// it for a task; a nudge (see nudge) wakes it to check whether it should
+// leave. next reports false when the slot should exit: the queue is closed
+// and drained, the slot was asked to stop, the pool has more slots than it
+// needs, or the slot idled past IdleTimeout.
 func (p *Pool[In, Out]) next(s *slot[In, Out]) (task[In, Out], bool) {
 	for {
-		var t task[In, Out]
-		var ok bool
-		select {
-		case t, ok = <-p.queue.C():
-		default:
+		t, st := p.queue.TryPop()
+		if st == ring.Empty {
 			var leave bool
-			if t, ok, leave = p.park(s); leave {
+			if t, st, leave = p.park(s); leave {
 				return t, false
 			}
+			if st == ring.Canceled {
+				continue // nudged: look at the pool again
+			}
 		}
-		if !ok {
+		if st != ring.OK {
 			return p.popOverflow() // the buffer is closed: drain the rest
 		}
 		if p.ovf.on && p.ovf.n.Load() > 0 {
 			p.refill()
 		}
-		if t.fut != p.token {
-			s.idleTick = 0
-			return t, true
-		}
-		select {
-		case p.acks <- struct{}{}:
-		default:
-		}
+		s.idleTick = 0
+		return t, true
 	}
 }
 
 // park waits for a task as an idle slot. It reports leave when the slot
 // should exit without looking at the queue again.
-func (p *Pool[In, Out]) park(s *slot[In, Out]) (t task[In, Out], ok, leave bool) {
+func (p *Pool[In, Out]) park(s *slot[In, Out]) (t task[In, Out], st ring.Status, leave bool) {
 	if s.idleTick == 0 {
 		s.idleTick = p.tick.Load()
 	}
-	s.parked.Store(true)
-	defer s.parked.Store(false)
+	// Take the nudge channel before looking at the pool: a nudge after the
+	// look closes this channel, and one before it changed what leaving sees.
+	nudged := *p.nudges.Load()
 	if p.leaving(s) {
-		return t, false, true
+		return t, ring.Closed, true
 	}
 	p.idle.Add(1)
-	t, ok = <-p.queue.C()
+	t, st = p.queue.Pop(nudged)
 	p.idle.Add(-1)
-	if ok && t.fut != p.token {
+	if st == ring.OK {
 		// Submitters skip spawning while a slot is idle; this slot was
 		// counted as idle, so look again for work it leaves behind.
 		p.maybeSpawn()
 	}
-	return t, ok, false
+	return t, st, false
 }
 
 // leaving reports whether a slot about to park should exit instead.
@@ -203,23 +199,19 @@ func (p *Pool[In, Out]) leaving(s *slot[In, Out]) bool {
 	return p.surplus(s) || p.tick.Load()-s.idleTick >= 2 && p.retire(s)
 }
 
-// poke wakes up to n parked slots with control tokens, so that they look
-// at the pool again (after Resize, Reload or an idle tick). A full queue
-// needs no token: its tasks wake every slot.
-func (p *Pool[In, Out]) poke(n int) {
-	for range n {
-		if p.queue.TrySend(task[In, Out]{fut: p.token}) != nil {
-			return
-		}
-	}
+// nudge wakes every parked slot, so that each looks at the pool again
+// (after Resize, Reload or an idle tick).
+func (p *Pool[In, Out]) nudge() {
+	next := make(chan struct{})
+	close(*p.nudges.Swap(&next))
 }
 
 // idleTick advances the idle clock every IdleTimeout and wakes the idle
 // slots so that those idle for a whole tick retire.
 func (p *Pool[In, Out]) idleTick() {
 	p.tick.Add(1)
-	if n := p.idle.Load(); n > 0 && p.live.Load() > p.min.Load() {
-		p.poke(int(n))
+	if p.idle.Load() > 0 && p.live.Load() > p.min.Load() {
+		p.nudge()
 	}
 }
 

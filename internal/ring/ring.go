@@ -1,0 +1,327 @@
+// Package ring is a bounded multi-producer, multi-consumer FIFO queue: the
+// buffer under messaging.Port and the pool's task queue.
+//
+// A Go channel guards its buffer with one lock that every sender and
+// receiver takes, so under load they queue up on it. Here producers and
+// consumers meet only in the cell they hand an item through: a push claims a
+// position with one compare-and-swap on the tail and publishes the item by
+// stamping its cell; a pop does the same on the head. Closing sets a bit in
+// the tail word, so a push can never land after Close, and the tail and head
+// positions double as exact push and pop counters. Waiting is done on
+// channels only when the ring is empty (for Pop) or full (for Push).
+package ring
+
+import (
+	"fmt"
+	"math/bits"
+	"runtime"
+	"sync/atomic"
+)
+
+// Status is the outcome of a ring operation.
+type Status uint8
+
+const (
+	// OK means the item was pushed or popped.
+	OK Status = iota
+	// Empty means TryPop found nothing to take.
+	Empty
+	// Full means TryPush found no room.
+	Full
+	// Closed means the ring was closed (push), or closed and drained (pop).
+	Closed
+	// Canceled means the cancel channel of Push or Pop was closed first.
+	Canceled
+)
+
+// String returns the status name.
+func (s Status) String() string {
+	switch s {
+	case OK:
+		return "ok"
+	case Empty:
+		return "empty"
+	case Full:
+		return "full"
+	case Closed:
+		return "closed"
+	case Canceled:
+		return "canceled"
+	}
+	return fmt.Sprintf("Status(%d)", uint8(s))
+}
+
+// closedBit is set in the tail word by Close.
+const closedBit = 1 << 63
+
+// cell holds one item. Its stamp says whose turn it is: stamp == p means the
+// cell is free for the push at position p; stamp == p+1 means it holds the
+// item pushed at p, ready for the pop at p.
+type cell[T any] struct {
+	stamp atomic.Uint64
+	val   T
+}
+
+// line keeps the fields after it off the cache line of the fields before.
+type line [64]byte
+
+// Ring is a bounded FIFO queue safe for any number of concurrent producers
+// and consumers. A position is a lap number and a cell index packed as
+// lap<<shift | index; its count of items before it is lap*cap + index.
+type Ring[T any] struct {
+	buf      []cell[T]
+	cap      uint64
+	oneLap   uint64 // 1 << shift
+	shift    uint
+	done     chan struct{} // closed by Close
+	popWake  chan struct{} // a token: an item, or the close, may be waiting for a sleeping Pop
+	pushWake chan struct{} // a token: room, or the close, may be waiting for a sleeping Push
+
+	_       line
+	head    atomic.Uint64 // next position to pop
+	_       line
+	tail    atomic.Uint64 // next position to push, with closedBit
+	_       line
+	poppers atomic.Int32 // Pops asleep or about to sleep
+	_       line
+	pushers atomic.Int32 // Pushes asleep or about to sleep
+	_       line
+}
+
+// New returns an open ring that holds up to capacity items. It panics if
+// capacity is below 1.
+func New[T any](capacity int) *Ring[T] {
+	if capacity < 1 {
+		panic(fmt.Sprintf("ring: capacity must be >= 1, got %d", capacity))
+	}
+	// A cell's stamps must tell "holds the item of position p" (p+1) from
+	// "free for position p+oneLap", so a lap is at least 2 positions.
+	shift := max(1, uint(bits.Len64(uint64(capacity)-1)))
+	r := &Ring[T]{
+		buf:      make([]cell[T], capacity),
+		cap:      uint64(capacity),
+		oneLap:   1 << shift,
+		shift:    shift,
+		done:     make(chan struct{}),
+		popWake:  make(chan struct{}, 1),
+		pushWake: make(chan struct{}, 1),
+	}
+	for i := range r.buf {
+		r.buf[i].stamp.Store(uint64(i))
+	}
+	return r
+}
+
+// advance returns the position after p.
+func (r *Ring[T]) advance(p uint64) uint64 {
+	if p&(r.oneLap-1)+1 < r.cap {
+		return p + 1
+	}
+	return p&^(r.oneLap-1) + r.oneLap // next lap, index 0
+}
+
+// TryPush appends v if there is room. It returns OK, Full or Closed and
+// never waits, except for a moment while a pop is freeing the cell it needs.
+func (r *Ring[T]) TryPush(v T) Status {
+	for spins := 0; ; spins++ {
+		t := r.tail.Load()
+		if t&closedBit != 0 {
+			return Closed
+		}
+		c := &r.buf[t&(r.oneLap-1)]
+		switch s := c.stamp.Load(); {
+		case s == t:
+			if r.tail.CompareAndSwap(t, r.advance(t)) {
+				c.val = v
+				c.stamp.Store(t + 1)
+				if r.poppers.Load() > 0 {
+					wake(r.popWake)
+				}
+				return OK
+			}
+			continue // another push took t: retry at once
+		case s+r.oneLap == t+1 && r.head.Load()+r.oneLap == t:
+			return Full // the cell still holds the item pushed a lap ago
+		}
+		pause(spins) // a pop is freeing the cell, or the tail moved
+	}
+}
+
+// TryPop removes and returns the oldest item. It returns OK, Empty, or
+// Closed once the ring is closed and every pushed item was popped. It never
+// waits, except for a moment while a push is filling the cell it needs.
+func (r *Ring[T]) TryPop() (T, Status) {
+	for spins := 0; ; spins++ {
+		h := r.head.Load()
+		c := &r.buf[h&(r.oneLap-1)]
+		switch s := c.stamp.Load(); {
+		case s == h+1:
+			if r.head.CompareAndSwap(h, r.advance(h)) {
+				v := c.val
+				var zero T
+				c.val = zero // let the item be collected
+				c.stamp.Store(h + r.oneLap)
+				if r.pushers.Load() > 0 {
+					wake(r.pushWake)
+				}
+				return v, OK
+			}
+			continue // another pop took h: retry at once
+		case s == h:
+			if t := r.tail.Load(); t&^closedBit == h {
+				var zero T
+				if t&closedBit != 0 {
+					return zero, Closed
+				}
+				return zero, Empty
+			}
+		}
+		pause(spins) // a push is filling the cell, or the head moved
+	}
+}
+
+// Push appends v, waiting while the ring is full. It returns OK, Closed if
+// the ring is closed before v fits, or Canceled if cancel is closed first. A
+// nil cancel never fires. If there is room, v is pushed even when cancel is
+// already closed.
+func (r *Ring[T]) Push(v T, cancel <-chan struct{}) Status {
+	if st := r.TryPush(v); st != Full {
+		return st
+	}
+	for {
+		r.pushers.Add(1)
+		st := r.TryPush(v) // a pop that ran before the Add did not see us
+		if st == Full {
+			if !sleep(r.pushWake, cancel) {
+				r.pushers.Add(-1)
+				if st := r.TryPush(v); st != Full {
+					return st
+				}
+				return Canceled
+			}
+			r.pushers.Add(-1)
+			continue
+		}
+		r.pushers.Add(-1)
+		if r.pushers.Load() > 0 && (st == Closed || r.Len() < int(r.cap)) {
+			wake(r.pushWake) // one token woke us: pass the room, or the close, on
+		}
+		return st
+	}
+}
+
+// Pop removes and returns the oldest item, waiting while the ring is empty.
+// It returns OK, Closed once the ring is closed and drained, or Canceled if
+// cancel is closed first. A nil cancel never fires. An item that is there is
+// returned even when cancel is already closed.
+func (r *Ring[T]) Pop(cancel <-chan struct{}) (T, Status) {
+	for range popSpins {
+		if v, st := r.TryPop(); st != Empty {
+			return v, st
+		}
+	}
+	for {
+		r.poppers.Add(1)
+		v, st := r.TryPop() // a push that ran before the Add did not see us
+		if st == Empty {
+			if !sleep(r.popWake, cancel) {
+				r.poppers.Add(-1)
+				if v, st := r.TryPop(); st != Empty {
+					return v, st
+				}
+				return v, Canceled
+			}
+			r.poppers.Add(-1)
+			continue
+		}
+		r.poppers.Add(-1)
+		if r.poppers.Load() > 0 && (st == Closed || r.Len() > 0 || r.Closed()) {
+			wake(r.popWake) // one token woke us: pass the rest, or the close, on
+		}
+		return v, st
+	}
+}
+
+// Close closes the ring and reports whether this call did. Later pushes
+// return Closed; waiting pushes return Closed; pops drain what was pushed,
+// then return Closed. It is idempotent and safe for concurrent use; every
+// call returns after Done is closed.
+func (r *Ring[T]) Close() bool {
+	if r.tail.Or(closedBit)&closedBit != 0 {
+		<-r.done // the first Close is about to close it
+		return false
+	}
+	close(r.done)
+	wake(r.popWake) // each woken waiter wakes the next
+	wake(r.pushWake)
+	return true
+}
+
+// Closed reports whether Close was called.
+func (r *Ring[T]) Closed() bool { return r.tail.Load()&closedBit != 0 }
+
+// Done returns a channel closed by Close.
+func (r *Ring[T]) Done() <-chan struct{} { return r.done }
+
+// Cap returns the capacity.
+func (r *Ring[T]) Cap() int { return int(r.cap) }
+
+// Len returns the number of items in the ring, counting pushes and pops in
+// progress as done.
+func (r *Ring[T]) Len() int {
+	for {
+		t := r.tail.Load() &^ closedBit
+		h := r.head.Load()
+		if r.tail.Load()&^closedBit == t {
+			return int(r.count(t) - r.count(h))
+		}
+	}
+}
+
+// Pushed returns the number of items pushed since New.
+func (r *Ring[T]) Pushed() uint64 { return r.count(r.tail.Load() &^ closedBit) }
+
+// Popped returns the number of items popped since New.
+func (r *Ring[T]) Popped() uint64 { return r.count(r.head.Load()) }
+
+// count returns the number of items pushed (or popped) before position p.
+func (r *Ring[T]) count(p uint64) uint64 {
+	return p>>r.shift*r.cap + p&(r.oneLap-1)
+}
+
+// popSpins is how many times Pop looks at an empty ring before it sleeps:
+// an item that arrives within that short while costs its producer no
+// wake-up and its consumer no trip through the scheduler.
+var popSpins = 0
+
+// sleep waits for a token in ch and reports true, or reports false if
+// cancel is closed first. A single receive is the cheapest wait there is.
+func sleep(ch, cancel <-chan struct{}) bool {
+	if cancel == nil {
+		<-ch
+		return true
+	}
+	select {
+	case <-ch:
+		return true
+	case <-cancel:
+		return false
+	}
+}
+
+// wake leaves a token in ch unless one is already there.
+func wake(ch chan struct{}) {
+	select {
+	case ch <- struct{}{}:
+	default:
+	}
+}
+
+// pause waits a little for another goroutine to finish the step it is in
+// the middle of, yielding the processor after a few tries so that a
+// preempted goroutine can run.
+func pause(spins int) {
+	if spins >= 4 {
+		runtime.Gosched()
+	}
+}
