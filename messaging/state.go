@@ -55,7 +55,6 @@ func (s *portState) fold() {
 // close sets the closed bit and reports whether senders are still inside.
 func (s *portState) close() bool { return s.word.Or(closedBit)&senderMask != 0 }
 
-
 // sent returns the number of messages sent. The field in word passes foldAt
 // only while a fold is moving it to base, so a read that sees it below foldAt
 // with base unchanged around it is consistent.
