@@ -83,7 +83,7 @@ func (p *Pool[In, Out]) drainQueue() int {
 	err := p.stateErr()
 	n := 0
 	for {
-		t, st := p.queue.TryPop()
+		t, st := p.tryTake()
 		ok := st == ring.OK
 		if !ok {
 			if t, ok = p.popOverflow(); !ok {

@@ -89,7 +89,7 @@ func (c *core) clock() time.Duration { return time.Since(c.epoch) }
 // RunTime and WaitTime histograms. Before that every task is, so that a
 // young or quiet pool still reports its latencies.
 const (
-	sampleEvery = 8
+	sampleEvery = 32
 	warmSamples = 256
 )
 

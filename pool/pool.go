@@ -26,7 +26,7 @@ type Pool[In, Out any] struct {
 	factory Factory[In, Out]
 	// stateless pools (NewFunc, NewTasks) keep their worker after a panic.
 	stateless bool
-	queue     *ring.Ring[task[In, Out]]
+	queue     *ring.Ring[entry[In, Out]]
 	msgs      *messaging.Port[Message]
 	free      sync.Pool                     // *Future[Out] with signal set, reused by Run
 	ovf       overflow[In, Out]             // beyond the buffer, for an Unbounded queue
@@ -44,12 +44,37 @@ type Pool[In, Out any] struct {
 	reload  chan struct{} // holds a token while a Reload runs
 }
 
-// task is one queued unit of work. It holds no pointer when it needs none,
-// so a queued fire-and-forget task costs only its slot in the queue.
+// task is one unit of work. It holds no pointer when it needs none, so a
+// queued fire-and-forget task costs only its cell in the queue.
 type task[In, Out any] struct {
 	in  In
 	fut *Future[Out] // nil: fire-and-forget that cannot be canceled
 	enq uint32       // core.now() at enqueue
+}
+
+// entry is a task in the queue: its enq rides in the cell's tag, where it
+// takes no room (see ring.Ring.TryPushTag).
+type entry[In, Out any] struct {
+	in  In
+	fut *Future[Out]
+}
+
+func (p *Pool[In, Out]) tryPut(t task[In, Out]) ring.Status {
+	return p.queue.TryPushTag(entry[In, Out]{t.in, t.fut}, t.enq)
+}
+
+func (p *Pool[In, Out]) put(t task[In, Out], cancel <-chan struct{}) ring.Status {
+	return p.queue.PushTag(entry[In, Out]{t.in, t.fut}, t.enq, cancel)
+}
+
+func (p *Pool[In, Out]) tryTake() (task[In, Out], ring.Status) {
+	e, enq, st := p.queue.TryPopTag()
+	return task[In, Out]{e.in, e.fut, enq}, st
+}
+
+func (p *Pool[In, Out]) take(cancel <-chan struct{}) (task[In, Out], ring.Status) {
+	e, enq, st := p.queue.PopTag(cancel)
+	return task[In, Out]{e.in, e.fut, enq}, st
 }
 
 // New returns a pool whose workers are built by factory. It starts
@@ -66,7 +91,7 @@ func New[In, Out any](factory Factory[In, Out], opts Options) (*Pool[In, Out], e
 	p := &Pool[In, Out]{
 		core:    newCore(opts),
 		factory: factory,
-		queue:   ring.New[task[In, Out]](bufferSize(opts.QueueSize)),
+		queue:   ring.New[entry[In, Out]](bufferSize(opts.QueueSize)),
 		msgs: messaging.NewPort(messaging.Options[Message]{
 			Capacity: opts.MessageBuffer, Policy: messaging.DropOldest, Name: opts.Name + " messages"}),
 		slots:   make(map[*slot[In, Out]]struct{}),
@@ -185,7 +210,7 @@ func (p *Pool[In, Out]) enqueue(ctx context.Context, t task[In, Out], wait bool)
 		if err := p.push(t); err != nil {
 			return err
 		}
-	} else if st = p.queue.TryPush(t); st == ring.Full {
+	} else if st = p.tryPut(t); st == ring.Full {
 		switch {
 		case p.ovf.on:
 			if err := p.push(t); err != nil {
@@ -196,7 +221,7 @@ func (p *Pool[In, Out]) enqueue(ctx context.Context, t task[In, Out], wait bool)
 			if p.nested(ctx) {
 				defer p.block()()
 			}
-			st = p.queue.Push(t, ctx.Done())
+			st = p.put(t, ctx.Done())
 		}
 	}
 	switch st {

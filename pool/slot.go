@@ -150,7 +150,7 @@ func (p *Pool[In, Out]) failed(s *slot[In, Out], err error) bool {
 // needs, or the slot idled past IdleTimeout.
 func (p *Pool[In, Out]) next(s *slot[In, Out]) (task[In, Out], bool) {
 	for {
-		t, st := p.queue.TryPop()
+		t, st := p.tryTake()
 		if st == ring.Empty {
 			var leave bool
 			if t, st, leave = p.park(s); leave {
@@ -184,7 +184,7 @@ func (p *Pool[In, Out]) park(s *slot[In, Out]) (t task[In, Out], st ring.Status,
 		return t, ring.Closed, true
 	}
 	p.idle.Add(1)
-	t, st = p.queue.Pop(nudged)
+	t, st = p.take(nudged)
 	p.idle.Add(-1)
 	if st == ring.OK {
 		// Submitters skip spawning while a slot is idle; this slot was

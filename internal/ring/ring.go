@@ -54,13 +54,19 @@ func (s Status) String() string {
 // closedBit is set in the tail word by Close.
 const closedBit = 1 << 63
 
-// cell holds one item. Its stamp says whose turn it is: stamp == p means the
-// cell is free for the push at position p; stamp == p+1 means it holds the
-// item pushed at p, ready for the pop at p.
+// cell holds one item. The low half of its stamp says whose turn it is, as
+// the low 32 bits of a position: p means the cell is free for the push at
+// position p; p+1 means it holds the item pushed at p, ready for the pop at
+// p. Turns only guide; the head and tail compare-and-swaps on full 64-bit
+// positions decide, so a turn that matches by wrapping around 2^32 is
+// harmless. The high half carries the item's tag (see TryPushTag).
 type cell[T any] struct {
 	stamp atomic.Uint64
 	val   T
 }
+
+// turn returns the turn half of a stamp.
+func turn(stamp uint64) uint32 { return uint32(stamp) }
 
 // line keeps the fields after it off the cache line of the fields before.
 type line [64]byte
@@ -107,7 +113,7 @@ func New[T any](capacity int) *Ring[T] {
 		pushWake: make(chan struct{}, 1),
 	}
 	for i := range r.buf {
-		r.buf[i].stamp.Store(uint64(i))
+		r.buf[i].stamp.Store(uint64(uint32(i)))
 	}
 	return r
 }
@@ -122,25 +128,29 @@ func (r *Ring[T]) advance(p uint64) uint64 {
 
 // TryPush appends v if there is room. It returns OK, Full or Closed and
 // never waits, except for a moment while a pop is freeing the cell it needs.
-func (r *Ring[T]) TryPush(v T) Status {
+func (r *Ring[T]) TryPush(v T) Status { return r.TryPushTag(v, 0) }
+
+// TryPushTag is TryPush for an item with a tag: 32 bits that travel with it
+// in its cell's stamp word, so that they cost no memory (see TryPopTag).
+func (r *Ring[T]) TryPushTag(v T, tag uint32) Status {
 	for spins := 0; ; spins++ {
 		t := r.tail.Load()
 		if t&closedBit != 0 {
 			return Closed
 		}
 		c := &r.buf[t&(r.oneLap-1)]
-		switch s := c.stamp.Load(); {
-		case s == t:
+		switch s := turn(c.stamp.Load()); {
+		case s == uint32(t):
 			if r.tail.CompareAndSwap(t, r.advance(t)) {
 				c.val = v
-				c.stamp.Store(t + 1)
+				c.stamp.Store(uint64(tag)<<32 | uint64(uint32(t+1)))
 				if r.poppers.Load() > 0 {
 					wake(r.popWake)
 				}
 				return OK
 			}
 			continue // another push took t: retry at once
-		case s+r.oneLap == t+1 && r.head.Load()+r.oneLap == t:
+		case s+uint32(r.oneLap) == uint32(t+1) && r.head.Load()+r.oneLap == t:
 			return Full // the cell still holds the item pushed a lap ago
 		}
 		pause(spins) // a pop is freeing the cell, or the tail moved
@@ -151,29 +161,37 @@ func (r *Ring[T]) TryPush(v T) Status {
 // Closed once the ring is closed and every pushed item was popped. It never
 // waits, except for a moment while a push is filling the cell it needs.
 func (r *Ring[T]) TryPop() (T, Status) {
+	v, _, st := r.TryPopTag()
+	return v, st
+}
+
+// TryPopTag is TryPop that also returns the item's tag: 0 unless it was
+// pushed by TryPushTag or PushTag.
+func (r *Ring[T]) TryPopTag() (T, uint32, Status) {
 	for spins := 0; ; spins++ {
 		h := r.head.Load()
 		c := &r.buf[h&(r.oneLap-1)]
-		switch s := c.stamp.Load(); {
-		case s == h+1:
+		stamp := c.stamp.Load()
+		switch s := turn(stamp); {
+		case s == uint32(h+1):
 			if r.head.CompareAndSwap(h, r.advance(h)) {
 				v := c.val
 				var zero T
 				c.val = zero // let the item be collected
-				c.stamp.Store(h + r.oneLap)
+				c.stamp.Store(uint64(uint32(h + r.oneLap)))
 				if r.pushers.Load() > 0 {
 					wake(r.pushWake)
 				}
-				return v, OK
+				return v, uint32(stamp >> 32), OK
 			}
 			continue // another pop took h: retry at once
-		case s == h:
+		case s == uint32(h):
 			if t := r.tail.Load(); t&^closedBit == h {
 				var zero T
 				if t&closedBit != 0 {
-					return zero, Closed
+					return zero, 0, Closed
 				}
-				return zero, Empty
+				return zero, 0, Empty
 			}
 		}
 		pause(spins) // a push is filling the cell, or the head moved
@@ -184,17 +202,20 @@ func (r *Ring[T]) TryPop() (T, Status) {
 // the ring is closed before v fits, or Canceled if cancel is closed first. A
 // nil cancel never fires. If there is room, v is pushed even when cancel is
 // already closed.
-func (r *Ring[T]) Push(v T, cancel <-chan struct{}) Status {
-	if st := r.TryPush(v); st != Full {
+func (r *Ring[T]) Push(v T, cancel <-chan struct{}) Status { return r.PushTag(v, 0, cancel) }
+
+// PushTag is Push for an item with a tag (see TryPushTag).
+func (r *Ring[T]) PushTag(v T, tag uint32, cancel <-chan struct{}) Status {
+	if st := r.TryPushTag(v, tag); st != Full {
 		return st
 	}
 	for {
 		r.pushers.Add(1)
-		st := r.TryPush(v) // a pop that ran before the Add did not see us
+		st := r.TryPushTag(v, tag) // a pop that ran before the Add did not see us
 		if st == Full {
 			if !sleep(r.pushWake, cancel) {
 				r.pushers.Add(-1)
-				if st := r.TryPush(v); st != Full {
+				if st := r.TryPushTag(v, tag); st != Full {
 					return st
 				}
 				return Canceled
@@ -215,21 +236,34 @@ func (r *Ring[T]) Push(v T, cancel <-chan struct{}) Status {
 // cancel is closed first. A nil cancel never fires. An item that is there is
 // returned even when cancel is already closed.
 func (r *Ring[T]) Pop(cancel <-chan struct{}) (T, Status) {
-	for range popSpins {
-		if v, st := r.TryPop(); st != Empty {
-			return v, st
+	v, _, st := r.PopTag(cancel)
+	return v, st
+}
+
+// PopTag is Pop that also returns the item's tag (see TryPopTag).
+func (r *Ring[T]) PopTag(cancel <-chan struct{}) (T, uint32, Status) {
+	if v, tag, st := r.TryPopTag(); st != Empty {
+		return v, tag, st
+	}
+	for range popYields {
+		// The goroutine about to push is often runnable on this very
+		// processor, readied by the item we handed it last: let it run
+		// rather than sleep and make it wake us.
+		runtime.Gosched()
+		if v, tag, st := r.TryPopTag(); st != Empty {
+			return v, tag, st
 		}
 	}
 	for {
 		r.poppers.Add(1)
-		v, st := r.TryPop() // a push that ran before the Add did not see us
+		v, tag, st := r.TryPopTag() // a push that ran before the Add did not see us
 		if st == Empty {
 			if !sleep(r.popWake, cancel) {
 				r.poppers.Add(-1)
-				if v, st := r.TryPop(); st != Empty {
-					return v, st
+				if v, tag, st := r.TryPopTag(); st != Empty {
+					return v, tag, st
 				}
-				return v, Canceled
+				return v, 0, Canceled
 			}
 			r.poppers.Add(-1)
 			continue
@@ -238,7 +272,7 @@ func (r *Ring[T]) Pop(cancel <-chan struct{}) (T, Status) {
 		if r.poppers.Load() > 0 && (st == Closed || r.Len() > 0 || r.Closed()) {
 			wake(r.popWake) // one token woke us: pass the rest, or the close, on
 		}
-		return v, st
+		return v, tag, st
 	}
 }
 
@@ -289,10 +323,10 @@ func (r *Ring[T]) count(p uint64) uint64 {
 	return p>>r.shift*r.cap + p&(r.oneLap-1)
 }
 
-// popSpins is how many times Pop looks at an empty ring before it sleeps:
-// an item that arrives within that short while costs its producer no
-// wake-up and its consumer no trip through the scheduler.
-var popSpins = 0
+// popYields is how many times Pop yields the processor and looks again at
+// an empty ring before it sleeps: an item that arrives meanwhile costs its
+// producer no wake-up and its consumer no sleep.
+const popYields = 2
 
 // sleep waits for a token in ch and reports true, or reports false if
 // cancel is closed first. A single receive is the cheapest wait there is.
