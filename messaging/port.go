@@ -257,14 +257,9 @@ func (p *Port[T]) C() <-chan T {
 func (p *Port[T]) toChannel() {
 	ch := make(chan T, p.ring.Cap())
 	p.mode.Store(switching)
-	p.ring.Close()
-	for {
-		msg, st := p.ring.TryPop() // never Empty once closed
-		if st != ring.OK {
-			break
-		}
-		ch <- msg
-	}
+	// Seal, not Close and TryPop: a Recv racing with the move must not take
+	// a message from the ring while older ones are on their way to ch.
+	p.ring.Seal(func(msg T) { ch <- msg })
 	p.ch = ch
 	if p.closed.Load() {
 		p.state.close() // no sender can be inside: they all saw the ring closed
@@ -297,15 +292,17 @@ func (p *Port[T]) Close() error {
 	return nil
 }
 
-// Len returns the number of buffered messages.
-func (p *Port[T]) Len() int { return p.ring.Len() + len(p.buffer()) }
-
-// buffer returns the channel of channel mode, or nil before it.
-func (p *Port[T]) buffer() chan T {
-	if p.mode.Load() != chanMode {
-		return nil
+// Len returns the number of buffered messages. During the switch to a
+// channel, which does not block, it waits for the switch.
+func (p *Port[T]) Len() int {
+	if p.mode.Load() == ringMode {
+		n := p.ring.Len()
+		if p.mode.Load() == ringMode {
+			return n
+		}
 	}
-	return p.ch
+	<-p.switched
+	return len(p.ch)
 }
 
 // Cap returns the buffer size.

@@ -58,12 +58,22 @@ func (p *Port[T]) overflowRing(ctx context.Context, msg T, wait bool) (outcome, 
 		return rejected, nil
 	case p.policy == DropOldest:
 		for {
+			// Evict and push under p.lock, which Close and C hold to close
+			// the ring, so that the ring cannot close in between: an
+			// eviction followed by a push that finds the ring closed would
+			// discard an accepted message for nothing.
+			p.lock <- struct{}{}
+			if p.ring.Closed() {
+				<-p.lock
+				return reroute, nil
+			}
 			old, st := p.ring.TryPop()
 			evicted := st == ring.OK
 			if evicted {
 				p.evicted.Add(1)
 			}
-			pushed := p.ring.TryPush(msg)
+			pushed := p.ring.TryPush(msg) // OK or Full: the ring is open
+			<-p.lock
 			if evicted {
 				p.drop(old)
 			}
@@ -72,8 +82,6 @@ func (p *Port[T]) overflowRing(ctx context.Context, msg T, wait bool) (outcome, 
 				return displaced, nil
 			case pushed == ring.OK:
 				return accepted, nil
-			case pushed == ring.Closed:
-				return reroute, nil
 			}
 		}
 	case p.policy == Block && wait:

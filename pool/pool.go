@@ -285,7 +285,7 @@ func (p *Pool[In, Out]) onTick() {
 	p.ticker.Reset(p.opts.IdleTimeout)
 }
 
-// queued is the number of tasks waiting, control tokens included.
+// queued is the number of tasks waiting.
 func (p *Pool[In, Out]) queued() int { return p.queue.Len() + int(p.ovf.n.Load()) }
 
 // bufferSize is the queue's buffer for a QueueSize; an Unbounded queue keeps

@@ -84,7 +84,7 @@ type Ring[T any] struct {
 	pushWake chan struct{} // a token: room, or the close, may be waiting for a sleeping Push
 
 	_       line
-	head    atomic.Uint64 // next position to pop
+	head    atomic.Uint64 // next position to pop, with closedBit once sealed
 	_       line
 	tail    atomic.Uint64 // next position to push, with closedBit
 	_       line
@@ -166,10 +166,14 @@ func (r *Ring[T]) TryPop() (T, Status) {
 }
 
 // TryPopTag is TryPop that also returns the item's tag: 0 unless it was
-// pushed by TryPushTag or PushTag.
+// pushed by TryPushTag or PushTag. After Seal it returns Closed.
 func (r *Ring[T]) TryPopTag() (T, uint32, Status) {
 	for spins := 0; ; spins++ {
 		h := r.head.Load()
+		if h&closedBit != 0 { // sealed: Seal takes what is left
+			var zero T
+			return zero, 0, Closed
+		}
 		c := &r.buf[h&(r.oneLap-1)]
 		stamp := c.stamp.Load()
 		switch s := turn(stamp); {
@@ -291,6 +295,31 @@ func (r *Ring[T]) Close() bool {
 	return true
 }
 
+// Seal closes the ring and hands the items left, oldest first, to f, which
+// must not block. From the moment Seal takes them, pops return Closed even
+// while items are left, so no pop can take an item younger than one Seal
+// took: a pop that claimed its item before that is older than all of
+// them. It is for moving the ring's contents to another queue in order;
+// call it at most once.
+func (r *Ring[T]) Seal(f func(T)) {
+	r.Close()
+	h := r.head.Or(closedBit)       // pops in progress keep the positions before h
+	t := r.tail.Load() &^ closedBit // final: the ring is closed
+	for h != t {
+		c := &r.buf[h&(r.oneLap-1)]
+		for spins := 0; turn(c.stamp.Load()) != uint32(h+1); spins++ {
+			pause(spins) // the push at h is still filling the cell
+		}
+		v := c.val
+		var zero T
+		c.val = zero
+		c.stamp.Store(uint64(uint32(h + r.oneLap)))
+		h = r.advance(h)
+		r.head.Store(h | closedBit)
+		f(v)
+	}
+}
+
 // Closed reports whether Close was called.
 func (r *Ring[T]) Closed() bool { return r.tail.Load()&closedBit != 0 }
 
@@ -305,7 +334,7 @@ func (r *Ring[T]) Cap() int { return int(r.cap) }
 func (r *Ring[T]) Len() int {
 	for {
 		t := r.tail.Load() &^ closedBit
-		h := r.head.Load()
+		h := r.head.Load() &^ closedBit
 		if r.tail.Load()&^closedBit == t {
 			return int(r.count(t) - r.count(h))
 		}
@@ -316,7 +345,7 @@ func (r *Ring[T]) Len() int {
 func (r *Ring[T]) Pushed() uint64 { return r.count(r.tail.Load() &^ closedBit) }
 
 // Popped returns the number of items popped since New.
-func (r *Ring[T]) Popped() uint64 { return r.count(r.head.Load()) }
+func (r *Ring[T]) Popped() uint64 { return r.count(r.head.Load() &^ closedBit) }
 
 // count returns the number of items pushed (or popped) before position p.
 func (r *Ring[T]) count(p uint64) uint64 {
@@ -345,6 +374,9 @@ func sleep(ch, cancel <-chan struct{}) bool {
 
 // wake leaves a token in ch unless one is already there.
 func wake(ch chan struct{}) {
+	if len(ch) > 0 {
+		return // a token is waiting: no sleeper is blocked, the next one takes it
+	}
 	select {
 	case ch <- struct{}{}:
 	default:

@@ -1281,6 +1281,29 @@ func stressPush(r *Ring[stressItem], v stressItem, rng *rand.Rand, never <-chan 
 
 // stressPop pops with a mix of Pop (nil or never-closed cancel) and TryPop
 // retried on Empty. It returns OK or Closed (or whatever else went wrong).
+// startConsumers starts n consumers on wg that pop with stressPop until the
+// ring is closed and drained; each records what it saw in its own slice.
+func startConsumers(t *testing.T, wg *sync.WaitGroup, r *Ring[stressItem], n int, seed uint64, never <-chan struct{}) [][]stressItem {
+	seen := make([][]stressItem, n)
+	for c := range n {
+		wg.Go(func() {
+			rng := rand.New(rand.NewPCG(uint64(c), seed))
+			for {
+				v, st := stressPop(r, rng, never)
+				if st == Closed {
+					return
+				}
+				if st != OK {
+					t.Errorf("consumer %d: pop = %v", c, st)
+					return
+				}
+				seen[c] = append(seen[c], v)
+			}
+		})
+	}
+	return seen
+}
+
 func stressPop(r *Ring[stressItem], rng *rand.Rand, never <-chan struct{}) (stressItem, Status) {
 	switch rng.IntN(3) {
 	case 0:
@@ -1359,24 +1382,8 @@ func TestStressProducersConsumers(t *testing.T) {
 					}
 				})
 			}
-			seen := make([][]stressItem, tc.consumers)
 			var consumers sync.WaitGroup
-			for c := range tc.consumers {
-				consumers.Go(func() {
-					rng := rand.New(rand.NewPCG(uint64(c), 2))
-					for {
-						v, st := stressPop(r, rng, never)
-						if st == Closed {
-							return
-						}
-						if st != OK {
-							t.Errorf("consumer %d: pop = %v", c, st)
-							return
-						}
-						seen[c] = append(seen[c], v)
-					}
-				})
-			}
+			seen := startConsumers(t, &consumers, r, tc.consumers, 2, never)
 			// Len stays within 0..Cap and Pushed >= Popped throughout.
 			stop := make(chan struct{})
 			var monitor sync.WaitGroup
@@ -1464,24 +1471,8 @@ func TestStressCloseRacesWithProducers(t *testing.T) {
 						}
 					})
 				}
-				seen := make([][]stressItem, tc.consumers)
 				var consumers sync.WaitGroup
-				for c := range tc.consumers {
-					consumers.Go(func() {
-						rng := rand.New(rand.NewPCG(uint64(c), uint64(round)+100))
-						for {
-							v, st := stressPop(r, rng, never)
-							if st == Closed {
-								return
-							}
-							if st != OK {
-								t.Errorf("consumer %d: pop = %v", c, st)
-								return
-							}
-							seen[c] = append(seen[c], v)
-						}
-					})
-				}
+				seen := startConsumers(t, &consumers, r, tc.consumers, uint64(round)+100, never)
 				var closers sync.WaitGroup
 				var trues atomic.Int32
 				for range 3 {

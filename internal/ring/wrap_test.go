@@ -68,3 +68,25 @@ func TestTags(t *testing.T) {
 	_, tag, st = r.TryPopTag()
 	require.Equal(t, []any{uint32(0), Closed}, []any{tag, st})
 }
+
+func TestSeal(t *testing.T) {
+	r := New[int](4)
+	for i := range 3 {
+		require.Equal(t, OK, r.TryPush(i))
+	}
+	v, st := r.TryPop()
+	require.Equal(t, []any{0, OK}, []any{v, st})
+	var moved []int
+	r.Seal(func(v int) {
+		_, st := r.TryPop() // a pop during the seal finds it closed
+		require.Equal(t, Closed, st)
+		moved = append(moved, v)
+	})
+	require.Equal(t, []int{1, 2}, moved)
+	require.Equal(t, Closed, r.TryPush(9))
+	_, st = r.Pop(nil)
+	require.Equal(t, Closed, st)
+	require.Zero(t, r.Len())
+	require.Equal(t, uint64(3), r.Pushed())
+	require.Equal(t, uint64(3), r.Popped())
+}
