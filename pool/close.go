@@ -31,7 +31,7 @@ func (p *Pool[In, Out]) Close(ctx context.Context) error {
 }
 
 func (p *Pool[In, Out]) shutdown(ctx context.Context) {
-	p.state.CompareAndSwap(stateOpen, stateClosing)
+	p.leaveState(func() { p.state.CompareAndSwap(stateOpen, stateClosing) })
 	p.ticker.Stop()
 	p.mu.Lock()
 	p.closing = true
@@ -62,7 +62,7 @@ func (p *Pool[In, Out]) shutdown(ctx context.Context) {
 
 // force cancels what is left after Close's ctx ended.
 func (p *Pool[In, Out]) force(ctx context.Context) error {
-	p.stop(stateForced)
+	p.leaveState(func() { p.stop(stateForced) })
 	p.kill(fmt.Errorf("%w: %w", ErrClosed, context.Cause(ctx)))
 	canceled := p.drainQueue()
 	grace := time.NewTimer(p.opts.HungGrace)
@@ -103,7 +103,9 @@ func (p *Pool[In, Out]) drainQueue() int {
 // fail moves the pool to the failed state after the restart policy gave up.
 func (p *Pool[In, Out]) fail(err error) {
 	p.failErr.Store(&err)
-	if !p.stop(stateFailed) {
+	var stopped bool
+	p.leaveState(func() { stopped = p.stop(stateFailed) })
+	if !stopped {
 		return
 	}
 	p.emit(PoolFailed, 0, err)

@@ -53,6 +53,18 @@ func (p *Pool[In, Out]) refill() {
 	p.shift(i)
 }
 
+// leaveState runs change, which moves the pool out of the open state, so
+// that no push is between its check of the state and its append: a push
+// either lands before the change, where draining finds it, or sees the new
+// state and fails.
+func (p *Pool[In, Out]) leaveState(change func()) {
+	if p.ovf.on {
+		p.ovf.mu.Lock()
+		defer p.ovf.mu.Unlock()
+	}
+	change()
+}
+
 // popOverflow takes the oldest overflow task, once the buffer is closed and
 // drained.
 func (p *Pool[In, Out]) popOverflow() (task[In, Out], bool) {
