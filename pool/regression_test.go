@@ -5,6 +5,8 @@ package pool_test
 import (
 	"context"
 	"errors"
+	"runtime"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"testing/synctest"
@@ -247,6 +249,65 @@ func TestRegressionWorkersAfterClose(t *testing.T) {
 		_ = p.Close(bg)
 		if w := p.Stats().Workers; w != 0 {
 			t.Fatalf("iteration %d: Workers = %d right after Close returned", i, w)
+		}
+	}
+}
+
+// Every task a pool accepted is resolved once a forced Close returns, with
+// producers filling the queue (bounded or Unbounded) while it runs. A
+// variant of this test found Close returning while a worker was being
+// started (see TestCloseWaitsForAWorkerBeingStarted, which holds that window
+// open on purpose; here it is hit only now and then).
+func TestForcedCloseResolvesEveryAcceptedTask(t *testing.T) {
+	for _, queue := range []int{pool.Unbounded, 2048} {
+		for round := range 150 {
+			var started atomic.Int32
+			p, err := pool.NewFunc(func(ctx context.Context, _ int) (int, error) {
+				started.Add(1)
+				<-ctx.Done() // runs until the forced Close cancels it
+				return 0, ctx.Err()
+			}, pool.Options{MaxWorkers: 1, QueueSize: queue})
+			require.NoError(t, err)
+			var mu sync.Mutex
+			var accepted []*pool.Future[int]
+			var producers sync.WaitGroup
+			for range 4 {
+				producers.Go(func() {
+					for i := 0; ; i++ {
+						f, err := p.Submit(context.Background(), i)
+						if err != nil {
+							return
+						}
+						mu.Lock()
+						accepted = append(accepted, f)
+						mu.Unlock()
+					}
+				})
+			}
+			for p.Stats().Queued < 1100 {
+				runtime.Gosched()
+			}
+			ctx, cancel := context.WithCancel(context.Background())
+			cancel() // a Close whose ctx has ended cancels what is left
+			err = p.Close(ctx)
+			producers.Wait()
+			var closeErr *pool.CloseError
+			require.ErrorAs(t, err, &closeErr, "queue %d, round %d: Close found nothing to cancel (%d tasks started)", queue, round, started.Load())
+			// Queued tasks are resolved when Close returns; the running one
+			// too, unless its worker had not left by HungGrace (slow under
+			// -race): Close then names it, and it resolves when it returns.
+			var late []*pool.Future[int]
+			for _, f := range accepted {
+				select {
+				case <-f.Done():
+				default:
+					late = append(late, f)
+				}
+			}
+			require.LessOrEqual(t, len(late), len(closeErr.Hung), "queue %d, round %d", queue, round)
+			for _, f := range late {
+				<-f.Done()
+			}
 		}
 	}
 }

@@ -54,6 +54,7 @@ func (p *Pool[In, Out]) start() *slot[In, Out] {
 	if p.halted() || p.closing && isClosed(p.drained) {
 		p.mu.Unlock()
 		p.live.Add(-1)
+		p.checkDrained() // Close may be waiting for this start to give up
 		return nil
 	}
 	p.slots[s] = struct{}{}
@@ -284,11 +285,14 @@ func (p *Pool[In, Out]) finish(s *slot[In, Out]) {
 	p.checkDrained()
 }
 
-// checkDrained signals Close once it began and no slot is left.
+// checkDrained signals Close once it began and no slot is left. A slot that
+// is counted in live but whose start has not registered it yet counts too:
+// without it, Close could find no slot while that start was on its way and
+// return with tasks queued that nothing would run.
 func (p *Pool[In, Out]) checkDrained() {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	if p.closing && len(p.slots) == 0 && !isClosed(p.drained) {
+	if p.closing && len(p.slots) == 0 && p.live.Load() == 0 && !isClosed(p.drained) {
 		close(p.drained)
 	}
 }
