@@ -619,15 +619,22 @@ func drainAll[T any](t *testing.T, r *Ring[T]) []T {
 	}
 }
 
+// fullRing returns a ring of the given capacity holding 0..capacity-1,
+// closed when the test ends.
+func fullRing(t *testing.T, capacity int) *Ring[int] {
+	r := New[int](capacity)
+	t.Cleanup(func() { r.Close() })
+	for i := range capacity {
+		require.Equal(t, OK, r.TryPush(i))
+	}
+	return r
+}
+
 func TestPushWaitsWhileFull(t *testing.T) {
 	for _, capacity := range []int{1, 3, 7} {
 		t.Run(fmt.Sprint("cap", capacity), func(t *testing.T) {
 			synctest.Test(t, func(t *testing.T) {
-				r := New[int](capacity)
-				t.Cleanup(func() { r.Close() })
-				for i := range capacity {
-					require.Equal(t, OK, r.TryPush(i))
-				}
+				r := fullRing(t, capacity)
 				res := startPushes(r, []int{100}, nil)
 				synctest.Wait()
 				require.Empty(t, res, "Push on a full ring must wait")
@@ -672,11 +679,7 @@ func TestBlockedPushWokenByClose(t *testing.T) {
 	for _, capacity := range []int{1, 3, 64} {
 		t.Run(fmt.Sprint("cap", capacity), func(t *testing.T) {
 			synctest.Test(t, func(t *testing.T) {
-				r := New[int](capacity)
-				t.Cleanup(func() { r.Close() })
-				for i := range capacity {
-					require.Equal(t, OK, r.TryPush(i))
-				}
+				r := fullRing(t, capacity)
 				const waiters = 8
 				never := make(chan struct{})
 				res := startPushes(r, testRange(1000, waiters/2), nil)
@@ -797,11 +800,7 @@ func TestPushCanceled(t *testing.T) {
 	for _, capacity := range []int{1, 3, 64} {
 		t.Run(fmt.Sprint("cap", capacity), func(t *testing.T) {
 			synctest.Test(t, func(t *testing.T) {
-				r := New[int](capacity)
-				t.Cleanup(func() { r.Close() })
-				for i := range capacity {
-					require.Equal(t, OK, r.TryPush(i))
-				}
+				r := fullRing(t, capacity)
 				cancel := make(chan struct{})
 				res := startPushes(r, []int{-1, -2, -3}, cancel)
 				synctest.Wait()
