@@ -33,12 +33,15 @@ func (p *Pool[In, Out]) Close(ctx context.Context) error {
 func (p *Pool[In, Out]) shutdown(ctx context.Context) {
 	p.leaveState(func() { p.state.CompareAndSwap(stateOpen, stateClosing) })
 	p.ticker.Stop()
-	p.mu.Lock()
-	p.closing = true
-	p.mu.Unlock()
 	p.queue.Close()
 	for p.maybeSpawn() { // make sure queued work has workers to drain it
 	}
+	// Only now may a slot's exit signal drained: the queue is final and the
+	// work in it has workers. Set earlier, a slot leaving in between could
+	// close drained with a task queued behind it and no worker to run it.
+	p.mu.Lock()
+	p.closing = true
+	p.mu.Unlock()
 	p.checkDrained()
 	var err error
 	select {

@@ -101,7 +101,7 @@ func (p *Pool[In, Out]) Stats() Stats {
 		total.add(&s.stats)
 	}
 	st.Hung = len(p.hung)
-	if p.closing && len(p.slots) == 0 && st.State == "closing" {
+	if isClosed(p.drained) && st.State == "closing" {
 		st.State = "closed"
 	}
 	p.mu.Unlock()
