@@ -27,6 +27,18 @@
 // A task may submit to its own pool and wait: the pool adds a worker while it
 // waits, so nested work cannot deadlock.
 //
+// # Inline runs
+//
+// A Run whose ctx cannot be cancelled, arriving while the queue is empty and
+// a worker is idle, borrows that worker and calls Handle on the caller's own
+// goroutine: the caller would only block until the worker answered, so the
+// pool skips waking the worker's goroutine and the two switches and the
+// cross-processor hand-off that cost more than a small task. The worker is
+// still used by one task at a time and keeps its state; crashes, recycling,
+// Stats, Reload and Close treat the task like any other, and Close waits for
+// it. Nothing queued is overtaken. [Options].NoInline turns this off, for
+// workers tied to the goroutine that built them.
+//
 // # Supervision
 //
 // Crashes and factory failures are rebuilt under a [RestartPolicy]: capped

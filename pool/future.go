@@ -17,6 +17,7 @@ type Future[Out any] struct {
 	// signal makes resolution send one token on done instead of closing
 	// it, so that Run can reuse the future after taking the token.
 	signal bool
+	lender uint32 // Run's futures: the lenders entry last borrowed from
 	core   *core
 }
 

@@ -28,9 +28,12 @@ type Pool[In, Out any] struct {
 	stateless bool
 	queue     *ring.Ring[entry[In, Out]]
 	msgs      *messaging.Port[Message]
-	free      sync.Pool                     // *Future[Out] with signal set, reused by Run
-	ovf       overflow[In, Out]             // beyond the buffer, for an Unbounded queue
-	nudges    atomic.Pointer[chan struct{}] // closed by nudge, then replaced
+	free      sync.Pool                              // *Future[Out] with signal set, reused by Run
+	ovf       overflow[In, Out]                      // beyond the buffer, for an Unbounded queue
+	nudges    atomic.Pointer[chan struct{}]          // closed by nudge, then replaced
+	lend      bool                                   // Run may borrow idle workers (see inline.go)
+	lenders   [lenders]atomic.Pointer[slot[In, Out]] // parked slots whose workers Run may borrow
+	offers    atomic.Uint32                          // spreads slots over lenders
 
 	mu      sync.Mutex // guards the fields below; never held on the hot path
 	slots   map[*slot[In, Out]]struct{}
@@ -101,6 +104,7 @@ func New[In, Out any](factory Factory[In, Out], opts Options) (*Pool[In, Out], e
 		reload:  make(chan struct{}, 1),
 	}
 	p.ovf.on = opts.QueueSize == Unbounded
+	p.lend = !opts.NoInline && opts.TaskTimeout == 0
 	p.spawn = p.maybeSpawn
 	nudges := make(chan struct{})
 	p.nudges.Store(&nudges)
@@ -134,10 +138,27 @@ func NewFunc[In, Out any](fn func(ctx context.Context, in In) (Out, error), opts
 // Run queues in, waiting while the queue is full, then waits for its result.
 // If ctx ends first Run returns ctx.Err(): a task still queued then never
 // runs, and a running task sees its context cancelled.
+//
+// When ctx cannot be cancelled, the queue is empty and a worker is idle, Run
+// borrows that worker and calls its Handle on the caller's goroutine instead
+// of waking the worker's goroutine and waiting for it: the worker still
+// handles one task at a time and keeps its state, and the task counts in
+// Stats like any other, but it crosses no goroutine. Options.NoInline turns
+// this off.
 func (p *Pool[In, Out]) Run(ctx context.Context, in In) (Out, error) {
 	f := p.free.Get().(*Future[Out])
 	f.reset(ctx)
-	if err := p.enqueue(ctx, task[In, Out]{in: in, fut: f, enq: p.now()}, true); err != nil {
+	t := task[In, Out]{in: in, fut: f, enq: p.now()}
+	if p.inline(ctx.Done()) {
+		if s := p.borrow(&f.lender); s != nil {
+			p.runLent(s, t)
+			<-f.done
+			out, err := f.out, f.err
+			p.free.Put(f)
+			return out, err
+		}
+	}
+	if err := p.enqueue(ctx, t, true); err != nil {
 		p.free.Put(f)
 		var zero Out
 		return zero, err

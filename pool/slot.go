@@ -34,6 +34,9 @@ type slot[In, Out any] struct {
 	stopOnce  sync.Once
 	stopping  atomic.Bool   // set with stop, cheaper to poll between tasks
 	ready     chan struct{} // closed once the slot's first worker is built
+	lease     atomic.Int32  // who holds the worker: leaseOwn, leaseIdle, ... (see inline.go)
+	back      chan struct{} // a borrower's token giving back a worker the slot waits for
+	offerAt   uint32        // the slot's entry in p.lenders
 	left      chan struct{} // closed when the slot stops serving: it exited or hung
 	leftOnce  sync.Once
 	watch     *time.Timer // hung watchdog, armed per task when TaskTimeout is set
@@ -49,7 +52,8 @@ type slot[In, Out any] struct {
 // start runs a new slot; the caller has already counted it in live. It
 // returns nil when the pool has halted.
 func (p *Pool[In, Out]) start() *slot[In, Out] {
-	s := &slot[In, Out]{stop: make(chan struct{}), ready: make(chan struct{}), left: make(chan struct{})}
+	s := &slot[In, Out]{stop: make(chan struct{}), ready: make(chan struct{}), left: make(chan struct{}),
+		back: make(chan struct{}, 1), offerAt: p.offers.Add(1) % lenders}
 	p.mu.Lock()
 	if p.halted() || p.closing && isClosed(p.drained) {
 		p.mu.Unlock()
@@ -70,19 +74,38 @@ func (p *Pool[In, Out]) start() *slot[In, Out] {
 func (p *Pool[In, Out]) loop(s *slot[In, Out]) {
 	defer p.exit(s)
 	for {
-		if s.w == nil && !p.build(s) {
+		if s.w == nil && !p.build(s, false) {
 			return
 		}
 		t, ok := p.next(s)
-		if !ok || !p.exec(s, t) || !p.keep(s) {
+		if !ok {
+			return
+		}
+		// A borrower may have used up or lost the worker while the slot
+		// was parked (see giveBack): t is taken, so build one to run it.
+		// Only a halted pool refuses, and exec then resolves t without it.
+		p.recycle(s)
+		if s.w == nil {
+			p.build(s, true)
+		}
+		if !p.exec(s, t) {
+			return
+		}
+		p.recycle(s)
+		if p.surplus(s) {
 			return
 		}
 	}
 }
 
 // build makes a worker with the factory, backing off after consecutive
-// failures. It reports false when the slot should exit instead.
-func (p *Pool[In, Out]) build(s *slot[In, Out]) bool {
+// failures. It reports false when the slot should exit instead. A slot that
+// holds a task keeps trying until the pool halts, whatever else happens.
+func (p *Pool[In, Out]) build(s *slot[In, Out], holding bool) bool {
+	stop := s.stop
+	if holding {
+		stop = nil
+	}
 	for {
 		if d := p.opts.Restart.Backoff(s.failures); d > 0 {
 			p.emitEvent(Event{Kind: WorkerBackoff, Worker: s.id, Delay: d})
@@ -92,12 +115,12 @@ func (p *Pool[In, Out]) build(s *slot[In, Out]) bool {
 			case <-p.halt:
 				t.Stop()
 				return false
-			case <-s.stop:
+			case <-stop:
 				t.Stop()
 				return false
 			}
 		}
-		if p.halted() || s.failures > 0 && p.state.Load() == stateClosing && p.queued() == 0 {
+		if p.halted() || !holding && s.failures > 0 && p.state.Load() == stateClosing && p.queued() == 0 {
 			return false // nothing left to drain: do not retry a failing factory
 		}
 		s.id = int(p.nextID.Add(1))
@@ -158,7 +181,12 @@ func (p *Pool[In, Out]) next(s *slot[In, Out]) (task[In, Out], bool) {
 				return t, false
 			}
 			if st == ring.Canceled {
-				continue // nudged: look at the pool again
+				// Nudged, or a borrower handed the worker back used up.
+				p.recycle(s)
+				if s.w == nil && !p.build(s, false) {
+					return t, false
+				}
+				continue // look at the pool again
 			}
 		}
 		if st != ring.OK {
@@ -185,8 +213,23 @@ func (p *Pool[In, Out]) park(s *slot[In, Out]) (t task[In, Out], st ring.Status,
 		return t, ring.Closed, true
 	}
 	p.idle.Add(1)
-	t, st = p.take(nudged)
-	p.idle.Add(-1)
+	if !p.lend {
+		t, st = p.take(nudged)
+		p.idle.Add(-1)
+	} else {
+		s.lease.Store(leaseIdle) // from here on a Run may borrow the worker
+		p.offer(s)
+		t, st = p.take(nudged)
+		if st == ring.OK && s.lease.Load() == leaseLent {
+			// Woken with a task while the worker is lent: run it on
+			// another idle worker rather than wait for this one.
+			if o := p.borrowAny(); o != nil {
+				p.runLent(o, t)
+				t, st = task[In, Out]{}, ring.Canceled
+			}
+		}
+		p.reclaim(s)
+	}
 	if st == ring.OK {
 		// Submitters skip spawning while a slot is idle; this slot was
 		// counted as idle, so look again for work it leaves behind.
@@ -239,15 +282,20 @@ func (p *Pool[In, Out]) surplus(s *slot[In, Out]) bool {
 	return s.stopping.Load() || p.live.Load() > p.limit() && p.retire(s)
 }
 
-// keep runs between tasks: it recycles a worker that reached
-// MaxTasksPerWorker and reports whether the slot should go on.
-func (p *Pool[In, Out]) keep(s *slot[In, Out]) bool {
-	if n := p.opts.MaxTasksPerWorker; n > 0 && s.w != nil && s.tasks >= n {
+// spent reports whether the slot's worker reached MaxTasksPerWorker.
+func (p *Pool[In, Out]) spent(s *slot[In, Out]) bool {
+	n := p.opts.MaxTasksPerWorker
+	return n > 0 && s.w != nil && s.tasks >= n
+}
+
+// recycle replaces a worker that reached MaxTasksPerWorker: it is closed
+// here and the slot builds a fresh one before its next task.
+func (p *Pool[In, Out]) recycle(s *slot[In, Out]) {
+	if p.spent(s) {
 		p.recycled.Add(1)
 		p.emit(WorkerRecycled, s.id, nil)
 		p.discard(s, nil)
 	}
-	return !p.surplus(s)
 }
 
 // discard closes the slot's worker; the next loop builds a fresh one.
@@ -260,6 +308,7 @@ func (p *Pool[In, Out]) discard(s *slot[In, Out], why error) {
 // exit runs when the slot's goroutine ends.
 func (p *Pool[In, Out]) exit(s *slot[In, Out]) {
 	hung := s.running.Load() == hungMark
+	p.lenders[s.offerAt].CompareAndSwap(s, nil)
 	if s.w != nil {
 		p.discard(s, nil)
 	}

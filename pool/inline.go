@@ -1,0 +1,147 @@
+package pool
+
+// Inline runs. A caller of Run that would only block until a worker answers
+// can instead borrow an idle worker and call its Handle on its own goroutine:
+// the task then crosses no goroutine and no processor, which is what makes a
+// tiny request/reply cheap. The worker stays the slot's; the slot's goroutine
+// stays parked on the queue and takes its worker back when it wakes.
+//
+// A slot's lease says who holds its worker:
+//
+//	leaseOwn:  the slot's goroutine (running a task, building, or between
+//	           tasks); the only state in which it touches its worker.
+//	leaseIdle: the goroutine is parked on the queue and the worker can be
+//	           lent. Only the goroutine enters it, or a borrower giving the
+//	           worker back.
+//	leaseLent: a borrower holds the worker.
+//	leaseWant: a borrower holds the worker and the goroutine, awake, waits
+//	           on back for it.
+//
+// Every hand-over is a compare-and-swap on lease, so the borrower's writes to
+// the slot (its worker, counters, idle clock) happen before the goroutine
+// reads them again. p.idle counts slots in leaseIdle; a lent slot is busy.
+const (
+	leaseOwn int32 = iota
+	leaseIdle
+	leaseLent
+	leaseWant
+)
+
+// inline reports whether Run may call Handle on its caller's goroutine for a
+// caller whose ctx has done as its Done channel. Only callers that cannot be
+// cancelled qualify: one that can expects Run to return as soon as its ctx
+// ends, even while a task that ignores cancellation still runs. TaskTimeout
+// needs the task on the slot's goroutine too, where the hung watchdog can
+// abandon it. A queued task must not be overtaken, so the queue must be
+// empty.
+func (p *Pool[In, Out]) inline(done <-chan struct{}) bool {
+	return done == nil && p.lend && p.state.Load() == stateOpen && p.queued() == 0
+}
+
+// lenders is the size of the table in which parked slots offer their
+// workers. Slots beyond it share entries, each holding the slot that parked
+// there last: a hint, not a registry, so a Run may miss an idle worker and
+// queue its task as it would without inline runs.
+const lenders = 16
+
+// offer publishes the parked slot s as a lender.
+func (p *Pool[In, Out]) offer(s *slot[In, Out]) {
+	p.lenders[s.offerAt].Store(s)
+}
+
+// borrow takes the worker of an idle slot found among the lenders, looking
+// at each entry once from *at, or returns nil. It leaves in *at the entry it
+// borrowed from: Run keeps it in its future, which sync.Pool hands out per
+// processor, so a processor tends to borrow the same worker every time and
+// the worker's memory stays in that processor's cache.
+func (p *Pool[In, Out]) borrow(at *uint32) *slot[In, Out] {
+	for i := range uint32(lenders) {
+		e := (*at + i) % lenders
+		s := p.lenders[e].Load()
+		if s == nil || s.lease.Load() != leaseIdle || !s.lease.CompareAndSwap(leaseIdle, leaseLent) {
+			continue
+		}
+		p.idle.Add(-1)
+		if s.stopping.Load() { // Reload or Resize retired it: use a current worker
+			p.giveBack(s)
+			continue
+		}
+		*at = e
+		return s
+	}
+	return nil
+}
+
+// borrowAny is borrow for the rare case of a parked slot that woke with a
+// task while its own worker is lent: any idle slot will do.
+func (p *Pool[In, Out]) borrowAny() *slot[In, Out] {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	for s := range p.slots {
+		if !s.stopping.Load() && s.lease.CompareAndSwap(leaseIdle, leaseLent) {
+			p.idle.Add(-1)
+			return s
+		}
+	}
+	return nil
+}
+
+// runLent runs t on the borrowed worker of s and gives the worker back.
+func (p *Pool[In, Out]) runLent(s *slot[In, Out], t task[In, Out]) {
+	p.exec(s, t) // no TaskTimeout with a lent worker: exec cannot detach
+	p.giveBack(s)
+}
+
+// giveBack returns a lent worker to its slot. A worker that needs its
+// goroutine (it crashed or is due for recycling, or its slot should leave)
+// goes back owned, and the goroutine is woken to see to it; any other goes
+// back idle, to be lent again.
+func (p *Pool[In, Out]) giveBack(s *slot[In, Out]) {
+	s.idleTick = 0 // it was busy: its idle time starts again
+	if p.attention(s) {
+		if s.lease.CompareAndSwap(leaseLent, leaseOwn) {
+			p.nudge() // the goroutine is parked on the queue
+			return
+		}
+		s.lease.Store(leaseOwn) // leaseWant: it waits on back
+		s.back <- struct{}{}
+		return
+	}
+	p.idle.Add(1)
+	if s.lease.CompareAndSwap(leaseLent, leaseIdle) {
+		p.offer(s)
+		return
+	}
+	p.idle.Add(-1)
+	s.lease.Store(leaseOwn)
+	s.back <- struct{}{}
+}
+
+// attention reports whether the slot's goroutine must act before its worker
+// is lent again.
+func (p *Pool[In, Out]) attention(s *slot[In, Out]) bool {
+	return s.w == nil || p.spent(s) || s.stopping.Load() || p.live.Load() > p.limit()
+}
+
+// reclaim takes the slot's worker back after the goroutine woke from the
+// queue, waiting while a borrower still holds it. A worker handed back owned
+// may need rebuilding or recycling, or the slot may have to leave: the
+// goroutine's loop checks all three before it uses the worker again.
+func (p *Pool[In, Out]) reclaim(s *slot[In, Out]) {
+	for {
+		switch s.lease.Load() {
+		case leaseIdle:
+			if s.lease.CompareAndSwap(leaseIdle, leaseOwn) {
+				p.idle.Add(-1)
+				return
+			}
+		case leaseLent:
+			if s.lease.CompareAndSwap(leaseLent, leaseWant) {
+				<-s.back
+				return
+			}
+		case leaseOwn:
+			return
+		}
+	}
+}

@@ -1,0 +1,400 @@
+package pool_test
+
+import (
+	"context"
+	"fmt"
+	"runtime"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"testing/synctest"
+	"time"
+
+	"github.com/crewkit/crew/pool"
+	"github.com/stretchr/testify/require"
+)
+
+// goid returns the calling goroutine's ID, read from its stack header, so
+// that a test can tell whether a task ran on the caller's goroutine.
+func goid() uint64 {
+	var buf [64]byte
+	n := runtime.Stack(buf[:], false)
+	id, err := strconv.ParseUint(strings.Fields(string(buf[:n]))[1], 10, 64)
+	if err != nil {
+		panic(err)
+	}
+	return id
+}
+
+// where is a task's answer: the worker that ran it and the goroutine it ran on.
+type where struct{ worker, goroutine int }
+
+// whereWorker is a stateful worker that reports where it ran, panics on
+// input -1, blocks on gate for input 1 (if gate is set), and fails any task
+// that enters while another of its tasks runs: a worker must never be used
+// by two goroutines at once.
+type whereWorker struct {
+	id    int
+	inUse atomic.Bool
+	gate  *gate
+}
+
+func (w *whereWorker) Handle(ctx context.Context, n int) (where, error) {
+	if !w.inUse.CompareAndSwap(false, true) {
+		return where{}, fmt.Errorf("worker %d entered twice", w.id)
+	}
+	defer w.inUse.Store(false)
+	switch {
+	case n == -1:
+		panic("boom")
+	case n == 1 && w.gate != nil:
+		if _, err := w.gate.task(ctx, n); err != nil {
+			return where{}, err
+		}
+	}
+	runtime.Gosched() // give an overlapping caller the chance to enter
+	return where{w.id, int(goid())}, nil
+}
+
+// wherePool returns a pool of whereWorkers and the number of workers built.
+func wherePool(t *testing.T, g *gate, opts pool.Options) (*pool.Pool[int, where], *atomic.Int32) {
+	t.Helper()
+	var built atomic.Int32
+	p, err := pool.New(func(_ context.Context, info pool.WorkerInfo) (pool.Worker[int, where], error) {
+		built.Add(1)
+		return &whereWorker{id: info.ID, gate: g}, nil
+	}, opts)
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = p.Close(bg) })
+	return p, &built
+}
+
+func TestRunInline(t *testing.T) {
+	for _, tc := range []struct {
+		name        string
+		opts        pool.Options
+		cancellable bool
+		inline      bool
+	}{
+		{"a caller that cannot be cancelled borrows the idle worker", pool.Options{}, false, true},
+		{"NoInline keeps the task on the worker's goroutine", pool.Options{NoInline: true}, false, false},
+		{"a caller that can be cancelled waits for the worker", pool.Options{}, true, false},
+		{"TaskTimeout keeps the task where the watchdog can abandon it", pool.Options{TaskTimeout: time.Hour}, false, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			synctest.Test(t, func(t *testing.T) {
+				ctx := bg
+				if tc.cancellable {
+					var cancel context.CancelFunc
+					ctx, cancel = context.WithCancel(bg)
+					defer cancel()
+				}
+				tc.opts.MinWorkers, tc.opts.MaxWorkers = 1, 1
+				p, _ := wherePool(t, nil, tc.opts)
+				synctest.Wait() // the worker is built and parked
+				for range 3 {
+					got, err := p.Run(ctx, 0)
+					require.NoError(t, err)
+					require.Equal(t, 1, got.worker, "always the one worker")
+					require.Equal(t, tc.inline, got.goroutine == int(goid()))
+					synctest.Wait()
+				}
+				require.Equal(t, uint64(3), p.Stats().Completed)
+			})
+		})
+	}
+}
+
+func TestInlineRunIsCountedBusy(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		g := newGate()
+		p, _ := wherePool(t, g, pool.Options{MinWorkers: 1, MaxWorkers: 1})
+		synctest.Wait()
+		me := int(goid())
+		done := make(chan where)
+		go func() {
+			got, err := p.Run(bg, 1)
+			require.NoError(t, err)
+			done <- got
+		}()
+		<-g.entered
+		st := p.Stats()
+		require.Equal(t, 1, st.Busy)
+		require.Equal(t, 0, st.Idle)
+		require.Equal(t, uint64(1), st.Submitted)
+		close(g.open)
+		got := <-done
+		require.NotEqual(t, me, got.goroutine)
+		synctest.Wait()
+		st = p.Stats()
+		require.Equal(t, 0, st.Busy)
+		require.Equal(t, 1, st.Idle)
+		require.Equal(t, uint64(1), st.Completed)
+	})
+}
+
+func TestInlinePanicRebuildsTheWorker(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		var events []pool.EventKind
+		var mu sync.Mutex
+		p, built := wherePool(t, nil, pool.Options{MinWorkers: 1, MaxWorkers: 1, OnEvent: func(e pool.Event) {
+			mu.Lock()
+			events = append(events, e.Kind)
+			mu.Unlock()
+		}})
+		synctest.Wait()
+		_, err := p.Run(bg, -1)
+		var pe *pool.PanicError
+		require.ErrorAs(t, err, &pe)
+		require.Equal(t, "boom", pe.Value)
+		require.Contains(t, string(pe.Stack), "whereWorker")
+		synctest.Wait() // the slot's goroutine sees the lost worker and builds one
+		require.Equal(t, int32(2), built.Load())
+		got, err := p.Run(bg, 0)
+		require.NoError(t, err)
+		require.Equal(t, 2, got.worker, "the crashed worker is never used again")
+		require.Equal(t, int(goid()), got.goroutine, "the rebuilt worker is lent too")
+		st := p.Stats()
+		require.Equal(t, uint64(1), st.Panicked)
+		require.Equal(t, uint64(1), st.Restarts)
+		require.NoError(t, p.Close(bg))
+		mu.Lock()
+		defer mu.Unlock()
+		require.Equal(t, []pool.EventKind{pool.WorkerStarted, pool.WorkerExited, pool.WorkerRestarted,
+			pool.WorkerStarted, pool.WorkerExited, pool.PoolClosed}, events)
+	})
+}
+
+func TestInlineRunsRecycleWorkers(t *testing.T) {
+	p, _ := wherePool(t, nil, pool.Options{MaxWorkers: 1, MaxTasksPerWorker: 3})
+	var ids []int
+	for range 10 {
+		got, err := p.Run(bg, 0) // inline or not, depending on timing
+		require.NoError(t, err)
+		ids = append(ids, got.worker)
+	}
+	require.Equal(t, []int{1, 1, 1, 2, 2, 2, 3, 3, 3, 4}, ids)
+	require.Equal(t, uint64(3), p.Stats().Recycled)
+}
+
+func TestInlineWorkerIsNeverShared(t *testing.T) {
+	// Callers that can and cannot be cancelled, Submit and Go all feed two
+	// recycled, sometimes panicking workers: whatever mix of inline and
+	// queued dispatch the timing gives, no worker sees two tasks at once
+	// and every task has exactly one outcome.
+	const callers, perCaller = 3, 400
+	p, built := wherePool(t, nil, pool.Options{MaxWorkers: 2, MaxTasksPerWorker: 37, OnError: func(error) {}})
+	var inline, queued, panicked atomic.Int64
+	var wg sync.WaitGroup
+	for c := range callers {
+		wg.Go(func() {
+			ctx, cancel := context.WithCancel(bg)
+			defer cancel()
+			for i := range perCaller {
+				n := 0
+				if (c*perCaller+i)%97 == 0 {
+					n = -1
+				}
+				var got where
+				var err error
+				switch i % 4 {
+				case 0, 1:
+					got, err = p.Run(bg, n)
+				case 2:
+					got, err = p.Run(ctx, n)
+				case 3:
+					var f *pool.Future[where]
+					f, err = p.Submit(ctx, n)
+					require.NoError(t, err)
+					got, err = f.Wait(bg)
+				}
+				if n == -1 {
+					var pe *pool.PanicError
+					require.ErrorAs(t, err, &pe)
+					panicked.Add(1)
+					continue
+				}
+				require.NoError(t, err)
+				if got.goroutine == int(goid()) {
+					inline.Add(1)
+				} else {
+					queued.Add(1)
+				}
+			}
+		})
+	}
+	wg.Wait()
+	require.NoError(t, p.Close(bg))
+	st := p.Stats()
+	require.Equal(t, uint64(callers*perCaller), st.Submitted)
+	require.Equal(t, uint64(inline.Load()+queued.Load()), st.Completed)
+	require.Equal(t, uint64(panicked.Load()), st.Panicked)
+	require.Equal(t, int64(callers*perCaller), inline.Load()+queued.Load()+panicked.Load())
+	require.Equal(t, int32(st.Recycled+st.Restarts), built.Load()-2, "every rebuild is a recycle or a crash")
+	require.Positive(t, queued.Load(), "cancellable callers and Submit always queue")
+	t.Logf("inline %d, queued %d, panicked %d, recycled %d", inline.Load(), queued.Load(), panicked.Load(), st.Recycled)
+}
+
+func TestInlineTaskDoesNotHoldUpQueuedWork(t *testing.T) {
+	// While a caller holds one worker for a long task, a task queued behind
+	// it runs on the other, idle worker, even when the queue woke the
+	// goroutine of the lent worker.
+	synctest.Test(t, func(t *testing.T) {
+		g := newGate()
+		p, _ := wherePool(t, g, pool.Options{MinWorkers: 2, MaxWorkers: 2})
+		for round := range 20 {
+			synctest.Wait() // both workers parked
+			long := make(chan where)
+			go func() {
+				got, err := p.Run(bg, 1)
+				require.NoError(t, err)
+				long <- got
+			}()
+			<-g.entered
+			f, err := p.Submit(bg, 0)
+			require.NoError(t, err)
+			// Fake time: an hour passes at once if nothing else can move.
+			ctx, cancel := context.WithTimeout(bg, time.Hour)
+			got, err := f.Wait(ctx)
+			cancel()
+			require.NoError(t, err, "round %d: the queued task waited for the lent worker", round)
+			g.open <- struct{}{}
+			held := <-long
+			require.NotEqual(t, held.worker, got.worker, "round %d", round)
+		}
+	})
+}
+
+func TestCloseWaitsForInlineRuns(t *testing.T) {
+	t.Run("drain", func(t *testing.T) {
+		synctest.Test(t, func(t *testing.T) {
+			g := newGate()
+			p, _ := wherePool(t, g, pool.Options{MinWorkers: 1, MaxWorkers: 1})
+			synctest.Wait()
+			ran := make(chan error)
+			go func() {
+				_, err := p.Run(bg, 1)
+				ran <- err
+			}()
+			<-g.entered
+			closed := make(chan error)
+			go func() { closed <- p.Close(bg) }()
+			synctest.Wait()
+			select {
+			case err := <-closed:
+				t.Fatalf("Close returned %v while a worker was lent", err)
+			default:
+			}
+			_, err := p.Run(bg, 0)
+			require.ErrorIs(t, err, pool.ErrClosed)
+			close(g.open)
+			require.NoError(t, <-ran)
+			require.NoError(t, <-closed)
+		})
+	})
+	t.Run("forced, with a task that ignores its ctx", func(t *testing.T) {
+		synctest.Test(t, func(t *testing.T) {
+			release := make(chan struct{})
+			entered := make(chan uint64, 1)
+			p, err := pool.NewFunc(func(_ context.Context, n int) (int, error) {
+				entered <- goid()
+				<-release
+				return n, nil
+			}, pool.Options{MinWorkers: 1, MaxWorkers: 1, HungGrace: time.Second})
+			require.NoError(t, err)
+			synctest.Wait()
+			ran := make(chan bool)
+			go func() {
+				out, err := p.Run(bg, 7)
+				require.NoError(t, err, "the task finished: its result stands")
+				require.Equal(t, 7, out)
+				ran <- <-entered == goid()
+			}()
+			synctest.Wait()
+			ctx, cancel := context.WithTimeout(bg, time.Second)
+			defer cancel()
+			err = p.Close(ctx)
+			var ce *pool.CloseError
+			require.ErrorAs(t, err, &ce)
+			require.Len(t, ce.Hung, 1, "the lent worker's slot is still waiting for it")
+			close(release)
+			require.True(t, <-ran, "the task ran on its caller's goroutine")
+			// synctest.Test fails if the slot's goroutine outlives the bubble.
+		})
+	})
+}
+
+func TestInlineRunsKeepAWorkerFromIdling(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		p, _ := wherePool(t, nil, pool.Options{MaxWorkers: 1, IdleTimeout: time.Second})
+		for range 10 {
+			got, err := p.Run(bg, 0)
+			require.NoError(t, err)
+			require.Equal(t, 1, got.worker, "busy through inline runs, never retired")
+			time.Sleep(400 * time.Millisecond) // fake time: lets idle ticks pass
+		}
+		require.Equal(t, 1, p.Stats().Workers)
+		time.Sleep(3 * time.Second)
+		synctest.Wait()
+		require.Equal(t, 0, p.Stats().Workers, "idle for two ticks, it retires")
+	})
+}
+
+func TestReloadWaitsForALentWorker(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		g := newGate()
+		p, _ := wherePool(t, g, pool.Options{MinWorkers: 1, MaxWorkers: 1})
+		synctest.Wait()
+		long := make(chan where)
+		go func() {
+			got, err := p.Run(bg, 1)
+			require.NoError(t, err)
+			long <- got
+		}()
+		<-g.entered
+		reloaded := make(chan error)
+		go func() { reloaded <- p.Reload(bg) }()
+		synctest.Wait()
+		select {
+		case err := <-reloaded:
+			t.Fatalf("Reload returned %v while the old worker was lent", err)
+		default:
+		}
+		close(g.open)
+		require.Equal(t, 1, (<-long).worker)
+		require.NoError(t, <-reloaded)
+		synctest.Wait()
+		got, err := p.Run(bg, 0)
+		require.NoError(t, err)
+		require.Equal(t, 2, got.worker, "after Reload only the new worker serves")
+		require.Equal(t, int(goid()), got.goroutine)
+	})
+}
+
+func TestResizeDownRetiresALentWorker(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		g := newGate()
+		p, _ := wherePool(t, g, pool.Options{MinWorkers: 2, MaxWorkers: 2})
+		synctest.Wait()
+		long := make(chan error)
+		go func() {
+			_, err := p.Run(bg, 1)
+			long <- err
+		}()
+		<-g.entered
+		require.NoError(t, p.Resize(1))
+		close(g.open)
+		require.NoError(t, <-long)
+		synctest.Wait()
+		st := p.Stats()
+		require.Equal(t, 1, st.Workers)
+		require.Equal(t, 1, st.Idle)
+		for range 3 {
+			_, err := p.Run(bg, 0)
+			require.NoError(t, err)
+		}
+		require.Equal(t, 1, p.Stats().Workers)
+	})
+}
