@@ -86,8 +86,12 @@ func (p *Pool[In, Out]) drainQueue() int {
 	err := p.stateErr()
 	n := 0
 	for {
-		t, st := p.tryTake()
-		ok := st == ring.OK
+		t, ok := p.takeHeld()
+		if !ok {
+			var st ring.Status
+			t, st = p.tryTake()
+			ok = st == ring.OK
+		}
 		if !ok {
 			if t, ok = p.popOverflow(); !ok {
 				return n

@@ -1,5 +1,10 @@
 package pool
 
+import (
+	"sync"
+	"sync/atomic"
+)
+
 // Inline runs. A caller of Run that would only block until a worker answers
 // can instead borrow an idle worker and call its Handle on its own goroutine:
 // the task then crosses no goroutine and no processor, which is what makes a
@@ -72,18 +77,43 @@ func (p *Pool[In, Out]) borrow(at *uint32) *slot[In, Out] {
 	return nil
 }
 
-// borrowAny is borrow for the rare case of a parked slot that woke with a
-// task while its own worker is lent: any idle slot will do.
-func (p *Pool[In, Out]) borrowAny() *slot[In, Out] {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	for s := range p.slots {
-		if !s.stopping.Load() && s.lease.CompareAndSwap(leaseIdle, leaseLent) {
-			p.idle.Add(-1)
-			return s
-		}
+// held keeps the tasks that slots took from the queue while their workers
+// were lent. A lent slot stays parked on the queue, so a push may wake it;
+// rather than sit on the task until its borrower returns, it hands the task
+// here, where the next free slot takes it before anything still queued, as
+// its place in the queue says. Tasks land here rarely: only when a task is
+// queued while some worker is lent.
+type held[In, Out any] struct {
+	n     atomic.Int64 // len(tasks), read without the lock
+	mu    sync.Mutex
+	tasks []task[In, Out]
+}
+
+// hold passes on a task that s took from the queue while its worker was lent.
+func (p *Pool[In, Out]) hold(t task[In, Out]) {
+	p.held.mu.Lock()
+	p.held.tasks = append(p.held.tasks, t)
+	p.held.n.Add(1)
+	p.held.mu.Unlock()
+	p.maybeSpawn() // counted as queued: a waiting nested task may allow a slot
+	p.nudge()      // a parked slot takes it
+}
+
+// takeHeld returns the oldest held task, if any.
+func (p *Pool[In, Out]) takeHeld() (task[In, Out], bool) {
+	if p.held.n.Load() == 0 {
+		return task[In, Out]{}, false
 	}
-	return nil
+	p.held.mu.Lock()
+	defer p.held.mu.Unlock()
+	if len(p.held.tasks) == 0 {
+		return task[In, Out]{}, false
+	}
+	t := p.held.tasks[0]
+	p.held.tasks[0] = task[In, Out]{}
+	p.held.tasks = p.held.tasks[1:]
+	p.held.n.Add(-1)
+	return t, true
 }
 
 // runLent runs t on the borrowed worker of s and gives the worker back.
@@ -108,8 +138,8 @@ func (p *Pool[In, Out]) giveBack(s *slot[In, Out]) {
 		return
 	}
 	p.idle.Add(1)
+	p.offer(s) // before the worker is idle: once it is, the slot may exit
 	if s.lease.CompareAndSwap(leaseLent, leaseIdle) {
-		p.offer(s)
 		return
 	}
 	p.idle.Add(-1)

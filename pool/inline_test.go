@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/crewkit/crew/pool"
+	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
 
@@ -232,7 +233,10 @@ func TestInlineWorkerIsNeverShared(t *testing.T) {
 	require.Equal(t, uint64(inline.Load()+queued.Load()), st.Completed)
 	require.Equal(t, uint64(panicked.Load()), st.Panicked)
 	require.Equal(t, int64(callers*perCaller), inline.Load()+queued.Load()+panicked.Load())
-	require.Equal(t, int32(st.Recycled+st.Restarts), built.Load()-2, "every rebuild is a recycle or a crash")
+	// A worker lost while lent is rebuilt by its slot later, which Close
+	// may pre-empt: every rebuild is a recycle or a crash, not the reverse.
+	require.LessOrEqual(t, built.Load()-2, int32(st.Recycled+st.Restarts))
+	require.Positive(t, st.Recycled)
 	require.Positive(t, queued.Load(), "cancellable callers and Submit always queue")
 	t.Logf("inline %d, queued %d, panicked %d, recycled %d", inline.Load(), queued.Load(), panicked.Load(), st.Recycled)
 }
@@ -396,5 +400,107 @@ func TestResizeDownRetiresALentWorker(t *testing.T) {
 			require.NoError(t, err)
 		}
 		require.Equal(t, 1, p.Stats().Workers)
+	})
+}
+
+// A lent slot stays parked on the queue, so a push can wake it with a task
+// it cannot run. The task must go to the next free worker, count as queued,
+// and keep its place ahead of later work; found by review.
+func TestTaskTakenByALentSlotGoesToTheNextFreeWorker(t *testing.T) {
+	for _, noInline := range []bool{false, true} {
+		t.Run(fmt.Sprint("NoInline=", noInline), func(t *testing.T) {
+			synctest.Test(t, func(t *testing.T) {
+				entered := make(chan int, 8)
+				gates := map[int]chan struct{}{1: make(chan struct{}), 2: make(chan struct{})}
+				p := newPool(t, func(ctx context.Context, n int) (int, error) {
+					entered <- n
+					if g := gates[n]; g != nil {
+						select {
+						case <-g:
+						case <-ctx.Done():
+							return 0, ctx.Err()
+						}
+					}
+					return n, nil
+				}, pool.Options{MinWorkers: 2, MaxWorkers: 2, NoInline: noInline})
+				synctest.Wait()
+				y, err := p.Submit(bg, 2) // on one slot's own goroutine
+				require.NoError(t, err)
+				require.Equal(t, 2, <-entered)
+				synctest.Wait()
+				long := make(chan error)
+				go func() { _, err := p.Run(bg, 1); long <- err }() // borrows the other worker
+				require.Equal(t, 1, <-entered)
+				synctest.Wait()
+				x, err := p.Submit(bg, 3) // wakes the lent slot's goroutine
+				require.NoError(t, err)
+				synctest.Wait()
+				assert.Equal(t, uint64(3), p.Stats().Submitted)
+				assert.Equal(t, 1, p.Stats().Queued)
+				close(gates[2])
+				_, err = y.Wait(bg)
+				require.NoError(t, err)
+
+				ctx, cancel := context.WithTimeout(bg, time.Hour) // fake time
+				_, err = x.Wait(ctx)
+				cancel()
+				require.NoError(t, err, "x waited for the lent worker while another was free")
+				_, err = p.Run(bg, 4)
+				require.NoError(t, err)
+				close(gates[1])
+				require.NoError(t, <-long)
+				assert.Equal(t, []int{3, 4}, []int{<-entered, <-entered}, "FIFO: x before the later Run")
+			})
+		})
+	}
+}
+
+// A task that submits to its own pool and waits must not deadlock, also
+// when it runs inline: its inner task may be taken by the slot whose worker
+// it borrowed, and must still find a worker; found by review.
+func TestNestedWaitFromAnInlineTask(t *testing.T) {
+	for _, noInline := range []bool{false, true} {
+		t.Run(fmt.Sprint("NoInline=", noInline), func(t *testing.T) {
+			synctest.Test(t, func(t *testing.T) {
+				var p *pool.Pool[int, int]
+				p = newPool(t, func(ctx context.Context, n int) (int, error) {
+					if n != 1 {
+						return n, nil
+					}
+					f, err := p.Submit(ctx, 2)
+					if err != nil {
+						return 0, err
+					}
+					synctest.Wait() // let the pool take the inner task
+					wctx, cancel := context.WithTimeout(ctx, time.Hour)
+					defer cancel()
+					return f.Wait(wctx)
+				}, pool.Options{MinWorkers: 1, MaxWorkers: 1, NoInline: noInline})
+				synctest.Wait()
+				out, err := p.Run(bg, 1)
+				require.NoError(t, err)
+				require.Equal(t, 2, out)
+			})
+		})
+	}
+	t.Run("real time", func(t *testing.T) {
+		var p *pool.Pool[int, int]
+		p = newPool(t, func(ctx context.Context, n int) (int, error) {
+			if n != 1 {
+				return n, nil
+			}
+			wctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+			defer cancel()
+			f, err := p.Submit(wctx, 2)
+			if err != nil {
+				return 0, err
+			}
+			return f.Wait(wctx)
+		}, pool.Options{MinWorkers: 1, MaxWorkers: 1})
+		for i := range 1000 {
+			out, err := p.Run(bg, 1)
+			require.NoError(t, err, "run %d", i)
+			require.Equal(t, 2, out)
+		}
 	})
 }

@@ -34,6 +34,7 @@ type Pool[In, Out any] struct {
 	lend      bool                                   // Run may borrow idle workers (see inline.go)
 	lenders   [lenders]atomic.Pointer[slot[In, Out]] // parked slots whose workers Run may borrow
 	offers    atomic.Uint32                          // spreads slots over lenders
+	held      held[In, Out]                          // taken from the queue by lent slots
 
 	mu      sync.Mutex // guards the fields below; never held on the hot path
 	slots   map[*slot[In, Out]]struct{}
@@ -307,7 +308,9 @@ func (p *Pool[In, Out]) onTick() {
 }
 
 // queued is the number of tasks waiting.
-func (p *Pool[In, Out]) queued() int { return p.queue.Len() + int(p.ovf.n.Load()) }
+func (p *Pool[In, Out]) queued() int {
+	return p.queue.Len() + int(p.ovf.n.Load()) + int(p.held.n.Load())
+}
 
 // bufferSize is the queue's buffer for a QueueSize; an Unbounded queue keeps
 // a buffer of DefaultQueueSize and overflows beyond it.

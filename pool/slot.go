@@ -174,6 +174,10 @@ func (p *Pool[In, Out]) failed(s *slot[In, Out], err error) bool {
 // needs, or the slot idled past IdleTimeout.
 func (p *Pool[In, Out]) next(s *slot[In, Out]) (task[In, Out], bool) {
 	for {
+		if t, ok := p.takeHeld(); ok {
+			s.idleTick = 0
+			return t, true
+		}
 		t, st := p.tryTake()
 		if st == ring.Empty {
 			var leave bool
@@ -212,6 +216,12 @@ func (p *Pool[In, Out]) park(s *slot[In, Out]) (t task[In, Out], st ring.Status,
 	if p.leaving(s) {
 		return t, ring.Closed, true
 	}
+	if p.held.n.Load() > 0 {
+		// Handed on by a lent slot (see hold) after next looked, and
+		// the nudge that hold sends may have gone before nudged was
+		// taken: take it rather than sleep on it.
+		return t, ring.Canceled, false
+	}
 	p.idle.Add(1)
 	if !p.lend {
 		t, st = p.take(nudged)
@@ -221,12 +231,10 @@ func (p *Pool[In, Out]) park(s *slot[In, Out]) (t task[In, Out], st ring.Status,
 		p.offer(s)
 		t, st = p.take(nudged)
 		if st == ring.OK && s.lease.Load() == leaseLent {
-			// Woken with a task while the worker is lent: run it on
-			// another idle worker rather than wait for this one.
-			if o := p.borrowAny(); o != nil {
-				p.runLent(o, t)
-				t, st = task[In, Out]{}, ring.Canceled
-			}
+			// Woken with a task while the worker is lent: pass it on
+			// rather than hold it until the borrower is done.
+			p.hold(t)
+			t, st = task[In, Out]{}, ring.Canceled
 		}
 		p.reclaim(s)
 	}
