@@ -97,6 +97,26 @@ func (p *Pool[In, Out]) hold(t task[In, Out]) {
 	p.held.mu.Unlock()
 	p.maybeSpawn() // counted as queued: a waiting nested task may allow a slot
 	p.nudge()      // a parked slot takes it
+	if p.halted() {
+		// fail and force drain held once, after halting: t may have been
+		// taken from the queue before that drain and put here after it,
+		// and a halted pool builds no worker that would run it.
+		p.drainQueue()
+	}
+}
+
+// swapHeld is for a slot that took t from the queue while tasks were held:
+// those are older, so the slot runs the oldest and t goes last in held.
+func (p *Pool[In, Out]) swapHeld(t task[In, Out]) task[In, Out] {
+	p.held.mu.Lock()
+	defer p.held.mu.Unlock()
+	if len(p.held.tasks) == 0 {
+		return t
+	}
+	first := p.held.tasks[0]
+	p.held.tasks[0] = task[In, Out]{}
+	p.held.tasks = append(p.held.tasks[1:], t)
+	return first
 }
 
 // takeHeld returns the oldest held task, if any.

@@ -199,6 +199,9 @@ func (p *Pool[In, Out]) next(s *slot[In, Out]) (task[In, Out], bool) {
 		if p.ovf.on && p.ovf.n.Load() > 0 {
 			p.refill()
 		}
+		if p.held.n.Load() > 0 {
+			t = p.swapHeld(t) // held tasks are older than anything queued
+		}
 		s.idleTick = 0
 		return t, true
 	}
@@ -230,11 +233,19 @@ func (p *Pool[In, Out]) park(s *slot[In, Out]) (t task[In, Out], st ring.Status,
 		s.lease.Store(leaseIdle) // from here on a Run may borrow the worker
 		p.offer(s)
 		t, st = p.take(nudged)
-		if st == ring.OK && s.lease.Load() == leaseLent {
-			// Woken with a task while the worker is lent: pass it on
-			// rather than hold it until the borrower is done.
-			p.hold(t)
-			t, st = task[In, Out]{}, ring.Canceled
+		if st == ring.OK {
+			switch {
+			case s.lease.CompareAndSwap(leaseIdle, leaseOwn):
+				// Take the worker back at once: were it only looked
+				// at here, a Run could borrow it before reclaim, and
+				// this goroutine would wait with the task in hand.
+				p.idle.Add(-1)
+			case s.lease.Load() == leaseLent:
+				// Woken with a task while the worker is lent: pass it
+				// on rather than hold it until the borrower is done.
+				p.hold(t)
+				t, st = task[In, Out]{}, ring.Canceled
+			}
 		}
 		p.reclaim(s)
 	}
