@@ -25,6 +25,11 @@ import (
 // Every hand-over is a compare-and-swap on lease, so the borrower's writes to
 // the slot (its worker, counters, idle clock) happen before the goroutine
 // reads them again. p.idle counts slots in leaseIdle; a lent slot is busy.
+//
+// A lent slot's goroutine is still parked on the queue, so a push may wake
+// it with a task it cannot run. It hands such a task to the held list (see
+// held), which counts as queued and which every slot serves before the
+// queue, so the task neither waits for the borrower nor loses its place.
 const (
 	leaseOwn int32 = iota
 	leaseIdle
