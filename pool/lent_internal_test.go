@@ -227,3 +227,67 @@ func TestTaskQueuedAfterAHeldOneRunsAfterIt(t *testing.T) {
 	}
 	t.Logf("no overtaking seen in %d tries", tried)
 }
+
+// Found by a third review: park took the worker back with CAS(Idle->Own)
+// and, if that failed, loaded the lease once: Lent -> hold. If the borrower gives the worker back
+// between the failed CAS and the load (Lent->Idle), the load sees Idle, the
+// switch does nothing, and reclaim runs with the popped task in hand; a Run
+// that borrows again before reclaim's load (Idle->Lent) makes the goroutine
+// wait in leaseWant holding a task that is neither queued nor held.
+func TestTaskTakenAcrossAGiveBackAndReborrowIsHeld(t *testing.T) {
+	p, err := NewFunc(func(_ context.Context, n int) (int, error) { return n, nil },
+		Options{MinWorkers: 1, MaxWorkers: 1})
+	require.NoError(t, err)
+	defer func() { require.NoError(t, p.Close(context.Background())) }()
+
+	var s *slot[int, int]
+	for s == nil || s.lease.Load() != leaseIdle {
+		p.mu.Lock()
+		for x := range p.slots {
+			s = x
+		}
+		p.mu.Unlock()
+		runtime.Gosched()
+	}
+	var cur atomic.Pointer[Future[int]]
+	var stop atomic.Bool
+	var private, held, borrows atomic.Int64
+	done := make(chan struct{})
+	go func() { // a stream of inline Runs whose tasks are instant
+		defer close(done)
+		var at uint32
+		for !stop.Load() {
+			b := p.borrow(&at)
+			if b == nil {
+				continue
+			}
+			borrows.Add(1)
+			if b.lease.Load() == leaseWant {
+				f := cur.Load()
+				q := p.queued()
+				if f != nil && !isClosed(f.done) && q == 0 {
+					private.Add(1)
+				} else if q == 1 {
+					held.Add(1)
+				}
+			}
+			p.giveBack(b)
+		}
+	}()
+	deadline := time.Now().Add(3 * time.Second)
+	i := 0
+	for ; time.Now().Before(deadline) && private.Load() == 0; i++ {
+		f, err := p.Submit(context.Background(), i)
+		require.NoError(t, err)
+		cur.Store(f)
+		_, err = f.Wait(context.Background())
+		require.NoError(t, err)
+	}
+	stop.Store(true)
+	<-done
+	if n := private.Load(); n > 0 {
+		t.Fatalf("after %d tasks: %d times the slot's goroutine waited for a lent worker holding a popped task "+
+			"(Queued=0, not held); %d held correctly, %d borrows", i, n, held.Load(), borrows.Load())
+	}
+	t.Logf("%d tasks, %d held, %d borrows, no private hold", i, held.Load(), borrows.Load())
+}

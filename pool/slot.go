@@ -233,18 +233,25 @@ func (p *Pool[In, Out]) park(s *slot[In, Out]) (t task[In, Out], st ring.Status,
 		s.lease.Store(leaseIdle) // from here on a Run may borrow the worker
 		p.offer(s)
 		t, st = p.take(nudged)
-		if st == ring.OK {
-			switch {
-			case s.lease.CompareAndSwap(leaseIdle, leaseOwn):
-				// Take the worker back at once: were it only looked
-				// at here, a Run could borrow it before reclaim, and
-				// this goroutine would wait with the task in hand.
-				p.idle.Add(-1)
-			case s.lease.Load() == leaseLent:
-				// Woken with a task while the worker is lent: pass it
-				// on rather than hold it until the borrower is done.
+		// With a task in hand, settle who has the worker before reclaim
+		// can wait for it: take it back at once if it is idle (were it
+		// only looked at, a Run could borrow it in between), or pass the
+		// task on if it is lent rather than hold it until the borrower is
+		// done. A borrower may give the worker back idle between the two
+		// looks, and another may borrow it again: look again then.
+	settle:
+		for st == ring.OK {
+			switch s.lease.Load() {
+			case leaseIdle:
+				if s.lease.CompareAndSwap(leaseIdle, leaseOwn) {
+					p.idle.Add(-1)
+					break settle
+				}
+			case leaseLent:
 				p.hold(t)
 				t, st = task[In, Out]{}, ring.Canceled
+			default: // leaseOwn: handed back owned (see giveBack)
+				break settle
 			}
 		}
 		p.reclaim(s)
