@@ -67,6 +67,7 @@ func (p *Pool[In, Out]) shutdown(ctx context.Context) {
 func (p *Pool[In, Out]) force(ctx context.Context) error {
 	p.leaveState(func() { p.stop(stateForced) })
 	p.kill(fmt.Errorf("%w: %w", ErrClosed, context.Cause(ctx)))
+	p.cancelRunning()
 	canceled := p.drainQueue()
 	grace := time.NewTimer(p.opts.HungGrace)
 	defer grace.Stop()

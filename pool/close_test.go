@@ -77,6 +77,33 @@ func TestClose(t *testing.T) {
 			requireResult(t, f, 1)
 		})
 	})
+	t.Run("a forced Close cancels running tasks, whatever ctx they came with", func(t *testing.T) {
+		synctest.Test(t, func(t *testing.T) {
+			p, err := pool.NewFunc(func(ctx context.Context, n int) (int, error) {
+				<-ctx.Done()
+				return n, context.Cause(ctx)
+			}, pool.Options{MaxWorkers: 3, HungGrace: time.Second})
+			require.NoError(t, err)
+			callerCtx, cancelCaller := context.WithCancel(bg) // never cancelled here
+			defer cancelCaller()
+			timed, cancelTimed := context.WithTimeout(bg, time.Hour)
+			defer cancelTimed()
+			futs := []*pool.Future[int]{submit(t, p, bg, 1), submit(t, p, callerCtx, 2), submit(t, p, timed, 3)}
+			synctest.Wait()
+			require.Equal(t, 3, p.Stats().Busy)
+			ctx, cancel := context.WithTimeout(bg, time.Second)
+			defer cancel()
+			err = p.Close(ctx)
+			var ce *pool.CloseError
+			require.ErrorAs(t, err, &ce)
+			require.Empty(t, ce.Hung, "every task returned once cancelled")
+			for _, f := range futs {
+				_, err := f.Wait(bg)
+				require.ErrorIs(t, err, pool.ErrClosed)
+				require.ErrorIs(t, err, context.DeadlineExceeded, "the cause names Close's ctx")
+			}
+		})
+	})
 	t.Run("Messages is closed after the pool closes", func(t *testing.T) {
 		p := newPool(t, func(context.Context, int) (int, error) { return 0, nil }, pool.Options{})
 		require.NoError(t, p.Close(bg))

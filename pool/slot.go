@@ -47,6 +47,11 @@ type slot[In, Out any] struct {
 	since   atomic.Int64  // start of the running task as core.clock+1
 	cur     *Future[Out]  // the running task's future, published by running
 	stats   counters
+
+	// With a cancellable task running: its cancel function, for a forced
+	// Close (see cancelRunning).
+	runMu     sync.Mutex
+	runCancel context.CancelCauseFunc
 }
 
 // start runs a new slot; the caller has already counted it in live. It
@@ -393,11 +398,17 @@ func (p *Pool[In, Out]) exec(s *slot[In, Out], t task[In, Out]) bool {
 	if sampled {
 		s.stats.wait.Record(time.Duration(stamp(start)-t.enq) * time.Microsecond)
 	}
-	ctx, cleanup := p.taskContext(f)
+	ctx, cancelCause, cancelTimeout := p.taskContext(s, f)
 	seq := s.begin(f, start, p.opts.TaskTimeout+p.opts.HungGrace)
 	out, pe, err := p.invoke(s.w, ctx, t.in)
 	timedOut := p.opts.TaskTimeout > 0 && context.Cause(ctx) == errDeadline
-	cleanup()
+	if cancelTimeout != nil {
+		cancelTimeout()
+	}
+	if cancelCause != nil {
+		s.watchRun(nil)
+		cancelCause(nil)
+	}
 	if !s.end(seq) {
 		return false
 	}
@@ -480,31 +491,53 @@ func (p *Pool[In, Out]) invoke(w Worker[In, Out], ctx context.Context, in In) (o
 var errDeadline = fmt.Errorf("%w (TaskTimeout)", context.DeadlineExceeded)
 
 // taskContext returns the context a task runs with: cancelled when the
-// submitter's ctx ends, when Close gives up waiting, and at TaskTimeout. A
+// submitter's ctx ends, when Close gives up waiting, and at TaskTimeout, and
+// the functions that release it (nil when there is nothing to release). A
 // task with neither a cancellable ctx nor a timeout shares the pool's
-// context and costs nothing.
-func (p *Pool[In, Out]) taskContext(f *Future[Out]) (context.Context, func()) {
-	var caller context.Context
-	if f != nil {
-		caller = f.ctx
-	}
-	if caller == nil && p.opts.TaskTimeout == 0 {
-		return p.wctx, noop
-	}
-	ctx, cancel := p.wctx, context.CancelFunc(noop)
-	if caller != nil {
-		var cancelCause context.CancelCauseFunc
-		ctx, cancelCause = context.WithCancelCause(context.WithValue(caller, poolKey{}, p.core))
-		stop := context.AfterFunc(p.life, func() { cancelCause(context.Cause(p.life)) })
-		cancel = func() { stop(); cancelCause(nil) }
+// context and costs nothing. A cancellable one is registered with its slot,
+// so that a forced Close reaches it (see cancelRunning) without a callback
+// registered on the pool's context for every task.
+func (p *Pool[In, Out]) taskContext(s *slot[In, Out], f *Future[Out]) (
+	ctx context.Context, cancelCause context.CancelCauseFunc, cancelTimeout context.CancelFunc) {
+	ctx = p.wctx
+	if f != nil && f.ctx != nil {
+		ctx, cancelCause = context.WithCancelCause(context.WithValue(f.ctx, poolKey{}, p.core))
+		s.watchRun(cancelCause)
+		// A forced Close kills life before it walks the slots: either it
+		// finds this task registered, or the task sees life ended here.
+		if p.life.Err() != nil {
+			cancelCause(context.Cause(p.life))
+		}
 	}
 	if p.opts.TaskTimeout > 0 {
-		var cancelTimeout context.CancelFunc
 		ctx, cancelTimeout = context.WithTimeoutCause(ctx, p.opts.TaskTimeout, errDeadline)
-		prev := cancel
-		cancel = func() { cancelTimeout(); prev() }
 	}
-	return ctx, cancel
+	return ctx, cancelCause, cancelTimeout
+}
+
+// watchRun registers the cancel function of the task the slot is running,
+// or clears it with nil.
+func (s *slot[In, Out]) watchRun(cancel context.CancelCauseFunc) {
+	s.runMu.Lock()
+	s.runCancel = cancel
+	s.runMu.Unlock()
+}
+
+// cancelRunning cancels the context of every task running now, with the
+// cause that ended the pool's life; forced Close calls it after killing life.
+func (p *Pool[In, Out]) cancelRunning() {
+	cause := context.Cause(p.life)
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	for _, set := range []map[*slot[In, Out]]struct{}{p.slots, p.hung} {
+		for s := range set {
+			s.runMu.Lock()
+			if s.runCancel != nil {
+				s.runCancel(cause)
+			}
+			s.runMu.Unlock()
+		}
+	}
 }
 
 // begin publishes the task that starts now and arms the hung watchdog. It
@@ -586,10 +619,6 @@ func (s *slot[In, Out]) halt() {
 
 // leave marks that the slot no longer serves the queue.
 func (s *slot[In, Out]) leave() { s.leftOnce.Do(func() { close(s.left) }) }
-
-// noop is a package-level function: a func literal inside a method of a
-// generic type would capture its dictionary and allocate on every task.
-func noop() {}
 
 func isClosed(c chan struct{}) bool {
 	select {
