@@ -2,8 +2,10 @@ package pool_test
 
 import (
 	"context"
+	"errors"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"testing/synctest"
 	"time"
@@ -110,4 +112,126 @@ func TestClose(t *testing.T) {
 		_, err := p.Messages().Recv(bg)
 		require.Error(t, err)
 	})
+}
+
+// poolCtx is a caller's context whose Value consults the pool, as one that
+// tags logs with the pool's load might: user code that the context package
+// calls when a task's context is cancelled.
+type poolCtx struct {
+	context.Context
+	p *atomic.Pointer[pool.Pool[int, int]]
+}
+
+func (c poolCtx) Value(k any) any {
+	if p := c.p.Load(); p != nil {
+		_ = p.Stats()
+	}
+	return c.Context.Value(k)
+}
+
+// A forced Close cancels running tasks with no lock of the pool held, so a
+// caller's context may call back into the pool; found by review (the first
+// version cancelled under the pool's lock and deadlocked here).
+func TestForcedCloseCancelsWithNoPoolLockHeld(t *testing.T) {
+	var pp atomic.Pointer[pool.Pool[int, int]]
+	started := make(chan struct{})
+	p, err := pool.NewFunc(func(ctx context.Context, n int) (int, error) {
+		close(started)
+		<-ctx.Done()
+		return n, context.Cause(ctx)
+	}, pool.Options{MaxWorkers: 1, HungGrace: time.Second})
+	require.NoError(t, err)
+	caller, cancelCaller := context.WithCancel(bg)
+	defer cancelCaller()
+	f, err := p.Submit(poolCtx{caller, &pp}, 1)
+	require.NoError(t, err)
+	<-started
+	pp.Store(p)
+	closed := make(chan error, 1)
+	go func() {
+		ctx, cancel := context.WithTimeout(bg, time.Millisecond)
+		defer cancel()
+		closed <- p.Close(ctx)
+	}()
+	select {
+	case err := <-closed:
+		var ce *pool.CloseError
+		require.ErrorAs(t, err, &ce)
+		require.Empty(t, ce.Hung)
+	case <-time.After(30 * time.Second): // a failure bound, not synchronisation
+		t.Fatal("forced Close deadlocked cancelling a task whose ctx calls into the pool")
+	}
+	_, err = f.Wait(bg)
+	require.ErrorIs(t, err, pool.ErrClosed)
+}
+
+// Whichever way a task came in (Submit, TrySubmit, Go or Run with a
+// cancellable ctx, with or without TaskTimeout), a forced Close cancels it
+// and no worker is left running; written by review.
+func TestForcedCloseCancelsEveryRunningTask(t *testing.T) {
+	for round := range 200 {
+		for _, timeout := range []time.Duration{0, time.Hour} {
+			synctest.Test(t, func(t *testing.T) {
+				var mu sync.Mutex
+				var errs []error
+				record := func(err error) {
+					mu.Lock()
+					errs = append(errs, err)
+					mu.Unlock()
+				}
+				p, err := pool.NewFunc(func(ctx context.Context, n int) (int, error) {
+					<-ctx.Done()
+					return n, context.Cause(ctx)
+				}, pool.Options{MaxWorkers: 1 + round%4, HungGrace: time.Second, TaskTimeout: timeout, OnError: record})
+				require.NoError(t, err)
+				caller, cancelCaller := context.WithCancel(bg)
+				defer cancelCaller()
+				var wg sync.WaitGroup
+				var futs []*pool.Future[int]
+				for g := range 6 {
+					wg.Go(func() {
+						for i := range 5 {
+							switch (g + i) % 4 {
+							case 0, 1:
+								submitFn := p.Submit
+								if (g+i)%4 == 1 {
+									submitFn = p.TrySubmit
+								}
+								if f, err := submitFn(caller, i); err == nil {
+									mu.Lock()
+									futs = append(futs, f)
+									mu.Unlock()
+								}
+							case 2:
+								_ = p.Go(caller, i)
+							case 3:
+								if _, err := p.Run(caller, i); err != nil {
+									record(err)
+								}
+							}
+						}
+					})
+				}
+				if round%2 == 0 {
+					synctest.Wait()
+				}
+				ctx, cancel := context.WithTimeout(bg, time.Duration(round%3)*time.Millisecond)
+				defer cancel()
+				err = p.Close(ctx)
+				var ce *pool.CloseError
+				if errors.As(err, &ce) {
+					require.Empty(t, ce.Hung, "round %d, TaskTimeout %v", round, timeout)
+				}
+				wg.Wait()
+				for _, f := range futs {
+					if _, err := f.Wait(bg); err != nil {
+						record(err)
+					}
+				}
+				for _, err := range errs {
+					require.ErrorIs(t, err, pool.ErrClosed, "round %d, TaskTimeout %v", round, timeout)
+				}
+			})
+		}
+	}
 }

@@ -527,16 +527,22 @@ func (s *slot[In, Out]) watchRun(cancel context.CancelCauseFunc) {
 // cause that ended the pool's life; forced Close calls it after killing life.
 func (p *Pool[In, Out]) cancelRunning() {
 	cause := context.Cause(p.life)
+	var cancels []context.CancelCauseFunc
 	p.mu.Lock()
-	defer p.mu.Unlock()
 	for _, set := range []map[*slot[In, Out]]struct{}{p.slots, p.hung} {
 		for s := range set {
 			s.runMu.Lock()
 			if s.runCancel != nil {
-				s.runCancel(cause)
+				cancels = append(cancels, s.runCancel)
 			}
 			s.runMu.Unlock()
 		}
+	}
+	p.mu.Unlock()
+	// Cancel with no lock held: cancelling runs the caller's Context
+	// methods. A function whose task ended meanwhile does nothing.
+	for _, cancel := range cancels {
+		cancel(cause)
 	}
 }
 
