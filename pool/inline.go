@@ -72,6 +72,13 @@ func (p *Pool[In, Out]) borrow(at *uint32) *slot[In, Out] {
 			continue
 		}
 		p.idle.Add(-1)
+		if p.queued() > 0 {
+			// A task was queued since inline looked, and whoever queued
+			// or held it counted this worker idle and started none for
+			// it: the worker is the task's, and Run queues behind it.
+			p.giveBack(s)
+			return nil
+		}
 		if s.stopping.Load() { // Reload or Resize retired it: use a current worker
 			p.giveBack(s)
 			continue

@@ -291,3 +291,76 @@ func TestTaskTakenAcrossAGiveBackAndReborrowIsHeld(t *testing.T) {
 	}
 	t.Logf("%d tasks, %d held, %d borrows, no private hold", i, held.Load(), borrows.Load())
 }
+
+// Found by a fifth review: a Run passes inline's check (queue empty), a task T is then queued and
+// taken by a lent slot X, whose hold counts slot Y as idle and so spawns
+// nothing; the Run then borrows Y. T sits in held with X and Y both lent and
+// live < MaxWorkers: nothing will run it until an inline run returns,
+// although the pool may start another worker.
+func TestHeldTaskWaitsForInlineRunsWithSpareCapacity(t *testing.T) {
+	p, err := NewFunc(func(_ context.Context, n int) (int, error) { return n, nil },
+		Options{MinWorkers: 2, MaxWorkers: 3})
+	require.NoError(t, err)
+	defer func() { require.NoError(t, p.Close(context.Background())) }()
+
+	idleBoth := func() {
+		for p.live.Load() < 2 || p.idle.Load() != p.live.Load() || p.queued() != 0 {
+			runtime.Gosched()
+		}
+	}
+	deadline := time.Now().Add(3 * time.Second)
+	for i := 0; time.Now().Before(deadline); i++ {
+		if p.live.Load() > 2 { // a spawn answered the last try: back to two
+			require.NoError(t, p.Resize(2))
+			for p.live.Load() > 2 {
+				runtime.Gosched()
+			}
+			require.NoError(t, p.Resize(3))
+		}
+		idleBoth()
+		var at1, at2 uint32
+		x := p.borrow(&at1) // R1: an inline Run in progress
+		require.NotNil(t, x)
+		require.True(t, p.inline(nil)) // R2: checks before T is queued...
+		f, err := p.Submit(context.Background(), i)
+		require.NoError(t, err)
+		var y *slot[int, int]
+		for p.held.n.Load() == 0 && !isDone(f) { // ...until X holds T
+			runtime.Gosched()
+		}
+		if p.held.n.Load() == 1 {
+			at2 = x.offerAt + 1
+			y = p.borrow(&at2) // ...and borrows Y only now
+		}
+		if y == nil || y == x {
+			if y != nil {
+				p.giveBack(y)
+			}
+			p.giveBack(x)
+			<-f.Done()
+			continue
+		}
+		// Wait until both slots' goroutines wait for their borrowers; the
+		// pool is then stable: no goroutine of it can move.
+		for !isDone(f) && (x.lease.Load() != leaseWant || y.lease.Load() != leaseWant) {
+			runtime.Gosched()
+		}
+		stuck := !isDone(f) && p.queued() == 1 && p.live.Load() < p.limit()
+		st := p.Stats()
+		p.giveBack(y)
+		p.giveBack(x)
+		<-f.Done()
+		require.False(t, stuck, "iteration %d: task held, both workers lent, %d of %d workers, no spawn: %+v",
+			i, st.Workers, st.Max, st)
+	}
+	t.Log("no stuck held task")
+}
+
+func isDone(f *Future[int]) bool {
+	select {
+	case <-f.Done():
+		return true
+	default:
+		return false
+	}
+}
