@@ -131,12 +131,18 @@ func TestInlineMixedWithEveryWorkerLifeEvent(t *testing.T) {
 			require.Equal(t, 1, closes[id], "worker %d closes", id)
 		}
 		mu.Unlock()
+		// The event buffer drops the oldest events when the hook falls
+		// behind (a loaded machine): then only the order of what arrived
+		// can be checked, not that every event did.
+		complete := p.events.port.Stats().Dropped == 0
 		evmu.Lock()
 		for id, k := range evs {
 			if id == 0 {
 				continue
 			}
-			require.Equal(t, WorkerStarted, k[0], "worker %d: %v", id, k)
+			if complete {
+				require.Equal(t, WorkerStarted, k[0], "worker %d: %v", id, k)
+			}
 			ex := 0
 			for j, e := range k {
 				if e == WorkerExited {
@@ -144,7 +150,11 @@ func TestInlineMixedWithEveryWorkerLifeEvent(t *testing.T) {
 					require.True(t, j == len(k)-1 || k[j+1] == WorkerRestarted, "worker %d: %v", id, k)
 				}
 			}
-			require.Equal(t, 1, ex, "worker %d: %v", id, k)
+			if complete {
+				require.Equal(t, 1, ex, "worker %d: %v", id, k)
+			} else {
+				require.LessOrEqual(t, ex, 1, "worker %d: %v", id, k)
+			}
 		}
 		evmu.Unlock()
 	}
