@@ -72,6 +72,25 @@ func wherePool(t *testing.T, g *gate, opts pool.Options) (*pool.Pool[int, where]
 	return p, &built
 }
 
+// runResult is the outcome of a Run started by holdWorker.
+type runResult struct {
+	where
+	err error
+}
+
+// holdWorker starts Run(bg, 1) on a goroutine of its own, where the task
+// holds its worker at g until the gate opens, and returns once the task
+// has entered; the Run's outcome arrives on the channel.
+func holdWorker(p *pool.Pool[int, where], g *gate) <-chan runResult {
+	c := make(chan runResult, 1)
+	go func() {
+		got, err := p.Run(bg, 1)
+		c <- runResult{got, err}
+	}()
+	<-g.entered
+	return c
+}
+
 func TestRunInline(t *testing.T) {
 	for _, tc := range []struct {
 		name        string
@@ -114,19 +133,14 @@ func TestInlineRunIsCountedBusy(t *testing.T) {
 		p, _ := wherePool(t, g, pool.Options{MinWorkers: 1, MaxWorkers: 1})
 		synctest.Wait()
 		me := int(goid())
-		done := make(chan where)
-		go func() {
-			got, err := p.Run(bg, 1)
-			require.NoError(t, err)
-			done <- got
-		}()
-		<-g.entered
+		done := holdWorker(p, g)
 		st := p.Stats()
 		require.Equal(t, 1, st.Busy)
 		require.Equal(t, 0, st.Idle)
 		require.Equal(t, uint64(1), st.Submitted)
 		close(g.open)
 		got := <-done
+		require.NoError(t, got.err)
 		require.NotEqual(t, me, got.goroutine)
 		synctest.Wait()
 		st = p.Stats()
@@ -250,13 +264,7 @@ func TestInlineTaskDoesNotHoldUpQueuedWork(t *testing.T) {
 		p, _ := wherePool(t, g, pool.Options{MinWorkers: 2, MaxWorkers: 2})
 		for round := range 20 {
 			synctest.Wait() // both workers parked
-			long := make(chan where)
-			go func() {
-				got, err := p.Run(bg, 1)
-				require.NoError(t, err)
-				long <- got
-			}()
-			<-g.entered
+			long := holdWorker(p, g)
 			f, err := p.Submit(bg, 0)
 			require.NoError(t, err)
 			// Fake time: an hour passes at once if nothing else can move.
@@ -266,6 +274,7 @@ func TestInlineTaskDoesNotHoldUpQueuedWork(t *testing.T) {
 			require.NoError(t, err, "round %d: the queued task waited for the lent worker", round)
 			g.open <- struct{}{}
 			held := <-long
+			require.NoError(t, held.err)
 			require.NotEqual(t, held.worker, got.worker, "round %d", round)
 		}
 	})
@@ -277,12 +286,7 @@ func TestCloseWaitsForInlineRuns(t *testing.T) {
 			g := newGate()
 			p, _ := wherePool(t, g, pool.Options{MinWorkers: 1, MaxWorkers: 1})
 			synctest.Wait()
-			ran := make(chan error)
-			go func() {
-				_, err := p.Run(bg, 1)
-				ran <- err
-			}()
-			<-g.entered
+			ran := holdWorker(p, g)
 			closed := make(chan error)
 			go func() { closed <- p.Close(bg) }()
 			synctest.Wait()
@@ -294,7 +298,7 @@ func TestCloseWaitsForInlineRuns(t *testing.T) {
 			_, err := p.Run(bg, 0)
 			require.ErrorIs(t, err, pool.ErrClosed)
 			close(g.open)
-			require.NoError(t, <-ran)
+			require.NoError(t, (<-ran).err)
 			require.NoError(t, <-closed)
 		})
 	})
@@ -351,13 +355,7 @@ func TestReloadWaitsForALentWorker(t *testing.T) {
 		g := newGate()
 		p, _ := wherePool(t, g, pool.Options{MinWorkers: 1, MaxWorkers: 1})
 		synctest.Wait()
-		long := make(chan where)
-		go func() {
-			got, err := p.Run(bg, 1)
-			require.NoError(t, err)
-			long <- got
-		}()
-		<-g.entered
+		long := holdWorker(p, g)
 		reloaded := make(chan error)
 		go func() { reloaded <- p.Reload(bg) }()
 		synctest.Wait()
@@ -367,7 +365,9 @@ func TestReloadWaitsForALentWorker(t *testing.T) {
 		default:
 		}
 		close(g.open)
-		require.Equal(t, 1, (<-long).worker)
+		old := <-long
+		require.NoError(t, old.err)
+		require.Equal(t, 1, old.worker)
 		require.NoError(t, <-reloaded)
 		synctest.Wait()
 		got, err := p.Run(bg, 0)
@@ -382,15 +382,10 @@ func TestResizeDownRetiresALentWorker(t *testing.T) {
 		g := newGate()
 		p, _ := wherePool(t, g, pool.Options{MinWorkers: 2, MaxWorkers: 2})
 		synctest.Wait()
-		long := make(chan error)
-		go func() {
-			_, err := p.Run(bg, 1)
-			long <- err
-		}()
-		<-g.entered
+		long := holdWorker(p, g)
 		require.NoError(t, p.Resize(1))
 		close(g.open)
-		require.NoError(t, <-long)
+		require.NoError(t, (<-long).err)
 		synctest.Wait()
 		st := p.Stats()
 		require.Equal(t, 1, st.Workers)

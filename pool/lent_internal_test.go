@@ -11,6 +11,21 @@ import (
 	"github.com/stretchr/testify/require"
 )
 
+// parkedSlot returns the slot of a one-worker pool once it is parked with
+// its worker offered for borrowing.
+func parkedSlot(p *Pool[int, int]) *slot[int, int] {
+	var s *slot[int, int]
+	for s == nil || s.lease.Load() != leaseIdle {
+		p.mu.Lock()
+		for x := range p.slots {
+			s = x
+		}
+		p.mu.Unlock()
+		runtime.Gosched()
+	}
+	return s
+}
+
 // Found by review: park checked the lease with a load (Idle, so the slot keeps the
 // task it just popped) and only then takes the worker back with a CAS in
 // reclaim. A Run that borrows the worker in between (the queue is empty by
@@ -29,15 +44,7 @@ func TestTaskTakenJustBeforeABorrowIsHeld(t *testing.T) {
 	require.NoError(t, err)
 	defer func() { require.NoError(t, p.Close(context.Background())) }()
 
-	var s *slot[int, int]
-	for s == nil {
-		p.mu.Lock()
-		for x := range p.slots {
-			s = x
-		}
-		p.mu.Unlock()
-		runtime.Gosched()
-	}
+	s := parkedSlot(p)
 	deadline := time.Now().Add(4 * time.Second)
 	hits, races := 0, 0
 	for i := 0; i < 20000 && time.Now().Before(deadline); i++ {
@@ -116,15 +123,7 @@ func TestTaskHeldAfterFailDrainIsResolved(t *testing.T) {
 		p, err := NewFunc(func(_ context.Context, n int) (int, error) { return n, nil },
 			Options{MinWorkers: 1, MaxWorkers: 1, MaxTasksPerWorker: 1})
 		require.NoError(t, err)
-		var s *slot[int, int]
-		for s == nil || s.lease.Load() != leaseIdle {
-			p.mu.Lock()
-			for x := range p.slots {
-				s = x
-			}
-			p.mu.Unlock()
-			runtime.Gosched()
-		}
+		s := parkedSlot(p)
 		// An inline Run borrows the worker and its task finishes: the
 		// worker is now used up, still lent.
 		var at uint32
@@ -240,15 +239,7 @@ func TestTaskTakenAcrossAGiveBackAndReborrowIsHeld(t *testing.T) {
 	require.NoError(t, err)
 	defer func() { require.NoError(t, p.Close(context.Background())) }()
 
-	var s *slot[int, int]
-	for s == nil || s.lease.Load() != leaseIdle {
-		p.mu.Lock()
-		for x := range p.slots {
-			s = x
-		}
-		p.mu.Unlock()
-		runtime.Gosched()
-	}
+	parkedSlot(p) // the worker is offered before the borrowing starts
 	var cur atomic.Pointer[Future[int]]
 	var stop atomic.Bool
 	var private, held, borrows atomic.Int64
