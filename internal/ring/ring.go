@@ -54,19 +54,29 @@ func (s Status) String() string {
 // closedBit is set in the tail word by Close.
 const closedBit = 1 << 63
 
-// cell holds one item. The low half of its stamp says whose turn it is, as
-// the low 32 bits of a position: p means the cell is free for the push at
+// cell holds one item. The low 31 bits of its stamp say whose turn it is,
+// as the low 31 bits of a position: p means the cell is free for the push at
 // position p; p+1 means it holds the item pushed at p, ready for the pop at
 // p. Turns only guide; the head and tail compare-and-swaps on full 64-bit
-// positions decide, so a turn that matches by wrapping around 2^32 is
-// harmless. The high half carries the item's tag (see TryPushTag).
+// positions decide, so a turn that matches by wrapping around 2^31 is
+// harmless. Bit 31 is waitBit; the high half carries the item's tag (see
+// TryPushTag).
 type cell[T any] struct {
 	stamp atomic.Uint64
 	val   T
 }
 
-// turn returns the turn half of a stamp.
-func turn(stamp uint64) uint32 { return uint32(stamp) }
+// waitBit in a stamp marks a full cell that a sleeping Push waits for: the
+// pop that empties the cell wakes one. Pops learn about sleeping Pushes from
+// the stamp they read anyway, instead of from a counter that the Pushes
+// write and every pop would have to read.
+const waitBit = 1 << 31
+
+// turn returns the turn bits of a stamp.
+func turn(stamp uint64) uint32 { return uint32(stamp) &^ waitBit }
+
+// turnOf returns the turn of position p.
+func turnOf(p uint64) uint32 { return uint32(p) &^ waitBit }
 
 // line keeps the fields after it off the cache line of the fields before.
 type line [64]byte
@@ -127,7 +137,8 @@ func (r *Ring[T]) advance(p uint64) uint64 {
 }
 
 // TryPush appends v if there is room. It returns OK, Full or Closed and
-// never waits, except for a moment while a pop is freeing the cell it needs.
+// never waits. While a pop is freeing the cell it needs, it looks again a few
+// times (see patience), then reports Full.
 func (r *Ring[T]) TryPush(v T) Status { return r.TryPushTag(v, 0) }
 
 // TryPushTag is TryPush for an item with a tag: 32 bits that travel with it
@@ -140,26 +151,72 @@ func (r *Ring[T]) TryPushTag(v T, tag uint32) Status {
 		}
 		c := &r.buf[t&(r.oneLap-1)]
 		switch s := turn(c.stamp.Load()); {
-		case s == uint32(t):
+		case s == turnOf(t):
 			if r.tail.CompareAndSwap(t, r.advance(t)) {
-				c.val = v
-				c.stamp.Store(uint64(tag)<<32 | uint64(uint32(t+1)))
-				if r.poppers.Load() > 0 {
-					wake(r.popWake)
-				}
+				r.publish(c, t, v, tag)
 				return OK
 			}
 			continue // another push took t: retry at once
-		case s+uint32(r.oneLap) == uint32(t+1) && r.head.Load()+r.oneLap == t:
-			return Full // the cell still holds the item pushed a lap ago
+		case r.heldOver(s, t) && (spins >= patience || r.head.Load()+r.oneLap == t):
+			// The cell still holds the item pushed a lap ago, and no pop
+			// claimed it, or the pop that did is slow to finish.
+			return Full
 		}
 		pause(spins) // a pop is freeing the cell, or the tail moved
 	}
 }
 
+// publish completes the push at position t, which claimed cell c.
+func (r *Ring[T]) publish(c *cell[T], t uint64, v T, tag uint32) {
+	c.val = v
+	c.stamp.Store(uint64(tag)<<32 | uint64(turnOf(t+1)))
+	if r.poppers.Load() > 0 {
+		wake(r.popWake)
+	}
+}
+
+// patience is how many times TryPush and TryPop look again at a cell that
+// the other side is in the middle of before they report Full or Empty. That
+// side may have been preempted right there, by the Go scheduler or by the
+// operating system; a Push or Pop that sleeps is woken when it is done
+// (see mark and PopTag), where one that kept looking would hold a processor
+// the other side may need.
+const patience = 4
+
+// heldOver reports whether a cell whose turn is s, the cell of tail
+// position t, still holds the item pushed a lap before t.
+func (r *Ring[T]) heldOver(s uint32, t uint64) bool {
+	return (s+uint32(r.oneLap))&^waitBit == turnOf(t+1)
+}
+
+// mark sets waitBit on the cell the next push needs if it still holds an
+// item, and reports whether it did: the pop that empties the cell will wake
+// a sleeping Push. It reports false if there is room or the ring is closed.
+func (r *Ring[T]) mark() bool {
+	for spins := 0; ; spins++ {
+		t := r.tail.Load()
+		if t&closedBit != 0 {
+			return false
+		}
+		c := &r.buf[t&(r.oneLap-1)]
+		stamp := c.stamp.Load()
+		switch s := turn(stamp); {
+		case s == turnOf(t):
+			return false
+		case r.heldOver(s, t):
+			if stamp&waitBit != 0 || c.stamp.CompareAndSwap(stamp, stamp|waitBit) {
+				return true
+			}
+			continue // popped meanwhile: look again
+		}
+		pause(spins)
+	}
+}
+
 // TryPop removes and returns the oldest item. It returns OK, Empty, or
 // Closed once the ring is closed and every pushed item was popped. It never
-// waits, except for a moment while a push is filling the cell it needs.
+// waits. While a push is filling the cell it needs, it looks again a few
+// times (see patience), then reports Empty.
 func (r *Ring[T]) TryPop() (T, Status) {
 	v, _, st := r.TryPopTag()
 	return v, st
@@ -177,22 +234,15 @@ func (r *Ring[T]) TryPopTag() (T, uint32, Status) {
 		c := &r.buf[h&(r.oneLap-1)]
 		stamp := c.stamp.Load()
 		switch s := turn(stamp); {
-		case s == uint32(h+1):
+		case s == turnOf(h+1):
 			if r.head.CompareAndSwap(h, r.advance(h)) {
-				v := c.val
-				var zero T
-				c.val = zero // let the item be collected
-				c.stamp.Store(uint64(uint32(h + r.oneLap)))
-				if r.pushers.Load() > 0 {
-					wake(r.pushWake)
-				}
-				return v, uint32(stamp >> 32), OK
+				return r.release(c, h), uint32(stamp >> 32), OK
 			}
 			continue // another pop took h: retry at once
-		case s == uint32(h):
-			if t := r.tail.Load(); t&^closedBit == h {
+		case s == turnOf(h):
+			if t := r.tail.Load(); t&^closedBit == h || spins >= patience {
 				var zero T
-				if t&closedBit != 0 {
+				if t == h|closedBit {
 					return zero, 0, Closed
 				}
 				return zero, 0, Empty
@@ -200,6 +250,18 @@ func (r *Ring[T]) TryPopTag() (T, uint32, Status) {
 		}
 		pause(spins) // a push is filling the cell, or the head moved
 	}
+}
+
+// release completes the pop at position h, which claimed cell c, and
+// returns its item.
+func (r *Ring[T]) release(c *cell[T], h uint64) T {
+	v := c.val
+	var zero T
+	c.val = zero // let the item be collected
+	if c.stamp.Swap(uint64(turnOf(h+r.oneLap)))&waitBit != 0 {
+		wake(r.pushWake) // a Push sleeps until this cell is free
+	}
+	return v
 }
 
 // Push appends v, waiting while the ring is full. It returns OK, Closed if
@@ -215,8 +277,13 @@ func (r *Ring[T]) PushTag(v T, tag uint32, cancel <-chan struct{}) Status {
 	}
 	for {
 		r.pushers.Add(1)
-		st := r.TryPushTag(v, tag) // a pop that ran before the Add did not see us
+		st := r.TryPushTag(v, tag)
+		if st == Full && !r.mark() {
+			r.pushers.Add(-1)
+			continue // room, or the close, came before the mark: look again
+		}
 		if st == Full {
+			// Marked: the pop that empties the cell wakes a Push.
 			if !sleep(r.pushWake, cancel) {
 				r.pushers.Add(-1)
 				if st := r.TryPushTag(v, tag); st != Full {
@@ -228,8 +295,10 @@ func (r *Ring[T]) PushTag(v T, tag uint32, cancel <-chan struct{}) Status {
 			continue
 		}
 		r.pushers.Add(-1)
-		if r.pushers.Load() > 0 && (st == Closed || r.Len() < int(r.cap)) {
-			wake(r.pushWake) // one token woke us: pass the room, or the close, on
+		if r.pushers.Load() > 0 && !r.mark() {
+			// One token woke us, and others still sleep: mark the cell
+			// they wait for now, or pass the room, or the close, on.
+			wake(r.pushWake)
 		}
 		return st
 	}
@@ -248,15 +317,6 @@ func (r *Ring[T]) Pop(cancel <-chan struct{}) (T, Status) {
 func (r *Ring[T]) PopTag(cancel <-chan struct{}) (T, uint32, Status) {
 	if v, tag, st := r.TryPopTag(); st != Empty {
 		return v, tag, st
-	}
-	for range popYields {
-		// The goroutine about to push is often runnable on this very
-		// processor, readied by the item we handed it last: let it run
-		// rather than sleep and make it wake us.
-		runtime.Gosched()
-		if v, tag, st := r.TryPopTag(); st != Empty {
-			return v, tag, st
-		}
 	}
 	for {
 		r.poppers.Add(1)
@@ -307,13 +367,13 @@ func (r *Ring[T]) Seal(f func(T)) {
 	t := r.tail.Load() &^ closedBit // final: the ring is closed
 	for h != t {
 		c := &r.buf[h&(r.oneLap-1)]
-		for spins := 0; turn(c.stamp.Load()) != uint32(h+1); spins++ {
+		for spins := 0; turn(c.stamp.Load()) != turnOf(h+1); spins++ {
 			pause(spins) // the push at h is still filling the cell
 		}
 		v := c.val
 		var zero T
 		c.val = zero
-		c.stamp.Store(uint64(uint32(h + r.oneLap)))
+		c.stamp.Store(uint64(turnOf(h + r.oneLap)))
 		h = r.advance(h)
 		r.head.Store(h | closedBit)
 		f(v)
@@ -351,11 +411,6 @@ func (r *Ring[T]) Popped() uint64 { return r.count(r.head.Load() &^ closedBit) }
 func (r *Ring[T]) count(p uint64) uint64 {
 	return p>>r.shift*r.cap + p&(r.oneLap-1)
 }
-
-// popYields is how many times Pop yields the processor and looks again at
-// an empty ring before it sleeps: an item that arrives meanwhile costs its
-// producer no wake-up and its consumer no sleep.
-const popYields = 2
 
 // sleep waits for a token in ch and reports true, or reports false if
 // cancel is closed first. A single receive is the cheapest wait there is.

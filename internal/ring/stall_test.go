@@ -1,0 +1,144 @@
+package ring
+
+import (
+	"fmt"
+	"testing"
+	"testing/synctest"
+
+	"github.com/stretchr/testify/require"
+)
+
+// A push or pop can be stopped between claiming its position and finishing
+// its cell, by the Go scheduler or by the operating system. These tests stop
+// one there by hand: they claim the position as the operation would, check
+// that the other side neither spins on the cell nor misses it, then finish
+// the operation.
+
+// stallPush claims the next push position as a push would and returns a
+// function that finishes that push with v.
+func stallPush[T any](r *Ring[T], v T) (finish func()) {
+	t := r.tail.Load()
+	if !r.tail.CompareAndSwap(t, r.advance(t)) {
+		panic("stallPush: the tail moved")
+	}
+	return func() { r.publish(&r.buf[t&(r.oneLap-1)], t, v, 7) }
+}
+
+// stallPop claims the next pop position as a pop would and returns a
+// function that finishes that pop and returns its item.
+func stallPop[T any](r *Ring[T]) (finish func() T) {
+	h := r.head.Load()
+	if !r.head.CompareAndSwap(h, r.advance(h)) {
+		panic("stallPop: the head moved")
+	}
+	return func() T { return r.release(&r.buf[h&(r.oneLap-1)], h) }
+}
+
+func TestPopSleepsThroughAStalledPush(t *testing.T) {
+	for _, capacity := range []int{1, 3, 64} {
+		t.Run(fmt.Sprintf("cap%d", capacity), func(t *testing.T) {
+			synctest.Test(t, func(t *testing.T) {
+				r := New[int](capacity)
+				finish := stallPush(r, 42)
+				_, st := r.TryPop()
+				require.Equal(t, Empty, st, "TryPop must give up on a cell whose push has not finished")
+				require.Equal(t, 1, r.Len(), "the claimed push counts in Len")
+
+				res := startPops(r, 1, nil)
+				synctest.Wait()
+				require.Empty(t, res, "Pop must wait for the stalled push")
+				require.EqualValues(t, 1, r.poppers.Load(), "Pop must sleep, not spin")
+
+				finish()
+				synctest.Wait()
+				require.Equal(t, testPopResult[int]{42, OK}, <-res, "finishing the push must wake the Pop")
+				requireCounters(t, r, 0, 1, 1)
+			})
+		})
+	}
+}
+
+func TestCloseDoesNotEndAPopWaitingForAStalledPush(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		r := New[int](4)
+		finish := stallPush(r, 5)
+		res := startPops(r, 1, nil)
+		synctest.Wait()
+		r.Close()
+		synctest.Wait()
+		require.Empty(t, res, "an item claimed before Close is still coming")
+		finish()
+		synctest.Wait()
+		require.Equal(t, testPopResult[int]{5, OK}, <-res)
+		_, st := r.Pop(nil)
+		require.Equal(t, Closed, st)
+	})
+}
+
+func TestPushSleepsThroughAStalledPop(t *testing.T) {
+	for _, capacity := range []int{1, 3, 64} {
+		t.Run(fmt.Sprintf("cap%d", capacity), func(t *testing.T) {
+			synctest.Test(t, func(t *testing.T) {
+				r := New[int](capacity)
+				for i := range capacity {
+					require.Equal(t, OK, r.TryPush(i))
+				}
+				finish := stallPop(r)
+				require.Equal(t, Full, r.TryPush(-1), "TryPush must give up on a cell whose pop has not finished")
+
+				res := startPushes(r, []int{capacity}, nil)
+				synctest.Wait()
+				require.Empty(t, res, "Push must wait for the stalled pop")
+				require.EqualValues(t, 1, r.pushers.Load(), "Push must sleep, not spin")
+				c := &r.buf[0]
+				require.NotZero(t, c.stamp.Load()&waitBit, "the sleeping Push marks the cell it waits for")
+
+				require.Equal(t, 0, finish(), "the stalled pop gets the oldest item")
+				synctest.Wait()
+				require.Equal(t, OK, (<-res).st, "finishing the pop must wake the Push")
+				require.Zero(t, c.stamp.Load()&waitBit, "the Push's own item is not marked")
+				for i := 1; i <= capacity; i++ {
+					v, st := r.TryPop()
+					require.Equal(t, OK, st)
+					require.Equal(t, i, v, "FIFO")
+				}
+				requireCounters(t, r, 0, uint64(capacity+1), uint64(capacity+1))
+			})
+		})
+	}
+}
+
+func TestPushesSleepingOnOneCellAreWokenInTurn(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		r := New[int](2)
+		require.Equal(t, OK, r.TryPush(1))
+		require.Equal(t, OK, r.TryPush(2))
+		res := startPushes(r, []int{3, 4}, nil)
+		synctest.Wait()
+		require.EqualValues(t, 2, r.pushers.Load())
+
+		// One pop frees the cell both pushes marked: one push takes it, and
+		// the other, whose mark is gone with that cell, must end up marking
+		// the next one, or the pop that frees it would not wake it.
+		v, st := r.TryPop()
+		require.Equal(t, OK, st)
+		require.Equal(t, 1, v)
+		synctest.Wait()
+		require.Len(t, res, 1)
+		require.EqualValues(t, 1, r.pushers.Load(), "the other push sleeps on")
+		require.NotZero(t, r.buf[1].stamp.Load()&waitBit, "the woken push marks the cell the other waits for")
+
+		v, st = r.TryPop()
+		require.Equal(t, OK, st)
+		require.Equal(t, 2, v)
+		synctest.Wait()
+		require.Len(t, res, 2)
+		got := []int{}
+		for range 2 {
+			v, st := r.TryPop()
+			require.Equal(t, OK, st)
+			got = append(got, v)
+		}
+		require.ElementsMatch(t, []int{3, 4}, got)
+	})
+}
