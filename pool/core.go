@@ -3,7 +3,6 @@ package pool
 import (
 	"context"
 	"errors"
-	"math/rand/v2"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -85,17 +84,22 @@ func (c *core) clock() time.Duration { return time.Since(c.epoch) }
 
 // sampleEvery is how many tasks share one latency sample: reading the clock
 // costs more than dispatching a tiny task, so once a worker has timed
-// warmSamples tasks, one task in sampleEvery, at random, is timed for the
-// RunTime and WaitTime histograms. Before that every task is, so that a
-// young or quiet pool still reports its latencies.
+// warmSamples tasks, one task in sampleEvery is timed for the RunTime and
+// WaitTime histograms. Before that every task is, so that a young or quiet
+// pool still reports its latencies.
 const (
-	sampleEvery = 32
+	sampleShift = 5
+	sampleEvery = 1 << sampleShift
 	warmSamples = 256
 )
 
-// now returns the enqueue timestamp of a task to be sampled, or 0.
-func (c *core) now() uint32 {
-	if c.warm.Load() && rand.Uint32()%sampleEvery != 0 {
+// now returns the enqueue timestamp of a task to be sampled, or 0. seq is a
+// number that changes from one task to the next, such as the queue's push
+// count; the top bits of its Fibonacci hash pick one task in sampleEvery,
+// spread evenly and out of step with any short period in the workload, as
+// a random draw would but for a fraction of its cost.
+func (c *core) now(seq uint64) uint32 {
+	if c.warm.Load() && (seq*0x9e3779b97f4a7c15)>>(64-sampleShift) != 0 {
 		return 0
 	}
 	return stamp(c.clock())

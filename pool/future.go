@@ -18,6 +18,7 @@ type Future[Out any] struct {
 	// it, so that Run can reuse the future after taking the token.
 	signal bool
 	lender uint32 // Run's futures: the lenders entry last borrowed from
+	seq    uint64 // Run's futures: counts their uses, to pick samples (see core.now)
 	core   *core
 }
 
@@ -77,6 +78,7 @@ func (f *Future[Out]) reset(ctx context.Context) {
 	f.out, f.err = zero, nil
 	f.ctx = cancellable(ctx)
 	f.state.Store(pending)
+	f.seq++
 }
 
 // cancellable returns ctx, or nil when ctx can never be cancelled, so that

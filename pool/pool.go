@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math/rand/v2"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -111,7 +112,9 @@ func New[In, Out any](factory Factory[In, Out], opts Options) (*Pool[In, Out], e
 	p.nudges.Store(&nudges)
 	p.ticker = time.AfterFunc(time.Hour, p.onTick)
 	p.ticker.Reset(opts.IdleTimeout)
-	p.free.New = func() any { return &Future[Out]{done: make(chan struct{}, 1), signal: true, core: p.core} }
+	p.free.New = func() any {
+		return &Future[Out]{done: make(chan struct{}, 1), signal: true, core: p.core, seq: rand.Uint64()}
+	}
 	for range opts.MinWorkers {
 		p.live.Add(1)
 		p.start()
@@ -149,7 +152,7 @@ func NewFunc[In, Out any](fn func(ctx context.Context, in In) (Out, error), opts
 func (p *Pool[In, Out]) Run(ctx context.Context, in In) (Out, error) {
 	f := p.free.Get().(*Future[Out])
 	f.reset(ctx)
-	t := task[In, Out]{in: in, fut: f, enq: p.now()}
+	t := task[In, Out]{in: in, fut: f, enq: p.now(f.seq)}
 	if p.inline(ctx.Done()) {
 		if s := p.borrow(&f.lender); s != nil {
 			p.runLent(s, t)
@@ -183,7 +186,7 @@ func (p *Pool[In, Out]) Run(ctx context.Context, in In) (Out, error) {
 // never runs, and a running one sees its context cancelled.
 func (p *Pool[In, Out]) Submit(ctx context.Context, in In) (*Future[Out], error) {
 	f := &Future[Out]{ctx: cancellable(ctx), done: make(chan struct{}), core: p.core}
-	if err := p.enqueue(ctx, task[In, Out]{in: in, fut: f, enq: p.now()}, true); err != nil {
+	if err := p.enqueue(ctx, task[In, Out]{in: in, fut: f, enq: p.now(p.queue.Pushed())}, true); err != nil {
 		return nil, err
 	}
 	return f, nil
@@ -194,7 +197,7 @@ func (p *Pool[In, Out]) Submit(ctx context.Context, in In) (*Future[Out], error)
 // so a task whose ctx ends while queued never runs.
 func (p *Pool[In, Out]) TrySubmit(ctx context.Context, in In) (*Future[Out], error) {
 	f := &Future[Out]{ctx: cancellable(ctx), done: make(chan struct{}), core: p.core}
-	if err := p.enqueue(ctx, task[In, Out]{in: in, fut: f, enq: p.now()}, false); err != nil {
+	if err := p.enqueue(ctx, task[In, Out]{in: in, fut: f, enq: p.now(p.queue.Pushed())}, false); err != nil {
 		return nil, err
 	}
 	return f, nil
@@ -215,7 +218,7 @@ func (p *Pool[In, Out]) TryGo(ctx context.Context, in In) error {
 }
 
 func (p *Pool[In, Out]) detached(ctx context.Context, in In) task[In, Out] {
-	t := task[In, Out]{in: in, enq: p.now()}
+	t := task[In, Out]{in: in, enq: p.now(p.queue.Pushed())}
 	if c := cancellable(ctx); c != nil {
 		t.fut = &Future[Out]{ctx: c, core: p.core}
 	}

@@ -386,6 +386,13 @@ func (p *Pool[In, Out]) exec(s *slot[In, Out], t task[In, Out]) bool {
 		p.settle(s, f, *new(Out), p.stateErr(), &s.stats.canceled)
 		return true
 	}
+	if t.enq == 0 && s.watch == nil && (f == nil || f.ctx == nil) {
+		// Not timed, no deadline, no ctx of its own: the common case.
+		out, pe, err := p.invoke(s.w, p.wctx, t.in)
+		s.tasks++
+		p.outcome(s, f, out, err, pe, false)
+		return true
+	}
 	if f != nil && f.ctx != nil && f.ctx.Err() != nil {
 		p.settle(s, f, *new(Out), f.ctx.Err(), &s.stats.canceled)
 		return true

@@ -31,8 +31,8 @@ func (c *counters) add(o *counters) {
 // 12.5% of the true value; Max is exact.
 type Latency struct {
 	// Count is the number of sampled tasks: every task until a worker has
-	// timed 256, then one in 32 at random, because reading the clock
-	// costs more than a tiny task.
+	// timed 256, then one in 32, because reading the clock costs more than
+	// a tiny task.
 	Count uint64
 	// Mean is the average of the samples.
 	Mean time.Duration
