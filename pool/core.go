@@ -94,8 +94,8 @@ const (
 )
 
 // now returns the enqueue timestamp of a task to be sampled, or 0. seq is a
-// number that changes from one task to the next, such as the queue's push
-// count; the top bits of its Fibonacci hash pick one task in sampleEvery,
+// number that changes from one task to the next, such as the queue's
+// position (ring.Seq); the top bits of its Fibonacci hash pick one task in sampleEvery,
 // spread evenly and out of step with any short period in the workload, as
 // a random draw would but for a fraction of its cost.
 func (c *core) now(seq uint64) uint32 {

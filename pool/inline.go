@@ -150,8 +150,21 @@ func (p *Pool[In, Out]) takeHeld() (task[In, Out], bool) {
 
 // runLent runs t on the borrowed worker of s and gives the worker back.
 func (p *Pool[In, Out]) runLent(s *slot[In, Out], t task[In, Out]) {
-	p.exec(s, t) // no TaskTimeout with a lent worker: exec cannot detach
+	p.execLent(s, t)
 	p.giveBack(s)
+}
+
+// execLent runs t on the borrowed worker of s, turning a panic on exec's
+// short path into the task's *PanicError as serve does.
+func (p *Pool[In, Out]) execLent(s *slot[In, Out], t task[In, Out]) {
+	if !p.opts.CrashOnPanic {
+		defer func() {
+			if s.handling {
+				p.rescued(s, recover())
+			}
+		}()
+	}
+	p.exec(s, t) // no TaskTimeout with a lent worker: exec cannot detach
 }
 
 // giveBack returns a lent worker to its slot. A worker that needs its

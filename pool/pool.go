@@ -186,7 +186,7 @@ func (p *Pool[In, Out]) Run(ctx context.Context, in In) (Out, error) {
 // never runs, and a running one sees its context cancelled.
 func (p *Pool[In, Out]) Submit(ctx context.Context, in In) (*Future[Out], error) {
 	f := &Future[Out]{ctx: cancellable(ctx), done: make(chan struct{}), core: p.core}
-	if err := p.enqueue(ctx, task[In, Out]{in: in, fut: f, enq: p.now(p.queue.Pushed())}, true); err != nil {
+	if err := p.enqueue(ctx, task[In, Out]{in: in, fut: f, enq: p.now(p.queue.Seq())}, true); err != nil {
 		return nil, err
 	}
 	return f, nil
@@ -197,7 +197,7 @@ func (p *Pool[In, Out]) Submit(ctx context.Context, in In) (*Future[Out], error)
 // so a task whose ctx ends while queued never runs.
 func (p *Pool[In, Out]) TrySubmit(ctx context.Context, in In) (*Future[Out], error) {
 	f := &Future[Out]{ctx: cancellable(ctx), done: make(chan struct{}), core: p.core}
-	if err := p.enqueue(ctx, task[In, Out]{in: in, fut: f, enq: p.now(p.queue.Pushed())}, false); err != nil {
+	if err := p.enqueue(ctx, task[In, Out]{in: in, fut: f, enq: p.now(p.queue.Seq())}, false); err != nil {
 		return nil, err
 	}
 	return f, nil
@@ -218,7 +218,7 @@ func (p *Pool[In, Out]) TryGo(ctx context.Context, in In) error {
 }
 
 func (p *Pool[In, Out]) detached(ctx context.Context, in In) task[In, Out] {
-	t := task[In, Out]{in: in, enq: p.now(p.queue.Pushed())}
+	t := task[In, Out]{in: in, enq: p.now(p.queue.Seq())}
 	if c := cancellable(ctx); c != nil {
 		t.fut = &Future[Out]{ctx: c, core: p.core}
 	}
@@ -243,10 +243,7 @@ func (p *Pool[In, Out]) enqueue(ctx context.Context, t task[In, Out], wait bool)
 			}
 			st = ring.OK
 		case wait:
-			if p.nested(ctx) {
-				defer p.block()()
-			}
-			st = p.put(t, ctx.Done())
+			st = p.wait(ctx, t)
 		}
 	}
 	switch st {
@@ -258,8 +255,19 @@ func (p *Pool[In, Out]) enqueue(ctx context.Context, t task[In, Out], wait bool)
 	case ring.Canceled:
 		return ctx.Err()
 	}
-	p.maybeSpawn()
+	if p.live.Load() < p.limit() { // the common full pool skips the call
+		p.maybeSpawn()
+	}
 	return nil
+}
+
+// wait puts t in the queue once there is room, or until ctx ends. A task of
+// this pool waiting on it allows one more worker meanwhile (see block).
+func (p *Pool[In, Out]) wait(ctx context.Context, t task[In, Out]) ring.Status {
+	if p.nested(ctx) {
+		defer p.block()()
+	}
+	return p.put(t, ctx.Done())
 }
 
 // Messages returns the port on which workers' WorkerInfo.Post messages

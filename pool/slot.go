@@ -52,6 +52,11 @@ type slot[In, Out any] struct {
 	// Close (see cancelRunning).
 	runMu     sync.Mutex
 	runCancel context.CancelCauseFunc
+
+	// While a task on exec's short path is in Handle: that task's future,
+	// for the recover of whoever runs it (see rescued).
+	handling bool
+	handled  *Future[Out]
 }
 
 // start runs a new slot; the caller has already counted it in live. It
@@ -78,29 +83,67 @@ func (p *Pool[In, Out]) start() *slot[In, Out] {
 
 func (p *Pool[In, Out]) loop(s *slot[In, Out]) {
 	defer p.exit(s)
+	for p.serve(s) {
+	}
+}
+
+// serve feeds the slot's worker until the slot should exit, and reports
+// false then. A task whose Handle panics on exec's short path ends serve
+// with true, once rescued resolved it, and loop calls serve again: one
+// deferred recover covers every task in between, where one per task would
+// cost more than a tiny task does.
+func (p *Pool[In, Out]) serve(s *slot[In, Out]) (again bool) {
+	if !p.opts.CrashOnPanic {
+		defer func() {
+			if s.handling {
+				again = p.rescued(s, recover())
+			}
+		}()
+	}
 	for {
 		if s.w == nil && !p.build(s, false) {
-			return
+			return false
 		}
 		t, ok := p.next(s)
 		if !ok {
-			return
+			return false
 		}
 		// A borrower may have used up or lost the worker while the slot
 		// was parked (see giveBack): t is taken, so build one to run it.
 		// Only a halted pool refuses, and exec then resolves t without it.
-		p.recycle(s)
+		// (spent inlines where recycle does not: it is checked here.)
+		if p.spent(s) {
+			p.retireSpent(s)
+		}
 		if s.w == nil {
 			p.build(s, true)
 		}
 		if !p.exec(s, t) {
-			return
+			return false
 		}
-		p.recycle(s)
+		if p.spent(s) {
+			p.retireSpent(s)
+		}
 		if p.surplus(s) {
-			return
+			return false
 		}
 	}
+}
+
+// rescued resolves the task whose Handle panicked on exec's short path
+// with a *PanicError and reports true; the worker is dealt with as for any
+// panic. v is what recover returned in the deferred function that calls
+// rescued: nil when Handle called runtime.Goexit, which rescued leaves to
+// end the goroutine, reporting false.
+func (p *Pool[In, Out]) rescued(s *slot[In, Out], v any) bool {
+	s.handling = false
+	if v == nil {
+		return false
+	}
+	r := panics.NewRecovered(2, v)
+	s.tasks++
+	p.outcome(s, s.handled, *new(Out), nil, &PanicError{Value: v, Stack: r.Stack}, false)
+	return true
 }
 
 // build makes a worker with the factory, backing off after consecutive
@@ -179,9 +222,11 @@ func (p *Pool[In, Out]) failed(s *slot[In, Out], err error) bool {
 // needs, or the slot idled past IdleTimeout.
 func (p *Pool[In, Out]) next(s *slot[In, Out]) (task[In, Out], bool) {
 	for {
-		if t, ok := p.takeHeld(); ok {
-			s.idleTick = 0
-			return t, true
+		if p.held.n.Load() > 0 {
+			if t, ok := p.takeHeld(); ok {
+				s.idleTick = 0
+				return t, true
+			}
 		}
 		t, st := p.tryTake()
 		if st == ring.Empty {
@@ -323,10 +368,15 @@ func (p *Pool[In, Out]) spent(s *slot[In, Out]) bool {
 // here and the slot builds a fresh one before its next task.
 func (p *Pool[In, Out]) recycle(s *slot[In, Out]) {
 	if p.spent(s) {
-		p.recycled.Add(1)
-		p.emit(WorkerRecycled, s.id, nil)
-		p.discard(s, nil)
+		p.retireSpent(s)
 	}
+}
+
+// retireSpent is recycle once spent reported true.
+func (p *Pool[In, Out]) retireSpent(s *slot[In, Out]) {
+	p.recycled.Add(1)
+	p.emit(WorkerRecycled, s.id, nil)
+	p.discard(s, nil)
 }
 
 // discard closes the slot's worker; the next loop builds a fresh one.
@@ -387,10 +437,19 @@ func (p *Pool[In, Out]) exec(s *slot[In, Out], t task[In, Out]) bool {
 		return true
 	}
 	if t.enq == 0 && s.watch == nil && (f == nil || f.ctx == nil) {
-		// Not timed, no deadline, no ctx of its own: the common case.
-		out, pe, err := p.invoke(s.w, p.wctx, t.in)
+		// The short path: not timed, no deadline, no ctx of its own, the
+		// common case. A panic in Handle leaves exec, and whoever called
+		// it resolves the task (see serve and runLent).
+		s.handling, s.handled = true, f
+		out, err := s.w.Handle(p.wctx, t.in)
+		s.handling = false
 		s.tasks++
-		p.outcome(s, f, out, err, pe, false)
+		if err == nil && f == nil { // outcome's plain success, spelt out
+			s.failures = 0
+			s.stats.completed.Add(1)
+			return true
+		}
+		p.outcome(s, f, out, err, nil, false)
 		return true
 	}
 	if f != nil && f.ctx != nil && f.ctx.Err() != nil {

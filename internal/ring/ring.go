@@ -401,6 +401,10 @@ func (r *Ring[T]) Len() int {
 	}
 }
 
+// Seq returns a number that changes with every push, for callers that need
+// one and not the count Pushed computes from it.
+func (r *Ring[T]) Seq() uint64 { return r.tail.Load() }
+
 // Pushed returns the number of items pushed since New.
 func (r *Ring[T]) Pushed() uint64 { return r.count(r.tail.Load() &^ closedBit) }
 
