@@ -30,7 +30,7 @@ func TestCloseDoesNotStrandATaskQueuedAsTheLastSlotLeaves(t *testing.T) {
 		p.mu.Unlock()
 		// The submitter's put; its own maybeSpawn comes later (and gives up).
 		f := &Future[int]{done: make(chan struct{}), core: p.core}
-		require.Equal(t, ring.OK, p.tryPut(task[int, int]{in: 7, fut: f}))
+		require.Equal(t, ring.OK, p.tryPut(task[int, int]{in: 7, fut: f}, false))
 
 		begin := make(chan struct{})
 		closed := make(chan error, 1)

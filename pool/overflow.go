@@ -33,7 +33,7 @@ func (p *Pool[In, Out]) push(t task[In, Out]) error {
 	if p.state.Load() != stateOpen {
 		return p.stateErr()
 	}
-	if len(o.tasks) == 0 && p.tryPut(t) == ring.OK {
+	if len(o.tasks) == 0 && p.tryPut(t, false) == ring.OK {
 		return nil
 	}
 	o.tasks = append(o.tasks, t)
@@ -47,7 +47,7 @@ func (p *Pool[In, Out]) refill() {
 	o.mu.Lock()
 	defer o.mu.Unlock()
 	i := 0
-	for i < len(o.tasks) && p.tryPut(o.tasks[i]) == ring.OK {
+	for i < len(o.tasks) && p.tryPut(o.tasks[i], false) == ring.OK {
 		i++
 	}
 	p.shift(i)

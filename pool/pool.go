@@ -64,7 +64,13 @@ type entry[In, Out any] struct {
 	fut *Future[Out]
 }
 
-func (p *Pool[In, Out]) tryPut(t task[In, Out]) ring.Status {
+// tryPut queues t if there is room. A caller that will wait for room
+// anyway (wait) does not wait for a pop in progress either (see
+// ring.Ring.OfferTag).
+func (p *Pool[In, Out]) tryPut(t task[In, Out], wait bool) ring.Status {
+	if wait {
+		return p.queue.OfferTag(entry[In, Out]{t.in, t.fut}, t.enq)
+	}
 	return p.queue.TryPushTag(entry[In, Out]{t.in, t.fut}, t.enq)
 }
 
@@ -74,6 +80,13 @@ func (p *Pool[In, Out]) put(t task[In, Out], cancel <-chan struct{}) ring.Status
 
 func (p *Pool[In, Out]) tryTake() (task[In, Out], ring.Status) {
 	e, enq, st := p.queue.TryPopTag()
+	return task[In, Out]{e.in, e.fut, enq}, st
+}
+
+// poll is tryTake for a slot, which parks when the queue looks empty: it
+// does not wait for a push in progress (see ring.Ring.PollTag).
+func (p *Pool[In, Out]) poll() (task[In, Out], ring.Status) {
+	e, enq, st := p.queue.PollTag()
 	return task[In, Out]{e.in, e.fut, enq}, st
 }
 
@@ -235,7 +248,7 @@ func (p *Pool[In, Out]) enqueue(ctx context.Context, t task[In, Out], wait bool)
 		if err := p.push(t); err != nil {
 			return err
 		}
-	} else if st = p.tryPut(t); st == ring.Full {
+	} else if st = p.tryPut(t, wait); st == ring.Full {
 		switch {
 		case p.ovf.on:
 			if err := p.push(t); err != nil {

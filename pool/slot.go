@@ -228,7 +228,7 @@ func (p *Pool[In, Out]) next(s *slot[In, Out]) (task[In, Out], bool) {
 				return t, true
 			}
 		}
-		t, st := p.tryTake()
+		t, st := p.poll()
 		if st == ring.Empty {
 			var leave bool
 			if t, st, leave = p.park(s); leave {

@@ -22,7 +22,7 @@ func TestCloseWaitsForAWorkerBeingStarted(t *testing.T) {
 		require.NoError(t, err)
 		p.live.Add(1) // as maybeSpawn does, just before it calls start
 		f := &Future[int]{done: make(chan struct{}), core: p.core}
-		require.Equal(t, ring.OK, p.tryPut(task[int, int]{in: 7, fut: f}))
+		require.Equal(t, ring.OK, p.tryPut(task[int, int]{in: 7, fut: f}, false))
 
 		closed := make(chan error, 1)
 		go func() { closed <- p.Close(context.Background()) }()

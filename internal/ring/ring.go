@@ -137,13 +137,22 @@ func (r *Ring[T]) advance(p uint64) uint64 {
 }
 
 // TryPush appends v if there is room. It returns OK, Full or Closed and
-// never waits. While a pop is freeing the cell it needs, it looks again a few
-// times (see patience), then reports Full.
+// never waits, except for a moment while a pop is freeing the cell it needs.
 func (r *Ring[T]) TryPush(v T) Status { return r.TryPushTag(v, 0) }
 
 // TryPushTag is TryPush for an item with a tag: 32 bits that travel with it
 // in its cell's stamp word, so that they cost no memory (see TryPopTag).
-func (r *Ring[T]) TryPushTag(v T, tag uint32) Status {
+func (r *Ring[T]) TryPushTag(v T, tag uint32) Status { return r.tryPush(v, tag, forever) }
+
+// OfferTag is TryPushTag that does not wait for a pop that is freeing the
+// cell it needs: after a few looks (see patience) it reports Full, and
+// PushTag, called next, sleeps until that pop is done. It suits a producer
+// that waits for room anyway.
+func (r *Ring[T]) OfferTag(v T, tag uint32) Status { return r.tryPush(v, tag, patience) }
+
+// tryPush is TryPushTag, giving up on a cell a pop is freeing after the
+// given number of looks.
+func (r *Ring[T]) tryPush(v T, tag uint32, looks int) Status {
 	for spins := 0; ; spins++ {
 		t := r.tail.Load()
 		if t&closedBit != 0 {
@@ -157,7 +166,7 @@ func (r *Ring[T]) TryPushTag(v T, tag uint32) Status {
 				return OK
 			}
 			continue // another push took t: retry at once
-		case r.heldOver(s, t) && (spins >= patience || r.head.Load()+r.oneLap == t):
+		case r.heldOver(s, t) && (looks >= 0 && spins >= looks || r.head.Load()+r.oneLap == t):
 			// The cell still holds the item pushed a lap ago, and no pop
 			// claimed it, or the pop that did is slow to finish.
 			return Full
@@ -175,13 +184,18 @@ func (r *Ring[T]) publish(c *cell[T], t uint64, v T, tag uint32) {
 	}
 }
 
-// patience is how many times TryPush and TryPop look again at a cell that
-// the other side is in the middle of before they report Full or Empty. That
-// side may have been preempted right there, by the Go scheduler or by the
-// operating system; a Push or Pop that sleeps is woken when it is done
-// (see mark and PopTag), where one that kept looking would hold a processor
-// the other side may need.
-const patience = 4
+// patience is how many times OfferTag and PollTag, and Push and Pop, look
+// again at a cell that the other side is in the middle of before they
+// report Full or Empty. That side may have been preempted right there, by
+// the Go scheduler or by the operating system; a Push or Pop that sleeps is
+// woken when it is done (see mark and PopTag), where one that kept looking
+// would hold a processor the other side may need. TryPush and TryPop look
+// until it is done (forever), so that Full and Empty keep their plain
+// meaning for callers that act on them, such as a DropOldest port.
+const (
+	patience = 4
+	forever  = -1
+)
 
 // heldOver reports whether a cell whose turn is s, the cell of tail
 // position t, still holds the item pushed a lap before t.
@@ -215,8 +229,7 @@ func (r *Ring[T]) mark() bool {
 
 // TryPop removes and returns the oldest item. It returns OK, Empty, or
 // Closed once the ring is closed and every pushed item was popped. It never
-// waits. While a push is filling the cell it needs, it looks again a few
-// times (see patience), then reports Empty.
+// waits, except for a moment while a push is filling the cell it needs.
 func (r *Ring[T]) TryPop() (T, Status) {
 	v, _, st := r.TryPopTag()
 	return v, st
@@ -224,7 +237,17 @@ func (r *Ring[T]) TryPop() (T, Status) {
 
 // TryPopTag is TryPop that also returns the item's tag: 0 unless it was
 // pushed by TryPushTag or PushTag. After Seal it returns Closed.
-func (r *Ring[T]) TryPopTag() (T, uint32, Status) {
+func (r *Ring[T]) TryPopTag() (T, uint32, Status) { return r.tryPop(forever) }
+
+// PollTag is TryPopTag that does not wait for a push that is filling the
+// cell it needs: after a few looks (see patience) it reports Empty, and
+// PopTag, called next, sleeps until that push is done. It suits a consumer
+// that sleeps anyway when the ring is empty.
+func (r *Ring[T]) PollTag() (T, uint32, Status) { return r.tryPop(patience) }
+
+// tryPop is TryPopTag, giving up on a cell a push is filling after the
+// given number of looks.
+func (r *Ring[T]) tryPop(looks int) (T, uint32, Status) {
 	for spins := 0; ; spins++ {
 		h := r.head.Load()
 		if h&closedBit != 0 { // sealed: Seal takes what is left
@@ -240,7 +263,7 @@ func (r *Ring[T]) TryPopTag() (T, uint32, Status) {
 			}
 			continue // another pop took h: retry at once
 		case s == turnOf(h):
-			if t := r.tail.Load(); t&^closedBit == h || spins >= patience {
+			if t := r.tail.Load(); t&^closedBit == h || looks >= 0 && spins >= looks {
 				var zero T
 				if t == h|closedBit {
 					return zero, 0, Closed
@@ -272,12 +295,12 @@ func (r *Ring[T]) Push(v T, cancel <-chan struct{}) Status { return r.PushTag(v,
 
 // PushTag is Push for an item with a tag (see TryPushTag).
 func (r *Ring[T]) PushTag(v T, tag uint32, cancel <-chan struct{}) Status {
-	if st := r.TryPushTag(v, tag); st != Full {
+	if st := r.OfferTag(v, tag); st != Full {
 		return st
 	}
 	for {
 		r.pushers.Add(1)
-		st := r.TryPushTag(v, tag)
+		st := r.OfferTag(v, tag)
 		if st == Full && !r.mark() {
 			r.pushers.Add(-1)
 			continue // room, or the close, came before the mark: look again
@@ -286,7 +309,7 @@ func (r *Ring[T]) PushTag(v T, tag uint32, cancel <-chan struct{}) Status {
 			// Marked: the pop that empties the cell wakes a Push.
 			if !sleep(r.pushWake, cancel) {
 				r.pushers.Add(-1)
-				if st := r.TryPushTag(v, tag); st != Full {
+				if st := r.OfferTag(v, tag); st != Full {
 					return st
 				}
 				return Canceled
@@ -315,16 +338,16 @@ func (r *Ring[T]) Pop(cancel <-chan struct{}) (T, Status) {
 
 // PopTag is Pop that also returns the item's tag (see TryPopTag).
 func (r *Ring[T]) PopTag(cancel <-chan struct{}) (T, uint32, Status) {
-	if v, tag, st := r.TryPopTag(); st != Empty {
+	if v, tag, st := r.PollTag(); st != Empty {
 		return v, tag, st
 	}
 	for {
 		r.poppers.Add(1)
-		v, tag, st := r.TryPopTag() // a push that ran before the Add did not see us
+		v, tag, st := r.PollTag() // a push that ran before the Add did not see us
 		if st == Empty {
 			if !sleep(r.popWake, cancel) {
 				r.poppers.Add(-1)
-				if v, tag, st := r.TryPopTag(); st != Empty {
+				if v, tag, st := r.PollTag(); st != Empty {
 					return v, tag, st
 				}
 				return v, 0, Canceled

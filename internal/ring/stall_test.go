@@ -40,8 +40,8 @@ func TestPopSleepsThroughAStalledPush(t *testing.T) {
 			synctest.Test(t, func(t *testing.T) {
 				r := New[int](capacity)
 				finish := stallPush(r, 42)
-				_, st := r.TryPop()
-				require.Equal(t, Empty, st, "TryPop must give up on a cell whose push has not finished")
+				_, _, st := r.PollTag()
+				require.Equal(t, Empty, st, "PollTag must give up on a cell whose push has not finished")
 				require.Equal(t, 1, r.Len(), "the claimed push counts in Len")
 
 				res := startPops(r, 1, nil)
@@ -84,7 +84,7 @@ func TestPushSleepsThroughAStalledPop(t *testing.T) {
 					require.Equal(t, OK, r.TryPush(i))
 				}
 				finish := stallPop(r)
-				require.Equal(t, Full, r.TryPush(-1), "TryPush must give up on a cell whose pop has not finished")
+				require.Equal(t, Full, r.OfferTag(-1, 0), "OfferTag must give up on a cell whose pop has not finished")
 
 				res := startPushes(r, []int{capacity}, nil)
 				synctest.Wait()
