@@ -92,6 +92,9 @@ type Ring[T any] struct {
 	done     chan struct{} // closed by Close
 	popWake  chan struct{} // a token: an item, or the close, may be waiting for a sleeping Pop
 	pushWake chan struct{} // a token: room, or the close, may be waiting for a sleeping Push
+	// stall is set by tests only: it runs between claiming a position and
+	// finishing its cell, with true for a push, to stop one right there.
+	stall atomic.Pointer[func(push bool)]
 
 	_       line
 	head    atomic.Uint64 // next position to pop, with closedBit once sealed
@@ -162,7 +165,14 @@ func (r *Ring[T]) tryPush(v T, tag uint32, looks int) Status {
 		switch s := turn(c.stamp.Load()); {
 		case s == turnOf(t):
 			if r.tail.CompareAndSwap(t, r.advance(t)) {
-				r.publish(c, t, v, tag)
+				if f := r.stall.Load(); f != nil {
+					(*f)(true)
+				}
+				c.val = v
+				c.stamp.Store(uint64(tag)<<32 | uint64(turnOf(t+1)))
+				if r.poppers.Load() > 0 {
+					wake(r.popWake)
+				}
 				return OK
 			}
 			continue // another push took t: retry at once
@@ -172,15 +182,6 @@ func (r *Ring[T]) tryPush(v T, tag uint32, looks int) Status {
 			return Full
 		}
 		pause(spins) // a pop is freeing the cell, or the tail moved
-	}
-}
-
-// publish completes the push at position t, which claimed cell c.
-func (r *Ring[T]) publish(c *cell[T], t uint64, v T, tag uint32) {
-	c.val = v
-	c.stamp.Store(uint64(tag)<<32 | uint64(turnOf(t+1)))
-	if r.poppers.Load() > 0 {
-		wake(r.popWake)
 	}
 }
 
@@ -259,7 +260,16 @@ func (r *Ring[T]) tryPop(looks int) (T, uint32, Status) {
 		switch s := turn(stamp); {
 		case s == turnOf(h+1):
 			if r.head.CompareAndSwap(h, r.advance(h)) {
-				return r.release(c, h), uint32(stamp >> 32), OK
+				if f := r.stall.Load(); f != nil {
+					(*f)(false)
+				}
+				v := c.val
+				var zero T
+				c.val = zero // let the item be collected
+				if c.stamp.Swap(uint64(turnOf(h+r.oneLap)))&waitBit != 0 {
+					wake(r.pushWake) // a Push sleeps until this cell is free
+				}
+				return v, uint32(stamp >> 32), OK
 			}
 			continue // another pop took h: retry at once
 		case s == turnOf(h):
@@ -273,18 +283,6 @@ func (r *Ring[T]) tryPop(looks int) (T, uint32, Status) {
 		}
 		pause(spins) // a push is filling the cell, or the head moved
 	}
-}
-
-// release completes the pop at position h, which claimed cell c, and
-// returns its item.
-func (r *Ring[T]) release(c *cell[T], h uint64) T {
-	v := c.val
-	var zero T
-	c.val = zero // let the item be collected
-	if c.stamp.Swap(uint64(turnOf(h+r.oneLap)))&waitBit != 0 {
-		wake(r.pushWake) // a Push sleeps until this cell is free
-	}
-	return v
 }
 
 // Push appends v, waiting while the ring is full. It returns OK, Closed if
@@ -341,6 +339,23 @@ func (r *Ring[T]) PopTag(cancel <-chan struct{}) (T, uint32, Status) {
 	if v, tag, st := r.PollTag(); st != Empty {
 		return v, tag, st
 	}
+	for range popYields {
+		// The goroutine about to push is often runnable on this very
+		// processor, readied by the item we handed it last: let it run
+		// rather than sleep and make it wake us.
+		runtime.Gosched()
+		if v, tag, st := r.PollTag(); st != Empty {
+			return v, tag, st
+		}
+	}
+	return r.SleepTag(cancel)
+}
+
+// SleepTag is PopTag without its yields: on an empty ring it sleeps at
+// once. It suits a consumer that has just found the ring empty and did other
+// work since, as a pool worker going idle does: yielding then mostly lets
+// other consumers of the ring run, and they compete with it for the items.
+func (r *Ring[T]) SleepTag(cancel <-chan struct{}) (T, uint32, Status) {
 	for {
 		r.poppers.Add(1)
 		v, tag, st := r.PollTag() // a push that ran before the Add did not see us
@@ -438,6 +453,11 @@ func (r *Ring[T]) Popped() uint64 { return r.count(r.head.Load() &^ closedBit) }
 func (r *Ring[T]) count(p uint64) uint64 {
 	return p>>r.shift*r.cap + p&(r.oneLap-1)
 }
+
+// popYields is how many times Pop yields the processor and looks again at
+// an empty ring before it sleeps: an item that arrives meanwhile costs its
+// producer no wake-up and its consumer no sleep.
+const popYields = 2
 
 // sleep waits for a token in ch and reports true, or reports false if
 // cancel is closed first. A single receive is the cheapest wait there is.

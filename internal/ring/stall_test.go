@@ -10,28 +10,28 @@ import (
 
 // A push or pop can be stopped between claiming its position and finishing
 // its cell, by the Go scheduler or by the operating system. These tests stop
-// one there by hand: they claim the position as the operation would, check
-// that the other side neither spins on the cell nor misses it, then finish
-// the operation.
+// one there (see Ring.stall), check that the other side neither spins on the
+// cell nor misses it, then let the operation finish.
 
-// stallPush claims the next push position as a push would and returns a
-// function that finishes that push with v.
-func stallPush[T any](r *Ring[T], v T) (finish func()) {
-	t := r.tail.Load()
-	if !r.tail.CompareAndSwap(t, r.advance(t)) {
-		panic("stallPush: the tail moved")
+// stallNext stops the next push (push) or pop of r right after it claimed
+// its position, in a goroutine of its own, which op starts. It returns once
+// that operation is stopped there, with a function that lets it finish and
+// a channel that receives what op returned.
+func stallNext[T any, R any](r *Ring[T], push bool, op func() R) (finish func(), result <-chan R) {
+	stopped := make(chan struct{})
+	resume := make(chan struct{})
+	hook := func(isPush bool) {
+		if isPush == push {
+			r.stall.Store(nil) // only this one
+			close(stopped)
+			<-resume
+		}
 	}
-	return func() { r.publish(&r.buf[t&(r.oneLap-1)], t, v, 7) }
-}
-
-// stallPop claims the next pop position as a pop would and returns a
-// function that finishes that pop and returns its item.
-func stallPop[T any](r *Ring[T]) (finish func() T) {
-	h := r.head.Load()
-	if !r.head.CompareAndSwap(h, r.advance(h)) {
-		panic("stallPop: the head moved")
-	}
-	return func() T { return r.release(&r.buf[h&(r.oneLap-1)], h) }
+	r.stall.Store(&hook)
+	res := make(chan R, 1)
+	go func() { res <- op() }()
+	<-stopped
+	return func() { close(resume) }, res
 }
 
 func TestPopSleepsThroughAStalledPush(t *testing.T) {
@@ -39,7 +39,7 @@ func TestPopSleepsThroughAStalledPush(t *testing.T) {
 		t.Run(fmt.Sprintf("cap%d", capacity), func(t *testing.T) {
 			synctest.Test(t, func(t *testing.T) {
 				r := New[int](capacity)
-				finish := stallPush(r, 42)
+				finish, pushed := stallNext(r, true, func() Status { return r.TryPushTag(42, 7) })
 				_, _, st := r.PollTag()
 				require.Equal(t, Empty, st, "PollTag must give up on a cell whose push has not finished")
 				require.Equal(t, 1, r.Len(), "the claimed push counts in Len")
@@ -51,6 +51,7 @@ func TestPopSleepsThroughAStalledPush(t *testing.T) {
 
 				finish()
 				synctest.Wait()
+				require.Equal(t, OK, <-pushed)
 				require.Equal(t, testPopResult[int]{42, OK}, <-res, "finishing the push must wake the Pop")
 				requireCounters(t, r, 0, 1, 1)
 			})
@@ -61,7 +62,7 @@ func TestPopSleepsThroughAStalledPush(t *testing.T) {
 func TestCloseDoesNotEndAPopWaitingForAStalledPush(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		r := New[int](4)
-		finish := stallPush(r, 5)
+		finish, pushed := stallNext(r, true, func() Status { return r.TryPush(5) })
 		res := startPops(r, 1, nil)
 		synctest.Wait()
 		r.Close()
@@ -69,6 +70,7 @@ func TestCloseDoesNotEndAPopWaitingForAStalledPush(t *testing.T) {
 		require.Empty(t, res, "an item claimed before Close is still coming")
 		finish()
 		synctest.Wait()
+		require.Equal(t, OK, <-pushed)
 		require.Equal(t, testPopResult[int]{5, OK}, <-res)
 		_, st := r.Pop(nil)
 		require.Equal(t, Closed, st)
@@ -83,7 +85,10 @@ func TestPushSleepsThroughAStalledPop(t *testing.T) {
 				for i := range capacity {
 					require.Equal(t, OK, r.TryPush(i))
 				}
-				finish := stallPop(r)
+				finish, popped := stallNext(r, false, func() testPopResult[int] {
+					v, st := r.TryPop()
+					return testPopResult[int]{v, st}
+				})
 				require.Equal(t, Full, r.OfferTag(-1, 0), "OfferTag must give up on a cell whose pop has not finished")
 
 				res := startPushes(r, []int{capacity}, nil)
@@ -93,8 +98,9 @@ func TestPushSleepsThroughAStalledPop(t *testing.T) {
 				c := &r.buf[0]
 				require.NotZero(t, c.stamp.Load()&waitBit, "the sleeping Push marks the cell it waits for")
 
-				require.Equal(t, 0, finish(), "the stalled pop gets the oldest item")
+				finish()
 				synctest.Wait()
+				require.Equal(t, testPopResult[int]{0, OK}, <-popped, "the stalled pop gets the oldest item")
 				require.Equal(t, OK, (<-res).st, "finishing the pop must wake the Push")
 				require.Zero(t, c.stamp.Load()&waitBit, "the Push's own item is not marked")
 				for i := 1; i <= capacity; i++ {
@@ -140,5 +146,34 @@ func TestPushesSleepingOnOneCellAreWokenInTurn(t *testing.T) {
 			got = append(got, v)
 		}
 		require.ElementsMatch(t, []int{3, 4}, got)
+	})
+}
+
+func TestSleepTagWakesForAPushOrCancel(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		r := New[int](2)
+		got := make(chan testPopResult[int], 1)
+		go func() {
+			v, tag, st := r.SleepTag(nil)
+			require.EqualValues(t, 9, tag)
+			got <- testPopResult[int]{v, st}
+		}()
+		synctest.Wait()
+		require.Empty(t, got)
+		require.EqualValues(t, 1, r.poppers.Load())
+		require.Equal(t, OK, r.TryPushTag(4, 9))
+		synctest.Wait()
+		require.Equal(t, testPopResult[int]{4, OK}, <-got)
+
+		cancel := make(chan struct{})
+		go func() {
+			v, _, st := r.SleepTag(cancel)
+			got <- testPopResult[int]{v, st}
+		}()
+		synctest.Wait()
+		close(cancel)
+		synctest.Wait()
+		require.Equal(t, testPopResult[int]{0, Canceled}, <-got)
+		require.Zero(t, r.poppers.Load())
 	})
 }
