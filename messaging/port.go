@@ -11,11 +11,15 @@ import (
 // DefaultCapacity is the buffer size of a port whose Options.Capacity is zero.
 const DefaultCapacity = 64
 
+// MaxCapacity is the largest Options.Capacity a port accepts (2^30).
+const MaxCapacity = ring.MaxCapacity
+
 // Options configures a Port or a Subscription. The zero value is a port with
 // DefaultCapacity slots, the Block policy, no cloning, and no drop hook.
 type Options[T any] struct {
 	// Capacity is the number of messages the port buffers. Zero means
-	// DefaultCapacity (64). Negative is a programmer error: NewPort panics.
+	// DefaultCapacity (64). Negative, or above MaxCapacity, is a programmer
+	// error: NewPort panics.
 	Capacity int
 
 	// Policy says what happens when a message is sent to a full port.
@@ -123,6 +127,9 @@ func NewPort[T any](opts Options[T]) *Port[T] {
 func validate(capacity int, policy Policy) {
 	if capacity < 0 {
 		panic(fmt.Sprintf("messaging: Capacity must be >= 0, got %d", capacity))
+	}
+	if capacity > MaxCapacity {
+		panic(fmt.Sprintf("messaging: Capacity must be <= MaxCapacity (%d), got %d", MaxCapacity, capacity))
 	}
 	if !policy.valid() {
 		panic(fmt.Sprintf("messaging: unknown Policy %d", int(policy)))

@@ -403,6 +403,9 @@ func TestPortOptions(t *testing.T) {
 		require.PanicsWithValue(t, "messaging: Capacity must be >= 0, got -1", func() {
 			messaging.NewPort(messaging.Options[int]{Capacity: -1})
 		})
+		require.PanicsWithValue(t, "messaging: Capacity must be <= MaxCapacity (1073741824), got 1073741825", func() {
+			messaging.NewPort(messaging.Options[int]{Capacity: messaging.MaxCapacity + 1})
+		})
 		require.PanicsWithValue(t, "messaging: unknown Policy 7", func() {
 			messaging.NewPort(messaging.Options[int]{Policy: 7})
 		})

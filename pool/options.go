@@ -7,6 +7,10 @@ import (
 	"time"
 )
 
+// MaxQueueSize is the largest bounded Options.QueueSize (2^30); larger
+// queues are Unbounded.
+const MaxQueueSize = 1 << 30
+
 // Defaults applied to zero Options fields.
 const (
 	DefaultQueueSize     = 1024
@@ -126,6 +130,9 @@ func (o Options) withDefaults() (Options, error) {
 	}
 	if o.QueueSize < Unbounded {
 		return o, fmt.Errorf("pool: QueueSize must be >= 0 or Unbounded (-1), got %d", o.QueueSize)
+	}
+	if o.QueueSize > MaxQueueSize {
+		return o, fmt.Errorf("pool: QueueSize must be <= MaxQueueSize (%d) or Unbounded (-1), got %d", MaxQueueSize, o.QueueSize)
 	}
 	o.QueueSize = orDefault(o.QueueSize, DefaultQueueSize)
 	o.MessageBuffer = orDefault(o.MessageBuffer, DefaultMessageBuffer)

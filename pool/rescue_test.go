@@ -30,7 +30,9 @@ func panicOnPurpose(n int) { panic(fmt.Sprintf("negative %d", n)) }
 // goroutine (inline), and a task with a ctx of its own or a deadline. Each
 // panic must reach that task's caller alone, as a *PanicError naming the
 // panicking function, the worker must be rebuilt, and the tasks after it
-// must run on the same pool.
+// must run on the same pool. A pool this young times every task, which
+// takes exec's long path; shortpath_internal_test.go warms the pool up to
+// cover the short one.
 func TestPanicsOnEveryPath(t *testing.T) {
 	cases := []struct {
 		name string

@@ -84,6 +84,9 @@ func (p *Pool[In, Out]) start() *slot[In, Out] {
 func (p *Pool[In, Out]) loop(s *slot[In, Out]) {
 	defer p.exit(s)
 	for p.serve(s) {
+		if p.leaveAfterTask(s) { // serve skipped this after the panic
+			return
+		}
 	}
 }
 
@@ -93,13 +96,15 @@ func (p *Pool[In, Out]) loop(s *slot[In, Out]) {
 // deferred recover covers every task in between, where one per task would
 // cost more than a tiny task does.
 func (p *Pool[In, Out]) serve(s *slot[In, Out]) (again bool) {
-	if !p.opts.CrashOnPanic {
-		defer func() {
-			if s.handling {
-				again = p.rescued(s, recover())
+	defer func() {
+		if s.handling {
+			var v any
+			if !p.opts.CrashOnPanic {
+				v = recover()
 			}
-		}()
-	}
+			again = p.rescued(s, v)
+		}
+	}()
 	for {
 		if s.w == nil && !p.build(s, false) {
 			return false
@@ -118,32 +123,49 @@ func (p *Pool[In, Out]) serve(s *slot[In, Out]) (again bool) {
 		if s.w == nil {
 			p.build(s, true)
 		}
-		if !p.exec(s, t) {
-			return false
-		}
-		if p.spent(s) {
-			p.retireSpent(s)
-		}
-		if p.surplus(s) {
+		if !p.exec(s, t) || p.leaveAfterTask(s) {
 			return false
 		}
 	}
 }
 
-// rescued resolves the task whose Handle panicked on exec's short path
-// with a *PanicError and reports true; the worker is dealt with as for any
-// panic. v is what recover returned in the deferred function that calls
-// rescued: nil when Handle called runtime.Goexit, which rescued leaves to
-// end the goroutine, reporting false.
+// leaveAfterTask does what follows every task on the slot's goroutine: it
+// recycles a spent worker, and reports whether the slot should exit.
+func (p *Pool[In, Out]) leaveAfterTask(s *slot[In, Out]) bool {
+	if p.spent(s) {
+		p.retireSpent(s)
+	}
+	return p.surplus(s)
+}
+
+// rescued resolves the task that left exec's short path in the middle of
+// Handle. v is what recover returned in the deferred function that calls
+// rescued. A panic (v != nil) resolves the task with a *PanicError, the
+// worker is dealt with as for any panic, and rescued reports true. With v
+// nil, Handle called runtime.Goexit, which goes on ending the goroutine
+// (the slot's, or an inline Run's caller's): the task fails, the worker,
+// whose state is unknown, is closed, and rescued reports false. Under
+// CrashOnPanic nobody recovers, and a panic that is about to crash the
+// process looks the same.
 func (p *Pool[In, Out]) rescued(s *slot[In, Out], v any) bool {
 	s.handling = false
+	s.tasks++
 	if v == nil {
+		err := p.goexitErr(s)
+		p.settle(s, s.handled, *new(Out), err, &s.stats.failed)
+		if s.w != nil {
+			p.discard(s, err)
+		}
 		return false
 	}
 	r := panics.NewRecovered(2, v)
-	s.tasks++
 	p.outcome(s, s.handled, *new(Out), nil, &PanicError{Value: v, Stack: r.Stack}, false)
 	return true
+}
+
+// goexitErr is the error of a task whose Handle called runtime.Goexit.
+func (p *Pool[In, Out]) goexitErr(s *slot[In, Out]) error {
+	return fmt.Errorf("pool %q: worker %d: Handle called runtime.Goexit", p.opts.Name, s.id)
 }
 
 // build makes a worker with the factory, backing off after consecutive
@@ -452,6 +474,13 @@ func (p *Pool[In, Out]) exec(s *slot[In, Out], t task[In, Out]) bool {
 		p.outcome(s, f, out, err, nil, false)
 		return true
 	}
+	return p.execFull(s, t)
+}
+
+// execFull is exec's long path: for a task that is timed for the
+// histograms, has a deadline, or has a ctx of its own.
+func (p *Pool[In, Out]) execFull(s *slot[In, Out], t task[In, Out]) bool {
+	f := t.fut
 	if f != nil && f.ctx != nil && f.ctx.Err() != nil {
 		p.settle(s, f, *new(Out), f.ctx.Err(), &s.stats.canceled)
 		return true
@@ -465,16 +494,34 @@ func (p *Pool[In, Out]) exec(s *slot[In, Out], t task[In, Out]) bool {
 		s.stats.wait.Record(time.Duration(stamp(start)-t.enq) * time.Microsecond)
 	}
 	ctx, cancelCause, cancelTimeout := p.taskContext(s, f)
+	release := func() {
+		if cancelTimeout != nil {
+			cancelTimeout()
+		}
+		if cancelCause != nil {
+			s.watchRun(nil)
+			cancelCause(nil)
+		}
+	}
 	seq := s.begin(f, start, p.opts.TaskTimeout+p.opts.HungGrace)
+	returned := false
+	defer func() {
+		if !returned {
+			// Handle called runtime.Goexit, which goes on ending the
+			// goroutine (invoke turns panics into pe, unless the
+			// process is about to crash): release what the task holds
+			// and fail it, unless the hung watchdog resolved it already.
+			release()
+			if s.end(seq) {
+				s.tasks++
+				p.settle(s, f, *new(Out), p.goexitErr(s), &s.stats.failed)
+			}
+		}
+	}()
 	out, pe, err := p.invoke(s.w, ctx, t.in)
+	returned = true
 	timedOut := p.opts.TaskTimeout > 0 && context.Cause(ctx) == errDeadline
-	if cancelTimeout != nil {
-		cancelTimeout()
-	}
-	if cancelCause != nil {
-		s.watchRun(nil)
-		cancelCause(nil)
-	}
+	release()
 	if !s.end(seq) {
 		return false
 	}

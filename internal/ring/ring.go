@@ -107,11 +107,15 @@ type Ring[T any] struct {
 	_       line
 }
 
+// MaxCapacity is the largest capacity New accepts: a cell's turn has 31
+// bits (see cell), which must tell apart the positions of two laps.
+const MaxCapacity = 1 << 30
+
 // New returns an open ring that holds up to capacity items. It panics if
-// capacity is below 1.
+// capacity is below 1 or above MaxCapacity.
 func New[T any](capacity int) *Ring[T] {
-	if capacity < 1 {
-		panic(fmt.Sprintf("ring: capacity must be >= 1, got %d", capacity))
+	if capacity < 1 || capacity > MaxCapacity {
+		panic(fmt.Sprintf("ring: capacity must be between 1 and %d, got %d", MaxCapacity, capacity))
 	}
 	// A cell's stamps must tell "holds the item of position p" (p+1) from
 	// "free for position p+oneLap", so a lap is at least 2 positions.
@@ -307,7 +311,9 @@ func (r *Ring[T]) PushTag(v T, tag uint32, cancel <-chan struct{}) Status {
 			// Marked: the pop that empties the cell wakes a Push.
 			if !sleep(r.pushWake, cancel) {
 				r.pushers.Add(-1)
-				if st := r.OfferTag(v, tag); st != Full {
+				// Room that is there, even behind a pop in progress,
+				// wins over the cancel, as Push promises.
+				if st := r.TryPushTag(v, tag); st != Full {
 					return st
 				}
 				return Canceled
@@ -362,7 +368,9 @@ func (r *Ring[T]) SleepTag(cancel <-chan struct{}) (T, uint32, Status) {
 		if st == Empty {
 			if !sleep(r.popWake, cancel) {
 				r.poppers.Add(-1)
-				if v, tag, st := r.PollTag(); st != Empty {
+				// An item that is there, even behind a push in progress,
+				// wins over the cancel, as Pop promises.
+				if v, tag, st := r.TryPopTag(); st != Empty {
 					return v, tag, st
 				}
 				return v, 0, Canceled

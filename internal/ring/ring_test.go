@@ -120,7 +120,7 @@ func TestStatusString(t *testing.T) {
 }
 
 func TestNewPanicsOnBadCapacity(t *testing.T) {
-	for _, capacity := range []int{0, -1, -64, math.MinInt} {
+	for _, capacity := range []int{0, -1, -64, math.MinInt, MaxCapacity + 1, math.MaxInt} {
 		t.Run(fmt.Sprint(capacity), func(t *testing.T) {
 			var recovered any
 			func() {

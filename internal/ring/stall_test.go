@@ -2,6 +2,7 @@ package ring
 
 import (
 	"fmt"
+	"runtime"
 	"testing"
 	"testing/synctest"
 
@@ -175,5 +176,55 @@ func TestSleepTagWakesForAPushOrCancel(t *testing.T) {
 		synctest.Wait()
 		require.Equal(t, testPopResult[int]{0, Canceled}, <-got)
 		require.Zero(t, r.poppers.Load())
+	})
+}
+
+// TestCanceledPushAndPopStillTakeACellHalfDone: Push promises that room
+// that is there wins over its cancel, and Pop that an item that is there
+// does. A cell the other side claimed but has not finished counts as there.
+// Each waiter sleeps first; the test then cancels it, gives it many chances
+// to give up wrongly, and only then lets the other side finish.
+func TestCanceledPushAndPopStillTakeACellHalfDone(t *testing.T) {
+	// yieldUntil yields until done has a value or it gave up many times.
+	yieldUntil := func(done func() bool) {
+		for i := 0; i < 10000 && !done(); i++ {
+			runtime.Gosched()
+		}
+	}
+	t.Run("pop", func(t *testing.T) {
+		r := New[int](2)
+		finish, pushed := stallNext(r, true, func() Status { return r.TryPush(8) })
+		cancel := make(chan struct{})
+		got := make(chan testPopResult[int], 1)
+		go func() {
+			v, st := r.Pop(cancel)
+			got <- testPopResult[int]{v, st}
+		}()
+		yieldUntil(func() bool { return r.poppers.Load() == 1 }) // asleep
+		close(cancel)
+		yieldUntil(func() bool { return len(got) > 0 })
+		finish()
+		require.Equal(t, OK, <-pushed)
+		require.Equal(t, testPopResult[int]{8, OK}, <-got)
+	})
+	t.Run("push", func(t *testing.T) {
+		r := New[int](1)
+		require.Equal(t, OK, r.TryPush(1))
+		finish, popped := stallNext(r, false, func() testPopResult[int] {
+			v, st := r.TryPop()
+			return testPopResult[int]{v, st}
+		})
+		cancel := make(chan struct{})
+		got := make(chan Status, 1)
+		go func() { got <- r.Push(2, cancel) }()
+		yieldUntil(func() bool { return r.pushers.Load() == 1 }) // asleep
+		close(cancel)
+		yieldUntil(func() bool { return len(got) > 0 })
+		finish()
+		require.Equal(t, testPopResult[int]{1, OK}, <-popped)
+		require.Equal(t, OK, <-got)
+		v, st := r.TryPop()
+		require.Equal(t, OK, st)
+		require.Equal(t, 2, v)
 	})
 }

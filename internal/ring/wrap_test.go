@@ -14,16 +14,16 @@ func startAt[T any](capacity int, pos uint64) *Ring[T] {
 	r.head.Store(start)
 	r.tail.Store(start)
 	for i := range r.buf {
-		r.buf[i].stamp.Store(uint64(uint32(start + uint64(i))))
+		r.buf[i].stamp.Store(uint64(turnOf(start + uint64(i))))
 	}
 	return r
 }
 
 func TestTurnsWrapAround(t *testing.T) {
-	// The turns in the stamps are 32 bits; positions are 64. Cross the
-	// 2^32 boundary of the turns, and a far later one, with exact FIFO.
+	// The turns in the stamps are 31 bits; positions are 64. Cross the
+	// 2^31 boundary of the turns, and far later ones, with exact FIFO.
 	for _, capacity := range []int{1, 3, 8, 1000} {
-		for _, at := range []uint64{1<<32 - 5000, 7<<32 - 3} {
+		for _, at := range []uint64{1<<31 - 5000, 1<<32 - 5000, 7<<32 - 3} {
 			r := startAt[int](capacity, at)
 			next, want := 0, 0
 			for round := range 3000 {
