@@ -10,6 +10,8 @@
 // up to [Options].MaxWorkers. A worker whose Handle panics or returns an
 // error marked with [Fatal] is discarded and rebuilt; the panic reaches the
 // task's caller as a [*PanicError] with the stack, and the process lives on.
+// A Handle that calls runtime.Goexit (t.FailNow in a test's handler) fails
+// its task with an error, and its worker is replaced as well.
 // [NewFunc] wraps a stateless function; [NewTasks] gives a pool of closures.
 //
 // # Feeding the pool
