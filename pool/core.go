@@ -35,7 +35,6 @@ type core struct {
 	blocked              atomic.Int64  // tasks of this pool waiting on this pool
 	surge                atomic.Int64  // extra slots while Reload replaces workers
 	tick                 atomic.Uint64 // idle clock, advanced every IdleTimeout
-	spills               atomic.Uint64 // tasks that overflowed or waited for room (see resample)
 	warm                 atomic.Bool   // a worker has timed warmSamples tasks
 	ticker               *time.Timer
 	nextID               atomic.Int64

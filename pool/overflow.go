@@ -18,10 +18,11 @@ const Unbounded = -1
 // workers move tasks from it into the buffer as they take tasks out, so
 // dispatch stays FIFO.
 type overflow[In, Out any] struct {
-	on    bool // the pool is Unbounded
-	n     atomic.Int64
-	mu    sync.Mutex
-	tasks []task[In, Out]
+	on      bool // the pool is Unbounded
+	n       atomic.Int64
+	mu      sync.Mutex
+	tasks   []task[In, Out]
+	spilled uint64 // tasks ever appended, under mu
 }
 
 // push queues t in an Unbounded pool: into the buffer while the overflow is
@@ -36,6 +37,11 @@ func (p *Pool[In, Out]) push(t task[In, Out]) error {
 	if len(o.tasks) == 0 && p.tryPut(t, false) == ring.OK {
 		return nil
 	}
+	// The queue's position, which picked whether to time t (see
+	// core.now), does not move while tasks overflow: pick again by the
+	// count of overflowed tasks, or all of them would be timed, or none.
+	o.spilled++
+	t.enq = p.now(o.spilled)
 	o.tasks = append(o.tasks, t)
 	o.n.Store(int64(len(o.tasks)))
 	return nil

@@ -247,18 +247,18 @@ func (p *Pool[In, Out]) enqueue(ctx context.Context, t task[In, Out], wait bool)
 	}
 	st := ring.OK
 	if p.ovf.on && p.ovf.n.Load() > 0 {
-		if err := p.push(p.resample(t)); err != nil {
+		if err := p.push(t); err != nil {
 			return err
 		}
 	} else if st = p.tryPut(t, wait); st == ring.Full {
 		switch {
 		case p.ovf.on:
-			if err := p.push(p.resample(t)); err != nil {
+			if err := p.push(t); err != nil {
 				return err
 			}
 			st = ring.OK
 		case wait:
-			st = p.wait(ctx, p.resample(t))
+			st = p.wait(ctx, t)
 		}
 	}
 	switch st {
@@ -274,15 +274,6 @@ func (p *Pool[In, Out]) enqueue(ctx context.Context, t task[In, Out], wait bool)
 		p.maybeSpawn()
 	}
 	return nil
-}
-
-// resample decides again whether to time t, for a task that did not go
-// into the queue's ring at once: it overflows or waits for room. The queue's
-// position (ring.Seq) that picked the first time does not move while tasks
-// take those paths, so all of them would be timed, or none.
-func (p *Pool[In, Out]) resample(t task[In, Out]) task[In, Out] {
-	t.enq = p.now(p.spills.Add(1))
-	return t
 }
 
 // wait puts t in the queue once there is room, or until ctx ends. A task of

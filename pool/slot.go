@@ -123,7 +123,13 @@ func (p *Pool[In, Out]) serve(s *slot[In, Out]) (again bool) {
 		if s.w == nil {
 			p.build(s, true)
 		}
-		if !p.exec(s, t) || p.leaveAfterTask(s) {
+		if !p.exec(s, t) {
+			return false
+		}
+		if p.spent(s) { // leaveAfterTask, inlined on the hot path
+			p.retireSpent(s)
+		}
+		if p.surplus(s) {
 			return false
 		}
 	}
