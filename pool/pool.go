@@ -90,10 +90,9 @@ func (p *Pool[In, Out]) poll() (task[In, Out], ring.Status) {
 	return task[In, Out]{e.in, e.fut, enq}, st
 }
 
-// take waits for a task as an idle slot, which has just polled the queue
-// (see ring.Ring.SleepTag).
+// take waits for a task as an idle slot.
 func (p *Pool[In, Out]) take(cancel <-chan struct{}) (task[In, Out], ring.Status) {
-	e, enq, st := p.queue.SleepTag(cancel)
+	e, enq, st := p.queue.PopTag(cancel)
 	return task[In, Out]{e.in, e.fut, enq}, st
 }
 

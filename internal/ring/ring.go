@@ -354,14 +354,6 @@ func (r *Ring[T]) PopTag(cancel <-chan struct{}) (T, uint32, Status) {
 			return v, tag, st
 		}
 	}
-	return r.SleepTag(cancel)
-}
-
-// SleepTag is PopTag without its yields: on an empty ring it sleeps at
-// once. It suits a consumer that has just found the ring empty and did other
-// work since, as a pool worker going idle does: yielding then mostly lets
-// other consumers of the ring run, and they compete with it for the items.
-func (r *Ring[T]) SleepTag(cancel <-chan struct{}) (T, uint32, Status) {
 	for {
 		r.poppers.Add(1)
 		v, tag, st := r.PollTag() // a push that ran before the Add did not see us

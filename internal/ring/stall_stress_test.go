@@ -12,7 +12,7 @@ import (
 // TestRandomStallsBetweenClaimAndFinish stops pushes and pops at random
 // between claiming a position and finishing its cell, under producers and
 // consumers using every form (Push and PushTag with cancels, OfferTag,
-// TryPush; Pop, SleepTag, PopTag with cancels): every accepted item must be
+// TryPush; Pop, PopTag with cancels): every accepted item must be
 // popped exactly once, and no one may sleep forever.
 func TestRandomStallsBetweenClaimAndFinish(t *testing.T) {
 	for _, capacity := range []int{1, 2, 3, 8} {
@@ -70,11 +70,9 @@ func TestRandomStallsBetweenClaimAndFinish(t *testing.T) {
 					for {
 						var v int
 						var st Status
-						switch rand.IntN(3) {
+						switch rand.IntN(2) {
 						case 0:
 							v, st = r.Pop(nil)
-						case 1:
-							v, _, st = r.SleepTag(nil)
 						default:
 							c := make(chan struct{})
 							if rand.IntN(3) == 0 {

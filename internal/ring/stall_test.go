@@ -150,35 +150,6 @@ func TestPushesSleepingOnOneCellAreWokenInTurn(t *testing.T) {
 	})
 }
 
-func TestSleepTagWakesForAPushOrCancel(t *testing.T) {
-	synctest.Test(t, func(t *testing.T) {
-		r := New[int](2)
-		got := make(chan testPopResult[int], 1)
-		go func() {
-			v, tag, st := r.SleepTag(nil)
-			require.EqualValues(t, 9, tag)
-			got <- testPopResult[int]{v, st}
-		}()
-		synctest.Wait()
-		require.Empty(t, got)
-		require.EqualValues(t, 1, r.poppers.Load())
-		require.Equal(t, OK, r.TryPushTag(4, 9))
-		synctest.Wait()
-		require.Equal(t, testPopResult[int]{4, OK}, <-got)
-
-		cancel := make(chan struct{})
-		go func() {
-			v, _, st := r.SleepTag(cancel)
-			got <- testPopResult[int]{v, st}
-		}()
-		synctest.Wait()
-		close(cancel)
-		synctest.Wait()
-		require.Equal(t, testPopResult[int]{0, Canceled}, <-got)
-		require.Zero(t, r.poppers.Load())
-	})
-}
-
 // TestCanceledPushAndPopStillTakeACellHalfDone: Push promises that room
 // that is there wins over its cancel, and Pop that an item that is there
 // does. A cell the other side claimed but has not finished counts as there.
