@@ -5,6 +5,7 @@ import (
 	"runtime"
 	"testing"
 	"testing/synctest"
+	"time"
 
 	"github.com/stretchr/testify/require"
 )
@@ -69,4 +70,32 @@ func TestGoexitInAnInlineRunGivesTheWorkerBack(t *testing.T) {
 		<-closed
 		require.False(t, stuck, "Close waits forever for a worker lent to a Run whose goroutine exited")
 	})
+}
+
+// A Handle that calls runtime.Goexit on a slot's goroutine ends that
+// goroutine; a new slot must take its place, or the pool would stay below
+// MinWorkers (a panic, by contrast, keeps the slot, which rebuilds).
+func TestGoexitOnASlotKeepsMinWorkers(t *testing.T) {
+	for _, name := range []string{"short", "long"} {
+		t.Run(name, func(t *testing.T) {
+			synctest.Test(t, func(t *testing.T) {
+				opts := Options{MinWorkers: 2, MaxWorkers: 2, NoInline: true, OnError: func(error) {}}
+				if name == "long" {
+					opts.TaskTimeout = time.Hour // every task takes execFull
+				}
+				p := goexitPool(t, opts)
+				defer func() { _ = p.Close(context.Background()) }()
+				synctest.Wait()
+				require.Equal(t, 2, p.Stats().Workers)
+				require.NoError(t, p.Go(context.Background(), 0)) // spend Seq 0 (sampled)
+				synctest.Wait()
+				f, err := p.Submit(context.Background(), -1)
+				require.NoError(t, err)
+				synctest.Wait()
+				_, err = f.Wait(context.Background())
+				require.ErrorContains(t, err, "Goexit")
+				require.Equal(t, 2, p.Stats().Workers, "MinWorkers is 2")
+			})
+		})
+	}
 }

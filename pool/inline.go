@@ -151,24 +151,20 @@ func (p *Pool[In, Out]) takeHeld() (task[In, Out], bool) {
 // runLent runs t on the borrowed worker of s and gives the worker back.
 // A panic on exec's short path is turned into the task's *PanicError, as
 // serve does. If Handle calls runtime.Goexit, which ends the caller's
-// goroutine, the task fails (see rescued and execFull), and the worker,
-// whose state is unknown, is closed and its slot gets it back to rebuild.
+// goroutine, the task fails and the worker is closed (see goexited); the
+// slot gets it back to rebuild.
 func (p *Pool[In, Out]) runLent(s *slot[In, Out], t task[In, Out]) {
-	ended := false
 	defer func() {
 		if s.handling {
-			var v any
-			if !p.opts.CrashOnPanic {
-				v = recover()
+			v := recover()
+			if v != nil && p.opts.CrashOnPanic {
+				panic(v)
 			}
 			p.rescued(s, v)
-		} else if !ended && s.w != nil {
-			p.discard(s, p.goexitErr(s)) // Goexit on exec's long path
 		}
 		p.giveBack(s)
 	}()
 	p.exec(s, t) // no TaskTimeout with a lent worker: exec cannot detach
-	ended = true
 }
 
 // giveBack returns a lent worker to its slot. A worker that needs its

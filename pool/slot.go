@@ -57,6 +57,9 @@ type slot[In, Out any] struct {
 	// for the recover of whoever runs it (see rescued).
 	handling bool
 	handled  *Future[Out]
+	// returned is set when loop returns: exit finds it unset when a Handle
+	// ended the slot's goroutine with runtime.Goexit.
+	returned bool
 }
 
 // start runs a new slot; the caller has already counted it in live. It
@@ -85,9 +88,10 @@ func (p *Pool[In, Out]) loop(s *slot[In, Out]) {
 	defer p.exit(s)
 	for p.serve(s) {
 		if p.leaveAfterTask(s) { // serve skipped this after the panic
-			return
+			break
 		}
 	}
+	s.returned = true
 }
 
 // serve feeds the slot's worker until the slot should exit, and reports
@@ -98,9 +102,9 @@ func (p *Pool[In, Out]) loop(s *slot[In, Out]) {
 func (p *Pool[In, Out]) serve(s *slot[In, Out]) (again bool) {
 	defer func() {
 		if s.handling {
-			var v any
-			if !p.opts.CrashOnPanic {
-				v = recover()
+			v := recover()
+			if v != nil && p.opts.CrashOnPanic {
+				panic(v) // the process crashes, as asked, from where Handle panicked
 			}
 			again = p.rescued(s, v)
 		}
@@ -135,6 +139,17 @@ func (p *Pool[In, Out]) serve(s *slot[In, Out]) (again bool) {
 	}
 }
 
+// restock starts a slot in place of one that left abnormally (hung, or
+// ended by runtime.Goexit) if fewer than MinWorkers are left, or else one
+// for queued work.
+func (p *Pool[In, Out]) restock() {
+	if l := p.live.Load(); l < p.min.Load() && p.live.CompareAndSwap(l, l+1) {
+		p.start()
+	} else {
+		p.maybeSpawn()
+	}
+}
+
 // leaveAfterTask does what follows every task on the slot's goroutine: it
 // recycles a spent worker, and reports whether the slot should exit.
 func (p *Pool[In, Out]) leaveAfterTask(s *slot[In, Out]) bool {
@@ -149,19 +164,13 @@ func (p *Pool[In, Out]) leaveAfterTask(s *slot[In, Out]) bool {
 // rescued. A panic (v != nil) resolves the task with a *PanicError, the
 // worker is dealt with as for any panic, and rescued reports true. With v
 // nil, Handle called runtime.Goexit, which goes on ending the goroutine
-// (the slot's, or an inline Run's caller's): the task fails, the worker,
-// whose state is unknown, is closed, and rescued reports false. Under
-// CrashOnPanic nobody recovers, and a panic that is about to crash the
-// process looks the same.
+// (the slot's, or an inline Run's caller's; see goexited), and rescued
+// reports false.
 func (p *Pool[In, Out]) rescued(s *slot[In, Out], v any) bool {
 	s.handling = false
 	s.tasks++
 	if v == nil {
-		err := p.goexitErr(s)
-		p.settle(s, s.handled, *new(Out), err, &s.stats.failed)
-		if s.w != nil {
-			p.discard(s, err)
-		}
+		p.goexited(s, s.handled)
 		return false
 	}
 	r := panics.NewRecovered(2, v)
@@ -169,9 +178,13 @@ func (p *Pool[In, Out]) rescued(s *slot[In, Out], v any) bool {
 	return true
 }
 
-// goexitErr is the error of a task whose Handle called runtime.Goexit.
-func (p *Pool[In, Out]) goexitErr(s *slot[In, Out]) error {
-	return fmt.Errorf("pool %q: worker %d: Handle called runtime.Goexit", p.opts.Name, s.id)
+// goexited fails the task f whose Handle called runtime.Goexit, and treats
+// its worker, whose state is unknown, as crashed: it is closed, counts
+// against the restart policy, and is rebuilt by its slot, or replaced if
+// the Goexit ended the slot's own goroutine (see exit).
+func (p *Pool[In, Out]) goexited(s *slot[In, Out], f *Future[Out]) {
+	err := fmt.Errorf("pool %q: worker %d: Handle called runtime.Goexit", p.opts.Name, s.id)
+	p.crash(s, err, func() { p.settle(s, f, *new(Out), err, &s.stats.failed) })
 }
 
 // build makes a worker with the factory, backing off after consecutive
@@ -424,7 +437,10 @@ func (p *Pool[In, Out]) exit(s *slot[In, Out]) {
 	if s.uncounted.CompareAndSwap(false, true) {
 		p.live.Add(-1)
 	}
-	if !hung {
+	switch {
+	case !s.returned && !hung:
+		p.restock() // a Handle ended the goroutine with runtime.Goexit
+	case !hung:
 		p.maybeSpawn() // a task may have arrived as this slot left
 	}
 	if !hung || s.gone.Add(1) == 2 {
@@ -513,14 +529,16 @@ func (p *Pool[In, Out]) execFull(s *slot[In, Out], t task[In, Out]) bool {
 	returned := false
 	defer func() {
 		if !returned {
+			if v := recover(); v != nil {
+				panic(v) // CrashOnPanic: invoke let it through to crash
+			}
 			// Handle called runtime.Goexit, which goes on ending the
-			// goroutine (invoke turns panics into pe, unless the
-			// process is about to crash): release what the task holds
-			// and fail it, unless the hung watchdog resolved it already.
+			// goroutine: release what the task holds and fail it,
+			// unless the hung watchdog resolved it already.
 			release()
 			if s.end(seq) {
 				s.tasks++
-				p.settle(s, f, *new(Out), p.goexitErr(s), &s.stats.failed)
+				p.goexited(s, f)
 			}
 		}
 	}()
@@ -722,11 +740,7 @@ func (p *Pool[In, Out]) watchdog(s *slot[In, Out]) {
 	}
 	p.settle(s, s.cur, *new(Out), err, &s.stats.timedOut)
 	if allowed {
-		if l := p.live.Load(); l < p.min.Load() && p.live.CompareAndSwap(l, l+1) {
-			p.start() // a fresh worker takes the slot
-		} else {
-			p.maybeSpawn()
-		}
+		p.restock()
 	}
 	if s.gone.Add(1) == 2 {
 		p.finish(s)
