@@ -12,7 +12,7 @@ type EventKind int
 // The lifecycle events of a child.
 const (
 	// EventReady: a child printed its ready line (at start, after a
-	// restart, or as a reload's replacement).
+	// restart, or as a reload's replacement); Status already shows it.
 	EventReady EventKind = iota + 1
 	// EventExited: a child exited without being asked to (Err says how).
 	EventExited

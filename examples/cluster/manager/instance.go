@@ -87,6 +87,7 @@ func (in *instance) restart(c *child) *child {
 			in.restarts++
 			in.mu.Unlock()
 			in.set(nc, StateRunning)
+			in.m.ready(in.id, nc)
 			return nc
 		}
 		if errors.Is(serr, errStopping) {
@@ -134,6 +135,7 @@ func (in *instance) replace(c *child, reply chan<- error) *child {
 		return c
 	}
 	in.set(nc, StateRunning)
+	in.m.ready(in.id, nc)
 	_ = in.stopChild(c) // reported by its event
 	in.m.event(Event{Kind: EventReloaded, Instance: in.id, PID: nc.pid, OldPID: c.pid})
 	reply <- nil

@@ -71,6 +71,7 @@ func Start(ctx context.Context, opts Options) (*Manager, error) {
 			return nil, err
 		}
 		children = append(children, c)
+		m.ready(id, c)
 	}
 	m.run(children)
 	return m, nil
@@ -91,6 +92,7 @@ func checkFree(addr string) (string, error) {
 }
 
 // startChild starts a child for instance id and waits until it is ready.
+// The caller reports EventReady once Status shows the child (see ready).
 func (m *Manager) startChild(id int) (*child, error) {
 	c, err := m.spawn(id)
 	if err != nil {
@@ -102,8 +104,12 @@ func (m *Manager) startChild(id int) (*child, error) {
 		}
 		return nil, fmt.Errorf("manager: instance %d (pid %d) %w", id, c.pid, err)
 	}
-	m.event(Event{Kind: EventReady, Instance: id, PID: c.pid})
 	return c, nil
+}
+
+// ready reports that child c of instance id is ready and in place.
+func (m *Manager) ready(id int, c *child) {
+	m.event(Event{Kind: EventReady, Instance: id, PID: c.pid})
 }
 
 // run starts one supervising goroutine per instance.
