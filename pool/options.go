@@ -7,8 +7,8 @@ import (
 	"time"
 )
 
-// MaxQueueSize is the largest bounded Options.QueueSize (2^30); larger
-// queues are Unbounded.
+// MaxQueueSize is the largest bounded Options.QueueSize (2^30); New rejects
+// a larger one. A queue that must hold more has to be Unbounded.
 const MaxQueueSize = 1 << 30
 
 // Defaults applied to zero Options fields.
@@ -43,7 +43,8 @@ type Options struct {
 
 	// QueueSize bounds the tasks waiting for a worker; Submit waits and
 	// TrySubmit fails with ErrQueueFull when it is reached. Zero means
-	// DefaultQueueSize (1024); Unbounded (-1) opts out of the bound. The
+	// DefaultQueueSize (1024), at most MaxQueueSize; Unbounded (-1) opts
+	// out of the bound. The
 	// queue's slots are allocated by New, so a large bound costs memory up
 	// front: a few words per slot.
 	QueueSize int
