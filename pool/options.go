@@ -44,9 +44,8 @@ type Options struct {
 	// QueueSize bounds the tasks waiting for a worker; Submit waits and
 	// TrySubmit fails with ErrQueueFull when it is reached. Zero means
 	// DefaultQueueSize (1024), at most MaxQueueSize; Unbounded (-1) opts
-	// out of the bound. The
-	// queue's slots are allocated by New, so a large bound costs memory up
-	// front: a few words per slot.
+	// out of the bound. The queue's slots are allocated by New, so a large
+	// bound costs memory up front: a few words per slot.
 	QueueSize int
 
 	// TaskTimeout is the deadline of each task, counted from the moment a
