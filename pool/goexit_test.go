@@ -2,6 +2,7 @@ package pool_test
 
 import (
 	"context"
+	"errors"
 	"runtime"
 	"sync/atomic"
 	"testing"
@@ -94,8 +95,4 @@ func TestGoexitInHandleFailsTheTask(t *testing.T) {
 	}
 }
 
-var errExited = errorString("the goroutine exited inside Run")
-
-type errorString string
-
-func (e errorString) Error() string { return string(e) }
+var errExited = errors.New("the goroutine exited inside Run")

@@ -86,20 +86,18 @@ func (p *Pool[In, Out]) start() *slot[In, Out] {
 
 func (p *Pool[In, Out]) loop(s *slot[In, Out]) {
 	defer p.exit(s)
-	for p.serve(s) {
-		if p.leaveAfterTask(s) { // serve skipped this after the panic
-			break
-		}
+	for ran := false; p.serve(s, ran); ran = true {
 	}
 	s.returned = true
 }
 
 // serve feeds the slot's worker until the slot should exit, and reports
 // false then. A task whose Handle panics on exec's short path ends serve
-// with true, once rescued resolved it, and loop calls serve again: one
-// deferred recover covers every task in between, where one per task would
-// cost more than a tiny task does.
-func (p *Pool[In, Out]) serve(s *slot[In, Out]) (again bool) {
+// with true, once rescued resolved it, and loop calls serve again with ran
+// set, so that it first does what follows every task: one deferred recover
+// covers every task in between, where one per task would cost more than a
+// tiny task does.
+func (p *Pool[In, Out]) serve(s *slot[In, Out], ran bool) (again bool) {
 	defer func() {
 		if s.handling {
 			v := recover()
@@ -110,6 +108,15 @@ func (p *Pool[In, Out]) serve(s *slot[In, Out]) (again bool) {
 		}
 	}()
 	for {
+		if ran {
+			// After a task: replace a spent worker, leave if surplus.
+			if p.spent(s) {
+				p.recycle(s)
+			}
+			if p.surplus(s) {
+				return false
+			}
+		}
 		if s.w == nil && !p.build(s, false) {
 			return false
 		}
@@ -120,9 +127,8 @@ func (p *Pool[In, Out]) serve(s *slot[In, Out]) (again bool) {
 		// A borrower may have used up or lost the worker while the slot
 		// was parked (see giveBack): t is taken, so build one to run it.
 		// Only a halted pool refuses, and exec then resolves t without it.
-		// (spent inlines where recycle does not: it is checked here.)
 		if p.spent(s) {
-			p.retireSpent(s)
+			p.recycle(s)
 		}
 		if s.w == nil {
 			p.build(s, true)
@@ -130,12 +136,7 @@ func (p *Pool[In, Out]) serve(s *slot[In, Out]) (again bool) {
 		if !p.exec(s, t) {
 			return false
 		}
-		if p.spent(s) { // leaveAfterTask, inlined on the hot path
-			p.retireSpent(s)
-		}
-		if p.surplus(s) {
-			return false
-		}
+		ran = true
 	}
 }
 
@@ -148,15 +149,6 @@ func (p *Pool[In, Out]) restock() {
 	} else {
 		p.maybeSpawn()
 	}
-}
-
-// leaveAfterTask does what follows every task on the slot's goroutine: it
-// recycles a spent worker, and reports whether the slot should exit.
-func (p *Pool[In, Out]) leaveAfterTask(s *slot[In, Out]) bool {
-	if p.spent(s) {
-		p.retireSpent(s)
-	}
-	return p.surplus(s)
 }
 
 // rescued resolves the task that left exec's short path in the middle of
@@ -406,18 +398,14 @@ func (p *Pool[In, Out]) spent(s *slot[In, Out]) bool {
 }
 
 // recycle replaces a worker that reached MaxTasksPerWorker: it is closed
-// here and the slot builds a fresh one before its next task.
+// here and the slot builds a fresh one before its next task. The slot's
+// loop checks spent, which inlines, before calling it.
 func (p *Pool[In, Out]) recycle(s *slot[In, Out]) {
 	if p.spent(s) {
-		p.retireSpent(s)
+		p.recycled.Add(1)
+		p.emit(WorkerRecycled, s.id, nil)
+		p.discard(s, nil)
 	}
-}
-
-// retireSpent is recycle once spent reported true.
-func (p *Pool[In, Out]) retireSpent(s *slot[In, Out]) {
-	p.recycled.Add(1)
-	p.emit(WorkerRecycled, s.id, nil)
-	p.discard(s, nil)
 }
 
 // discard closes the slot's worker; the next loop builds a fresh one.
