@@ -98,11 +98,13 @@ func (p *Pool[In, Out]) drainQueue() int {
 				return n
 			}
 		}
+		if t.fut != nil && !t.fut.resolve(*new(Out), err) {
+			p.gone.Add(-1) // abandoned by its caller, and counted then
+			continue
+		}
 		n++
 		p.dropped.Add(1)
-		if t.fut != nil && t.fut.done != nil {
-			t.fut.resolve(*new(Out), err)
-		} else {
+		if t.fut == nil || t.fut.done == nil {
 			p.opts.OnError(err)
 		}
 	}

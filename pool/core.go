@@ -42,7 +42,15 @@ type core struct {
 	rejected, restarts, recycled, hungTotal atomic.Uint64
 	dropped                                 atomic.Uint64 // queued tasks resolved by drainQueue
 	forced                                  atomic.Uint64 // tasks workers dropped after Close gave up
-	failErr                                 atomic.Pointer[error]
+	abandoned                               atomic.Uint64 // queued tasks resolved when their caller's ctx ended
+	// gone counts abandoned tasks still in the queue: they take a cell
+	// until a worker or a drain takes them out, but count as neither queued
+	// nor taking room (see Future.abandon).
+	gone atomic.Int64
+	// runEWMA is a moving average of sampled run times in nanoseconds, for
+	// EstimatedWait.
+	runEWMA atomic.Int64
+	failErr atomic.Pointer[error]
 
 	window intensity
 	events *events

@@ -11,7 +11,7 @@ import (
 type Future[Out any] struct {
 	ctx   context.Context // the submitter's; nil when it cannot be cancelled
 	done  chan struct{}   // closed on resolution; nil for fire-and-forget
-	state atomic.Uint32   // pending, resolving, resolved
+	state atomic.Uint32   // pending, running, resolving, resolved
 	out   Out
 	err   error
 	// signal makes resolution send one token on done instead of closing
@@ -20,10 +20,18 @@ type Future[Out any] struct {
 	lender uint32 // Run's futures: the lenders entry last borrowed from
 	seq    uint64 // Run's futures: counts their uses, to pick samples (see core.now)
 	core   *core
+	// stop deregisters the callback that abandons a queued task when its
+	// ctx ends (Submit, TrySubmit and Go with a cancellable ctx; see watch).
+	stop atomic.Pointer[func() bool]
 }
 
+// A future is pending while its task is queued. A task that can be
+// abandoned (it has a ctx of its own) is marked running when a worker
+// starts it; whoever moves the future out of pending first decides whether
+// the task runs or is abandoned in the queue.
 const (
 	pending uint32 = iota
+	running
 	resolving
 	resolved
 )
@@ -57,9 +65,19 @@ func (f *Future[Out]) Wait(ctx context.Context) (Out, error) {
 // resolve sets the result unless the future is already resolved, and
 // reports whether it did.
 func (f *Future[Out]) resolve(out Out, err error) bool {
-	if !f.state.CompareAndSwap(pending, resolving) {
+	if !f.state.CompareAndSwap(pending, resolving) && !f.state.CompareAndSwap(running, resolving) {
 		return false
 	}
+	if f.stop.Load() != nil {
+		f.unwatch() // drained while queued: the ctx callback has nothing left to do
+	}
+	f.set(out, err)
+	return true
+}
+
+// set stores the result of a future its caller moved to resolving, and
+// wakes the waiters.
+func (f *Future[Out]) set(out Out, err error) {
 	f.out, f.err = out, err
 	f.state.Store(resolved)
 	switch {
@@ -69,7 +87,53 @@ func (f *Future[Out]) resolve(out Out, err error) bool {
 	default:
 		close(f.done)
 	}
+}
+
+// start marks the task of a cancellable future as running, and reports
+// false when its caller abandoned it while it was queued: the worker then
+// drops it. It releases the ctx callback, which has nothing left to do.
+func (f *Future[Out]) start() bool {
+	if !f.state.CompareAndSwap(pending, running) {
+		f.core.gone.Add(-1) // the abandoned task has left the queue
+		return false
+	}
+	f.unwatch()
 	return true
+}
+
+// abandon resolves the still-queued task of f with err, its caller's ctx
+// error, and reports whether it did. The task stays in the queue as a
+// tombstone until a worker or a drain takes it out (see start), but no
+// longer counts as queued: it frees its place at once.
+func (f *Future[Out]) abandon(err error) bool {
+	c := f.core
+	if !f.state.CompareAndSwap(pending, resolving) {
+		return false // running, or resolved by a drain
+	}
+	c.gone.Add(1) // before the resolution wakes anyone, so Stats agree with it
+	c.abandoned.Add(1)
+	f.set(*new(Out), err)
+	if f.done == nil {
+		c.opts.OnError(err) // fire-and-forget: as a worker would report it
+	}
+	return true
+}
+
+// watch abandons f's task as soon as ctx ends while it is queued. It is
+// called once the task is queued; start or the task's end releases it.
+func (f *Future[Out]) watch(ctx context.Context) {
+	stop := context.AfterFunc(ctx, func() { f.abandon(ctx.Err()) })
+	f.stop.Store(&stop)
+	if f.state.Load() != pending {
+		f.unwatch() // started or resolved meanwhile, and may have missed stop
+	}
+}
+
+// unwatch releases the callback registered by watch, if any.
+func (f *Future[Out]) unwatch() {
+	if stop := f.stop.Swap(nil); stop != nil {
+		(*stop)()
+	}
 }
 
 // reset prepares a signal future taken from the free list for reuse.

@@ -13,10 +13,12 @@ import (
 // overload into memory growth and latency instead of an error.
 const Unbounded = -1
 
-// overflow holds the tasks of an Unbounded pool that do not fit in the
-// queue's buffer, oldest first. While it holds any, new tasks join it, and
-// workers move tasks from it into the buffer as they take tasks out, so
-// dispatch stays FIFO.
+// overflow holds, oldest first, the tasks that do not fit in the queue's
+// buffer: beyond the buffer of an Unbounded pool, or, in a bounded pool,
+// in place of the cells that abandoned tasks still take (see
+// Future.abandon). While it holds any, new tasks join it, and workers move
+// tasks from it into the buffer as they take tasks out, so dispatch stays
+// FIFO.
 type overflow[In, Out any] struct {
 	on      bool // the pool is Unbounded
 	n       atomic.Int64
@@ -25,17 +27,27 @@ type overflow[In, Out any] struct {
 	spilled uint64 // tasks ever appended, under mu
 }
 
-// push queues t in an Unbounded pool: into the buffer while the overflow is
-// empty and the buffer has room, else at the end of the overflow.
-func (p *Pool[In, Out]) push(t task[In, Out]) error {
+// push queues t into the buffer while the overflow is empty and the buffer
+// has room, else at the end of the overflow: always in an Unbounded pool,
+// and in a bounded one while abandoned tasks leave room. It returns OK,
+// Full, or Closed when the pool no longer takes work.
+func (p *Pool[In, Out]) push(t task[In, Out]) ring.Status {
 	o := &p.ovf
 	o.mu.Lock()
 	defer o.mu.Unlock()
 	if p.state.Load() != stateOpen {
-		return p.stateErr()
+		return ring.Closed
 	}
 	if len(o.tasks) == 0 && p.tryPut(t, false) == ring.OK {
-		return nil
+		return ring.OK
+	}
+	if !o.on {
+		if len(o.tasks) >= p.opts.QueueSize {
+			p.prune()
+		}
+		if p.queued() >= p.opts.QueueSize {
+			return ring.Full
+		}
 	}
 	// The queue's position, which picked whether to time t (see
 	// core.now), does not move while tasks overflow: pick again by the
@@ -44,7 +56,24 @@ func (p *Pool[In, Out]) push(t task[In, Out]) error {
 	t.enq = p.now(o.spilled)
 	o.tasks = append(o.tasks, t)
 	o.n.Store(int64(len(o.tasks)))
-	return nil
+	return ring.OK
+}
+
+// prune drops the abandoned tasks from the overflow, so that callers who
+// keep giving up cannot grow it past the queue's bound; o.mu is held.
+func (p *Pool[In, Out]) prune() {
+	o := &p.ovf
+	kept := o.tasks[:0]
+	for _, t := range o.tasks {
+		if t.fut != nil && t.fut.state.Load() != pending {
+			p.gone.Add(-1) // only abandoned tasks are resolved while queued
+			continue
+		}
+		kept = append(kept, t)
+	}
+	clear(o.tasks[len(kept):])
+	o.tasks = kept
+	o.n.Store(int64(len(o.tasks)))
 }
 
 // refill moves overflow tasks into the buffer while it has room.
@@ -64,10 +93,8 @@ func (p *Pool[In, Out]) refill() {
 // either lands before the change, where draining finds it, or sees the new
 // state and fails.
 func (p *Pool[In, Out]) leaveState(change func()) {
-	if p.ovf.on {
-		p.ovf.mu.Lock()
-		defer p.ovf.mu.Unlock()
-	}
+	p.ovf.mu.Lock()
+	defer p.ovf.mu.Unlock()
 	change()
 }
 
@@ -75,7 +102,7 @@ func (p *Pool[In, Out]) leaveState(change func()) {
 // drained.
 func (p *Pool[In, Out]) popOverflow() (task[In, Out], bool) {
 	o := &p.ovf
-	if !o.on || o.n.Load() == 0 {
+	if o.n.Load() == 0 {
 		return task[In, Out]{}, false
 	}
 	o.mu.Lock()

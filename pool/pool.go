@@ -187,8 +187,12 @@ func (p *Pool[In, Out]) Run(ctx context.Context, in In) (Out, error) {
 	if done := ctx.Done(); done == nil {
 		<-f.done
 	} else if !p.await(f, done) {
+		// A task still queued leaves the queue's count at once; a running
+		// one sees its ctx cancelled. Either way a worker still holds f,
+		// which is not reused.
+		f.abandon(ctx.Err())
 		var zero Out
-		return zero, ctx.Err() // abandoned: the worker resolves f, which is not reused
+		return zero, ctx.Err()
 	}
 	out, err := f.out, f.err
 	p.free.Put(f)
@@ -199,20 +203,24 @@ func (p *Pool[In, Out]) Run(ctx context.Context, in In) (Out, error) {
 // until there is room or ctx ends. A task whose ctx ends while it is queued
 // never runs, and a running one sees its context cancelled.
 func (p *Pool[In, Out]) Submit(ctx context.Context, in In) (*Future[Out], error) {
-	f := &Future[Out]{ctx: cancellable(ctx), done: make(chan struct{}), core: p.core}
-	if err := p.enqueue(ctx, task[In, Out]{in: in, fut: f, enq: p.now(p.queue.Seq())}, true); err != nil {
-		return nil, err
-	}
-	return f, nil
+	return p.submit(ctx, in, true)
 }
 
 // TrySubmit is Submit without waiting: it fails with ErrQueueFull at once
 // when the queue is full. ctx is never waited on; it is the task's context,
 // so a task whose ctx ends while queued never runs.
 func (p *Pool[In, Out]) TrySubmit(ctx context.Context, in In) (*Future[Out], error) {
+	return p.submit(ctx, in, false)
+}
+
+// submit queues in with a future, waiting for room when wait is set.
+func (p *Pool[In, Out]) submit(ctx context.Context, in In, wait bool) (*Future[Out], error) {
 	f := &Future[Out]{ctx: cancellable(ctx), done: make(chan struct{}), core: p.core}
-	if err := p.enqueue(ctx, task[In, Out]{in: in, fut: f, enq: p.now(p.queue.Seq())}, false); err != nil {
+	if err := p.enqueue(ctx, task[In, Out]{in: in, fut: f, enq: p.now(p.queue.Seq())}, wait); err != nil {
 		return nil, err
+	}
+	if f.ctx != nil {
+		f.watch(ctx)
 	}
 	return f, nil
 }
@@ -222,21 +230,29 @@ func (p *Pool[In, Out]) TrySubmit(ctx context.Context, in In) (*Future[Out], err
 // error, if any, goes to Options.OnError. A task whose ctx ends while queued
 // never runs. With a ctx that cannot be cancelled, Go does not allocate.
 func (p *Pool[In, Out]) Go(ctx context.Context, in In) error {
-	return p.enqueue(ctx, p.detached(ctx, in), true)
+	return p.goDetached(ctx, in, true)
 }
 
 // TryGo is Go without waiting: it fails with ErrQueueFull at once when the
 // queue is full. ctx is never waited on; it is the task's context.
 func (p *Pool[In, Out]) TryGo(ctx context.Context, in In) error {
-	return p.enqueue(ctx, p.detached(ctx, in), false)
+	return p.goDetached(ctx, in, false)
 }
 
-func (p *Pool[In, Out]) detached(ctx context.Context, in In) task[In, Out] {
+// goDetached queues a fire-and-forget task, which needs a future only to
+// carry a ctx that can end while it is queued.
+func (p *Pool[In, Out]) goDetached(ctx context.Context, in In, wait bool) error {
 	t := task[In, Out]{in: in, enq: p.now(p.queue.Seq())}
 	if c := cancellable(ctx); c != nil {
 		t.fut = &Future[Out]{ctx: c, core: p.core}
 	}
-	return t
+	if err := p.enqueue(ctx, t, wait); err != nil {
+		return err
+	}
+	if t.fut != nil {
+		t.fut.watch(ctx)
+	}
+	return nil
 }
 
 // enqueue puts t in the queue, waiting for room when wait is set.
@@ -245,20 +261,13 @@ func (p *Pool[In, Out]) enqueue(ctx context.Context, t task[In, Out], wait bool)
 		return p.stateErr()
 	}
 	st := ring.OK
-	if p.ovf.on && p.ovf.n.Load() > 0 {
-		if err := p.push(t); err != nil {
-			return err
-		}
-	} else if st = p.tryPut(t, wait); st == ring.Full {
-		switch {
-		case p.ovf.on:
-			if err := p.push(t); err != nil {
-				return err
-			}
-			st = ring.OK
-		case wait:
-			st = p.wait(ctx, t)
-		}
+	if p.ovf.n.Load() > 0 {
+		st = p.push(t) // the overflow is in use: join it, to keep FIFO
+	} else if st = p.tryPut(t, wait); st == ring.Full && (p.ovf.on || p.gone.Load() > 0) {
+		st = p.push(t) // Unbounded, or abandoned tasks take cells but no room
+	}
+	if st == ring.Full && wait {
+		st = p.wait(ctx, t)
 	}
 	switch st {
 	case ring.Full:
@@ -332,8 +341,14 @@ func (p *Pool[In, Out]) onTick() {
 	p.ticker.Reset(p.opts.IdleTimeout)
 }
 
-// queued is the number of tasks waiting.
+// queued is the number of tasks waiting, not counting those whose callers
+// abandoned them.
 func (p *Pool[In, Out]) queued() int {
+	return max(p.cells()-int(p.gone.Load()), 0)
+}
+
+// cells is the number of tasks in the queue, abandoned ones included.
+func (p *Pool[In, Out]) cells() int {
 	return p.queue.Len() + int(p.ovf.n.Load()) + int(p.held.n.Load())
 }
 

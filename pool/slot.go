@@ -279,7 +279,7 @@ func (p *Pool[In, Out]) next(s *slot[In, Out]) (task[In, Out], bool) {
 		if st != ring.OK {
 			return p.popOverflow() // the buffer is closed: drain the rest
 		}
-		if p.ovf.on && p.ovf.n.Load() > 0 {
+		if p.ovf.n.Load() > 0 {
 			p.refill()
 		}
 		if p.held.n.Load() > 0 {
@@ -463,6 +463,9 @@ func (p *Pool[In, Out]) checkDrained() {
 // when the task was declared hung, which detaches the slot's goroutine.
 func (p *Pool[In, Out]) exec(s *slot[In, Out], t task[In, Out]) bool {
 	f := t.fut
+	if f != nil && f.ctx != nil && !f.start() {
+		return true // its caller gave up while it was queued
+	}
 	if p.halted() {
 		p.forced.Add(1)
 		p.settle(s, f, *new(Out), p.stateErr(), &s.stats.canceled)
@@ -540,6 +543,7 @@ func (p *Pool[In, Out]) execFull(s *slot[In, Out], t task[In, Out]) bool {
 	if sampled {
 		elapsed := p.clock() - start
 		s.stats.run.Record(elapsed)
+		p.observeRun(elapsed)
 		s.stats.runNanos.Add(uint64(elapsed) * p.weight())
 		if s.samples++; s.samples == warmSamples {
 			p.warm.Store(true)

@@ -111,7 +111,8 @@ func (p *Pool[In, Out]) Stats() Stats {
 	st.Max, st.Min = int(p.max.Load()), int(p.min.Load())
 	st.Queued, st.QueueCap = p.queued(), p.opts.QueueSize
 	st.Completed, st.Failed, st.Panicked = total.completed.Load(), total.failed.Load(), total.panicked.Load()
-	st.Canceled, st.TimedOut = total.canceled.Load()+p.dropped.Load(), total.timedOut.Load()
+	st.Canceled = total.canceled.Load() + p.dropped.Load() + p.abandoned.Load()
+	st.TimedOut = total.timedOut.Load()
 	st.Rejected, st.Restarts = p.rejected.Load(), p.restarts.Load()
 	st.Recycled, st.HungTotal = p.recycled.Load(), p.hungTotal.Load()
 	resolved := st.Completed + st.Failed + st.Panicked + st.Canceled + st.TimedOut
@@ -123,4 +124,33 @@ func (p *Pool[In, Out]) Stats() Stats {
 		st.Utilization = min(float64(total.runNanos.Load())/capacity, 1)
 	}
 	return st
+}
+
+// EstimatedWait returns how long a task queued now would wait before a
+// worker starts it: the tasks queued ahead of it, times the moving average
+// of recent run times, divided by MaxWorkers. It is 0 while nothing is
+// queued or before any task was timed. It is cheap (a few atomic loads, no
+// lock), for admission decisions on every request, as httpx makes them.
+func (p *Pool[In, Out]) EstimatedWait() time.Duration {
+	return p.estimate(p.queued())
+}
+
+// estimate is EstimatedWait for a queue of n tasks.
+func (c *core) estimate(n int) time.Duration {
+	if n <= 0 {
+		return 0
+	}
+	return time.Duration(int64(n) * c.runEWMA.Load() / max(c.max.Load(), 1))
+}
+
+// observeRun folds a sampled run time into the moving average that
+// EstimatedWait uses, weighting the new sample 1/8. Concurrent updates may
+// lose one another's sample, which an estimate can afford.
+func (c *core) observeRun(d time.Duration) {
+	old := c.runEWMA.Load()
+	if old == 0 {
+		c.runEWMA.Store(max(int64(d), 1))
+		return
+	}
+	c.runEWMA.Store(max(old+(int64(d)-old)/8, 1))
 }

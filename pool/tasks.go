@@ -2,6 +2,7 @@ package pool
 
 import (
 	"context"
+	"time"
 )
 
 // Task is a unit of ad-hoc work for a Tasks pool.
@@ -56,6 +57,10 @@ func (t *Tasks) Close(ctx context.Context) error { return t.p.Close(ctx) }
 
 // Stats returns a snapshot as Pool.Stats does.
 func (t *Tasks) Stats() Stats { return t.p.Stats() }
+
+// EstimatedWait returns how long a task queued now would wait, as
+// Pool.EstimatedWait does.
+func (t *Tasks) EstimatedWait() time.Duration { return t.p.EstimatedWait() }
 
 // Resize changes MaxWorkers as Pool.Resize does.
 func (t *Tasks) Resize(n int) error { return t.p.Resize(n) }
