@@ -212,27 +212,36 @@ func (p *Pool[In, Out]) build(s *slot[In, Out], holding bool) bool {
 }
 
 // pause waits the slot's backoff before a rebuild, and reports false when the
-// slot should exit instead: the pool halted or the slot was asked to stop.
+// slot should exit instead: the pool halted, the slot was asked to stop, or
+// Close began with nothing queued for the slot to drain. Close never waits
+// for a backoff.
 func (p *Pool[In, Out]) pause(s *slot[In, Out], holding bool) bool {
 	d := s.backoff
 	if d <= 0 {
 		return true
 	}
 	s.backoff = 0
-	stop := s.stop
+	stop, closing := s.stop, p.closeBegun
 	if holding {
-		stop = nil // the task held must run
+		stop, closing = nil, nil // the task held must run
 	}
 	p.emitEvent(Event{Kind: WorkerBackoff, Worker: s.id, Delay: d})
 	t := time.NewTimer(d)
 	defer t.Stop()
-	select {
-	case <-t.C:
-		return true
-	case <-p.halt:
-		return false
-	case <-stop:
-		return false
+	for {
+		select {
+		case <-t.C:
+			return true
+		case <-p.halt:
+			return false
+		case <-stop:
+			return false
+		case <-closing:
+			if p.queued() == 0 {
+				return false
+			}
+			closing = nil // the queue must drain: rebuild after the backoff
+		}
 	}
 }
 
