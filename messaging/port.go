@@ -142,14 +142,14 @@ func validate(capacity int, policy Policy) {
 // it drops a message, counts it, and returns nil. Send returns ErrClosed
 // after Close and never panics, also when it races with Close.
 func (p *Port[T]) Send(ctx context.Context, msg T) error {
-	_, err := p.offer(ctx, msg, true)
+	_, _, err := p.offer(ctx, msg, true)
 	return err
 }
 
 // TrySend is Send without waiting: it returns ErrFull at once when the port
 // is full under Block or Fail. Drop policies drop as Send does.
 func (p *Port[T]) TrySend(msg T) error {
-	_, err := p.offer(context.Background(), msg, false)
+	_, _, err := p.offer(context.Background(), msg, false)
 	return err
 }
 

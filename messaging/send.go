@@ -6,58 +6,66 @@ import (
 	"github.com/crewkit/crew/internal/ring"
 )
 
-// outcome is what happened to one offered message; Topic counts them.
+// outcome is what happened to one offered message; Topic counts them. The
+// messages DropOldest evicted on the way are counted apart (see offerCopy).
 type outcome uint8
 
 const (
-	accepted  outcome = iota // buffered
-	displaced                // buffered after evicting the oldest message
-	rejected                 // discarded by DropNewest
-	full                     // not buffered: ErrFull
-	refused                  // not buffered: ctx ended
-	gone                     // not buffered: ErrClosed
-	reroute                  // not buffered: the ring closed, see offerCopy
+	accepted outcome = iota // buffered
+	rejected                // discarded by DropNewest
+	full                    // not buffered: ErrFull
+	refused                 // not buffered: ctx ended
+	gone                    // not buffered: ErrClosed
+	reroute                 // not buffered: the ring closed, see offerCopy
 )
 
 // offer is the body of Send (wait true) and TrySend (wait false).
-func (p *Port[T]) offer(ctx context.Context, msg T, wait bool) (outcome, error) {
+func (p *Port[T]) offer(ctx context.Context, msg T, wait bool) (outcome, int, error) {
 	if p.clone != nil {
 		msg = p.clone(msg)
 	}
 	return p.offerCopy(ctx, msg, wait)
 }
 
-// offerCopy is offer for a message that was already cloned.
-func (p *Port[T]) offerCopy(ctx context.Context, msg T, wait bool) (outcome, error) {
+// offerCopy is offer for a message that was already cloned. It also
+// returns how many buffered messages DropOldest evicted to make room: one
+// per attempt, and an attempt whose room another sender took first is
+// followed by another, so there may be more than one.
+func (p *Port[T]) offerCopy(ctx context.Context, msg T, wait bool) (outcome, int, error) {
+	n := 0 // evicted before the ring closed, when it did
 	switch p.mode.Load() {
 	case ringMode:
 		switch p.ring.TryPush(msg) {
 		case ring.OK:
-			return accepted, nil
+			return accepted, 0, nil
 		case ring.Full:
-			if o, err := p.overflowRing(ctx, msg, wait); o != reroute {
-				return o, err
+			var o outcome
+			var err error
+			if o, n, err = p.overflowRing(ctx, msg, wait); o != reroute {
+				return o, n, err
 			}
 		}
 		if !p.toChannelNow() { // the ring closed because the port closed
-			return gone, wrap(p.name, ErrClosed)
+			return gone, n, wrap(p.name, ErrClosed)
 		}
 	case switching:
 		<-p.switched
 	}
-	return p.offerChan(ctx, msg, wait)
+	o, m, err := p.offerChan(ctx, msg, wait)
+	return o, n + m, err
 }
 
-// overflowRing handles a full ring according to the policy. It returns
-// reroute, with msg neither sent nor dropped, when the ring closed meanwhile.
-func (p *Port[T]) overflowRing(ctx context.Context, msg T, wait bool) (outcome, error) {
+// overflowRing handles a full ring according to the policy, and returns
+// how many messages it evicted. It returns reroute, with msg neither sent
+// nor dropped, when the ring closed meanwhile.
+func (p *Port[T]) overflowRing(ctx context.Context, msg T, wait bool) (outcome, int, error) {
 	switch {
 	case p.policy == DropNewest:
 		p.rejected.Add(1)
 		p.drop(msg)
-		return rejected, nil
+		return rejected, 0, nil
 	case p.policy == DropOldest:
-		for {
+		for n := 0; ; {
 			// Evict and push under p.lock, which Close and C hold to close
 			// the ring, so that the ring cannot close in between: an
 			// eviction followed by a push that finds the ring closed would
@@ -65,49 +73,47 @@ func (p *Port[T]) overflowRing(ctx context.Context, msg T, wait bool) (outcome, 
 			p.lock <- struct{}{}
 			if p.ring.Closed() {
 				<-p.lock
-				return reroute, nil
+				return reroute, n, nil
 			}
 			old, st := p.ring.TryPop()
 			evicted := st == ring.OK
 			if evicted {
 				p.evicted.Add(1)
+				n++
 			}
 			pushed := p.ring.TryPush(msg) // OK or Full: the ring is open
 			<-p.lock
 			if evicted {
 				p.drop(old)
 			}
-			switch {
-			case pushed == ring.OK && evicted:
-				return displaced, nil
-			case pushed == ring.OK:
-				return accepted, nil
+			if pushed == ring.OK {
+				return accepted, n, nil
 			}
 		}
 	case p.policy == Block && wait:
 		switch p.ring.Push(msg, ctx.Done()) {
 		case ring.OK:
-			return accepted, nil
+			return accepted, 0, nil
 		case ring.Canceled:
-			return refused, ctx.Err()
+			return refused, 0, ctx.Err()
 		}
-		return reroute, nil
+		return reroute, 0, nil
 	}
-	return full, wrap(p.name, ErrFull)
+	return full, 0, wrap(p.name, ErrFull)
 }
 
 // offerChan is offerCopy in channel mode.
-func (p *Port[T]) offerChan(ctx context.Context, msg T, wait bool) (outcome, error) {
+func (p *Port[T]) offerChan(ctx context.Context, msg T, wait bool) (outcome, int, error) {
 	if !p.state.enter() { // inlined, as is leave below: this is the hot path
 		p.leave(false)
-		return gone, wrap(p.name, ErrClosed)
+		return gone, 0, wrap(p.name, ErrClosed)
 	}
 	select {
 	case p.ch <- msg:
 		if p.state.leave(true) {
 			p.wakeCloser()
 		}
-		return accepted, nil
+		return accepted, 0, nil
 	default:
 	}
 	return p.overflow(ctx, msg, wait)
@@ -138,15 +144,16 @@ func (p *Port[T]) wakeCloser() {
 	}
 }
 
-// overflow handles a full channel according to the policy. The caller has
-// entered; overflow leaves before it returns and before any hook runs.
-func (p *Port[T]) overflow(ctx context.Context, msg T, wait bool) (outcome, error) {
+// overflow handles a full channel according to the policy, and returns how
+// many messages it evicted. The caller has entered; overflow leaves before
+// it returns and before any hook runs.
+func (p *Port[T]) overflow(ctx context.Context, msg T, wait bool) (outcome, int, error) {
 	switch {
 	case p.policy == DropNewest:
 		p.rejected.Add(1)
 		p.leave(false)
 		p.drop(msg)
-		return rejected, nil
+		return rejected, 0, nil
 	case p.policy == DropOldest:
 		return p.displace(msg)
 	case p.policy == Block && wait:
@@ -154,14 +161,14 @@ func (p *Port[T]) overflow(ctx context.Context, msg T, wait bool) (outcome, erro
 		p.leave(err == nil)
 		if err != nil {
 			if isClosed(err) {
-				return gone, err
+				return gone, 0, err
 			}
-			return refused, err
+			return refused, 0, err
 		}
-		return accepted, nil
+		return accepted, 0, nil
 	}
 	p.leave(false)
-	return full, wrap(p.name, ErrFull)
+	return full, 0, wrap(p.name, ErrFull)
 }
 
 // block waits for room, Close or the end of ctx.
@@ -176,19 +183,23 @@ func (p *Port[T]) block(ctx context.Context, msg T) error {
 	}
 }
 
-// displace evicts the oldest message until msg fits. The caller has entered;
-// displace leaves before it calls OnDrop, so hooks never delay Close.
-func (p *Port[T]) displace(msg T) (outcome, error) {
-	for {
+// displace evicts the oldest message until msg fits, and returns how many
+// it evicted: another sender may take the room first, and then displace
+// evicts again. The caller has entered; displace leaves before it calls
+// OnDrop, so hooks never delay Close.
+func (p *Port[T]) displace(msg T) (outcome, int, error) {
+	for n := 0; ; {
 		old, evicted := p.evict()
+		if evicted {
+			n++
+		}
 		select {
 		case p.ch <- msg:
 			p.leave(true)
 			if evicted {
 				p.drop(old)
-				return displaced, nil
 			}
-			return accepted, nil
+			return accepted, n, nil
 		default:
 		}
 		p.leave(false)
@@ -196,7 +207,7 @@ func (p *Port[T]) displace(msg T) (outcome, error) {
 			p.drop(old)
 		}
 		if !p.enter() {
-			return gone, wrap(p.name, ErrClosed)
+			return gone, n, wrap(p.name, ErrClosed)
 		}
 	}
 }

@@ -120,16 +120,16 @@ func (t *Topic[T]) Publish(ctx context.Context, msg T) error {
 		if s.port.clone != nil {
 			m = s.port.clone(msg) // once per subscriber, not once per attempt
 		}
-		o, _ := s.port.offerCopy(ctx, m, false)
+		o, evicted, _ := s.port.offerCopy(ctx, m, false)
 		if o == full && s.port.policy == Block {
 			blocked = append(blocked, pending{s.port, m})
 			continue
 		}
-		tally.count(o)
+		tally.count(o, evicted)
 	}
 	for _, b := range blocked {
-		o, _ := b.port.offerCopy(ctx, b.msg, true)
-		tally.count(o)
+		o, evicted, _ := b.port.offerCopy(ctx, b.msg, true)
+		tally.count(o, evicted)
 	}
 	return t.result(ctx, tally, len(subs))
 }
@@ -137,13 +137,14 @@ func (t *Topic[T]) Publish(ctx context.Context, msg T) error {
 // tally is what happened to one published message.
 type tally struct{ delivered, dropped, full, missed, gone int }
 
-func (c *tally) count(o outcome) {
+// count records the outcome of one offer, and the messages DropOldest
+// evicted for it: one per attempt, so possibly several when concurrent
+// publishers took the room it made.
+func (c *tally) count(o outcome, evicted int) {
+	c.dropped += evicted
 	switch o {
 	case accepted:
 		c.delivered++
-	case displaced:
-		c.delivered++
-		c.dropped++
 	case rejected:
 		c.dropped++
 	case full:

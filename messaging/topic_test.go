@@ -182,3 +182,36 @@ func drainSub[T any](t *testing.T, sub *messaging.Subscription[T]) []T {
 		got = append(got, msg)
 	}
 }
+
+func TestTopicDroppedCount(t *testing.T) {
+	// Each publisher's DropOldest offer may evict, find the room taken by
+	// another publisher, and evict again: every eviction is a drop.
+	for _, mode := range []struct {
+		name    string
+		channel bool
+	}{{"ring", false}, {"channel", true}} {
+		t.Run("Dropped counts every eviction with concurrent publishers ("+mode.name+" mode)", func(t *testing.T) {
+			const publishers, each = 8, 2000
+			topic := messaging.NewTopic(messaging.TopicOptions[int]{})
+			sub := topic.Subscribe(messaging.Options[int]{Capacity: 1, Policy: messaging.DropOldest})
+			if mode.channel {
+				_ = sub.C() // switch the port to a channel; nobody receives
+			}
+			var wg sync.WaitGroup
+			for range publishers {
+				wg.Go(func() {
+					for i := range each {
+						require.NoError(t, topic.Publish(t.Context(), i))
+					}
+				})
+			}
+			wg.Wait()
+			stats := topic.Stats()
+			require.Equal(t, uint64(publishers*each), stats.Published)
+			require.Equal(t, uint64(publishers*each), stats.Delivered, "every message was buffered once")
+			require.Equal(t, sub.Stats().Dropped, stats.Dropped, "the topic counts what the port counts")
+			require.Equal(t, uint64(publishers*each-sub.Len()), stats.Dropped, "every message not buffered now was dropped")
+			require.NoError(t, topic.Close())
+		})
+	}
+}

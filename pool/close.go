@@ -42,6 +42,7 @@ func (p *Pool[In, Out]) shutdown(ctx context.Context) {
 	p.mu.Lock()
 	p.closing = true
 	p.mu.Unlock()
+	close(p.closeBegun) // wakes slots waiting a backoff, which leave if nothing is queued
 	p.checkDrained()
 	var err error
 	select {

@@ -3,6 +3,7 @@ package pool_test
 import (
 	"context"
 	"errors"
+	"runtime"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -10,6 +11,7 @@ import (
 	"testing/synctest"
 	"time"
 
+	"github.com/crewkit/crew/messaging"
 	"github.com/crewkit/crew/pool"
 	"github.com/stretchr/testify/require"
 )
@@ -233,5 +235,92 @@ func TestForcedCloseCancelsEveryRunningTask(t *testing.T) {
 				}
 			})
 		}
+	}
+}
+
+// TestCloseDuringBackoff puts a slot of each pool kind in a backoff of an
+// hour, with nothing queued, and closes: Close must not wait for the
+// backoff (virtual time does not move), and Stop must not wait for a
+// thread's either.
+func TestCloseDuringBackoff(t *testing.T) {
+	long := pool.RestartPolicy{InitialBackoff: time.Hour, MaxBackoff: time.Hour, Jitter: 1e-9, Period: 24 * time.Hour}
+	// exitInline runs fn inline on a goroutine of its own, which Goexit ends.
+	exitInline := func(fn func()) {
+		done := make(chan struct{})
+		go func() {
+			defer close(done)
+			fn()
+		}()
+		<-done
+	}
+	cases := []struct {
+		name string
+		// crash makes the pool's only slot fail twice, then returns the
+		// pool's Close.
+		crash func(t *testing.T, opts pool.Options) func(context.Context) error
+	}{
+		{"New, after two panics", func(t *testing.T, opts pool.Options) func(context.Context) error {
+			p, err := pool.New(func(context.Context, pool.WorkerInfo) (pool.Worker[int, int], error) {
+				return panicky{}, nil
+			}, opts)
+			require.NoError(t, err)
+			for range 2 {
+				_, err := p.Run(bg, 1)
+				require.ErrorAs(t, err, new(*pool.PanicError))
+			}
+			return p.Close
+		}},
+		{"New, with a failing factory", func(t *testing.T, opts pool.Options) func(context.Context) error {
+			opts.MinWorkers = 1
+			p, err := pool.New(func(context.Context, pool.WorkerInfo) (pool.Worker[int, int], error) {
+				return nil, errDown
+			}, opts)
+			require.NoError(t, err)
+			return p.Close
+		}},
+		{"NewFunc, after two inline Goexits", func(t *testing.T, opts pool.Options) func(context.Context) error {
+			opts.MinWorkers = 1
+			p, err := pool.NewFunc(exiter{}.Handle, opts)
+			require.NoError(t, err)
+			for range 2 {
+				synctest.Wait()
+				exitInline(func() { _, _ = p.Run(bg, -1) })
+			}
+			return p.Close
+		}},
+		{"NewTasks, after two inline Goexits", func(t *testing.T, opts pool.Options) func(context.Context) error {
+			opts.MinWorkers = 1
+			p, err := pool.NewTasks(opts)
+			require.NoError(t, err)
+			for range 2 {
+				synctest.Wait()
+				exitInline(func() { _ = p.Run(bg, func(context.Context) error { runtime.Goexit(); return nil }) })
+			}
+			return p.Close
+		}},
+		{"Spawn, after two crashes", func(t *testing.T, _ pool.Options) func(context.Context) error {
+			th, err := pool.Spawn(func(context.Context, *messaging.Port[int], *messaging.Port[int]) error {
+				return errDown
+			}, pool.SpawnOptions{Restart: long})
+			require.NoError(t, err)
+			return th.Stop
+		}},
+	}
+	for _, c := range cases {
+		t.Run("Close returns at once while a slot waits a backoff: "+c.name, func(t *testing.T) {
+			synctest.Test(t, func(t *testing.T) {
+				var rec recorder
+				closeFn := c.crash(t, pool.Options{MaxWorkers: 1, Restart: long, OnEvent: rec.hook})
+				synctest.Wait()
+				if !strings.HasPrefix(c.name, "Spawn") {
+					backoffs := rec.kinds(pool.WorkerBackoff)
+					require.NotEmpty(t, backoffs, "the slot waits a backoff")
+					require.InDelta(t, float64(time.Hour), float64(backoffs[len(backoffs)-1].Delay), float64(time.Millisecond))
+				}
+				start := time.Now()
+				require.NoError(t, closeFn(bg))
+				require.Zero(t, time.Since(start), "Close waited for the backoff")
+			})
+		})
 	}
 }

@@ -55,12 +55,16 @@ type core struct {
 	window intensity
 	events *events
 	spawn  func() bool // the pool's maybeSpawn
+
+	// closeBegun is closed once Close has closed the queue: slots waiting
+	// a backoff with nothing queued leave then.
+	closeBegun chan struct{}
 }
 
 type poolKey struct{}
 
 func newCore(opts Options) *core {
-	c := &core{opts: opts, epoch: time.Now(), halt: make(chan struct{})}
+	c := &core{opts: opts, epoch: time.Now(), halt: make(chan struct{}), closeBegun: make(chan struct{})}
 	c.life, c.kill = context.WithCancelCause(context.Background())
 	c.wctx = context.WithValue(c.life, poolKey{}, c)
 	c.tick.Store(1) // 0 in slot.idleTick means busy

@@ -44,8 +44,8 @@
 // # Supervision
 //
 // Crashes and factory failures are rebuilt under a [RestartPolicy]: capped
-// exponential backoff with jitter and an intensity limit, past which the pool
-// fails with [ErrPoolFailed] instead of looping. [Options].MaxTasksPerWorker
+// exponential backoff with jitter, an intensity limit and a crash-loop
+// limit, past which the pool fails with [ErrPoolFailed] instead of looping. [Options].MaxTasksPerWorker
 // recycles workers, [Options].TaskTimeout with HungGrace detects hung ones,
 // [Pool.Reload] replaces every worker without losing capacity, and events
 // report it all to [Options].OnEvent.

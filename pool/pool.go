@@ -19,9 +19,14 @@ import (
 // Workers are built lazily by the factory, up to MaxWorkers, and retired when
 // idle. All methods are safe for concurrent use.
 //
-// Submitting to a pool from inside one of its own tasks is safe: while such
-// a task waits (for queue room or for a result), the pool may run one more
-// worker than MaxWorkers, so nested work cannot deadlock the pool.
+// Submitting to a pool from inside one of its own tasks is safe only when
+// the call is given the task's ctx, or a ctx derived from it: that ctx is how
+// the pool knows the caller is one of its tasks (Go has no goroutine
+// identity), and while such a task waits (for queue room or for a result,
+// in Run, Submit, Go or Future.Wait), the pool may run one more worker than
+// MaxWorkers, so nested work cannot deadlock it. A task that calls its own
+// pool with context.Background() or any unrelated ctx waits like an outside
+// caller, and when every worker does so the pool deadlocks.
 type Pool[In, Out any] struct {
 	*core
 	factory Factory[In, Out]

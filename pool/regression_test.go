@@ -170,10 +170,10 @@ func TestRegressionCloseHangsWhileFactoryFails(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		p, err := pool.New(func(context.Context, pool.WorkerInfo) (pool.Worker[int, int], error) {
 			return nil, errors.New("backend down")
-		}, pool.Options{MinWorkers: 1, MaxWorkers: 1})
+		}, pool.Options{MinWorkers: 1, MaxWorkers: 1, Restart: pool.RestartPolicy{MaxRestarts: -1}})
 		require.NoError(t, err)
 		time.Sleep(time.Minute)
-		require.Equal(t, "open", p.Stats().State, "default policy never gives up")
+		require.Equal(t, "open", p.Stats().State, "a policy without limits never gives up")
 		ctx, cancel := context.WithTimeout(bg, time.Hour)
 		defer cancel()
 		// No task was ever queued or running: Close has nothing to drain.

@@ -26,14 +26,26 @@ const (
 // capped exponential backoff: InitialBackoff, then times Multiplier per
 // failure, at most MaxBackoff, each delay spread by ±Jitter of itself.
 //
-// Every rebuild after a failure counts against the intensity limit: more than
-// MaxRestarts within any Period fails the pool. A failed pool resolves queued
-// and new work with ErrPoolFailed and emits a PoolFailed event; Close still
-// works. Recycling (MaxTasksPerWorker), idle retirement and Reload are not
-// failures and do not count.
+// Two limits end a crash loop, whichever comes first:
+//
+//   - intensity: more than MaxRestarts rebuilds after failures, across all
+//     workers, within any Period;
+//   - crash loop: one worker failing again and again with no task completed
+//     in between, until the backoffs of its failures would add up to
+//     Period. Backoff spaces one worker's rebuilds too far apart for the
+//     intensity limit to see them (with the default policy, at most 8 in
+//     10s), so this limit ends such a loop within Period of its first
+//     failure, plus the time the failing factory calls or tasks take.
+//
+// A failed pool resolves queued and new work with ErrPoolFailed and emits a
+// PoolFailed event; Close still works. Recycling (MaxTasksPerWorker), idle
+// retirement and Reload are not failures and do not count. A negative
+// MaxRestarts turns both limits off.
 //
 // The zero value is the default policy: 100ms doubling to 10s with 20%
-// jitter, and at most 100 restarts in 10s.
+// jitter, at most 100 restarts in 10s, and a worker that fails 8 times in a
+// row (backoffs 0, 0.1s, ... 3.2s, 6.3s waited in all, the next one 6.4s)
+// fails the pool.
 type RestartPolicy struct {
 	// InitialBackoff is the delay before the second consecutive rebuild.
 	// Zero means DefaultInitialBackoff (100ms).
@@ -50,10 +62,11 @@ type RestartPolicy struct {
 	Jitter float64
 	// MaxRestarts is the most rebuilds after failures allowed within Period.
 	// Zero means DefaultMaxRestarts (100). Negative means no limit: the pool
-	// never fails, it only backs off.
+	// never fails, it only backs off, even in a crash loop.
 	MaxRestarts int
-	// Period is the sliding window of MaxRestarts. Zero means
-	// DefaultRestartPeriod (10s).
+	// Period is the sliding window of MaxRestarts, and the most backoff one
+	// worker in a crash loop may wait in all before the pool fails. Zero
+	// means DefaultRestartPeriod (10s).
 	Period time.Duration
 }
 
@@ -95,6 +108,33 @@ func (r RestartPolicy) Backoff(n int) time.Duration {
 	d = min(d, float64(r.MaxBackoff))
 	d *= 1 + r.Jitter*(2*rand.Float64()-1)
 	return time.Duration(d)
+}
+
+// streak is a run of consecutive failures of one worker (a pool's slot or a
+// thread) with no sign of health in between. Only the worker's owner uses
+// it.
+type streak struct {
+	failures int           // in a row; the owner resets it on a sign of health
+	waited   time.Duration // the backoffs decided in this run
+}
+
+// next records one more failure of a worker and returns the backoff before
+// its rebuild. It reports loop when that backoff would bring the run's
+// backoffs to Period: the worker is in a crash loop, which backoff alone
+// would only slow down. r has its defaults.
+func (s *streak) next(r RestartPolicy) (d time.Duration, loop bool) {
+	if s.failures == 0 {
+		s.waited = 0 // a new run: the worker was healthy since the last one
+	}
+	s.failures++
+	d = r.Backoff(s.failures)
+	s.waited += d
+	return d, r.MaxRestarts >= 0 && s.waited >= r.Period
+}
+
+// loopError describes the crash loop that ended with err.
+func (s *streak) loopError(r RestartPolicy, err error) error {
+	return fmt.Errorf("crash loop: %d failures in a row, past %v of backoff: %w", s.failures, r.Period, err)
 }
 
 // intensity is the sliding window of recent restarts.

@@ -20,12 +20,13 @@ const hungMark = ^uint64(0)
 // a crash. Only the slot's goroutine touches its unexported fields, except
 // the atomics and what the hung watchdog reads after winning running.
 type slot[In, Out any] struct {
-	w        Worker[In, Out]
-	id       int
-	tasks    int // handled by the current worker
-	failures int // consecutive, with no task completed in between
-	seq      uint64
-	samples  int // tasks timed by this slot
+	w       Worker[In, Out]
+	id      int
+	tasks   int           // handled by the current worker
+	streak                // failures in a row, with no task completed in between
+	backoff time.Duration // to wait before the next build, set by failed
+	seq     uint64
+	samples int // tasks timed by this slot
 	// uncounted is set by whoever takes the slot out of live early (idle
 	// retirement or Reload); exit then leaves live alone.
 	uncounted atomic.Bool
@@ -183,23 +184,9 @@ func (p *Pool[In, Out]) goexited(s *slot[In, Out], f *Future[Out]) {
 // failures. It reports false when the slot should exit instead. A slot that
 // holds a task keeps trying until the pool halts, whatever else happens.
 func (p *Pool[In, Out]) build(s *slot[In, Out], holding bool) bool {
-	stop := s.stop
-	if holding {
-		stop = nil
-	}
 	for {
-		if d := p.opts.Restart.Backoff(s.failures); d > 0 {
-			p.emitEvent(Event{Kind: WorkerBackoff, Worker: s.id, Delay: d})
-			t := time.NewTimer(d)
-			select {
-			case <-t.C:
-			case <-p.halt:
-				t.Stop()
-				return false
-			case <-stop:
-				t.Stop()
-				return false
-			}
+		if !p.pause(s, holding) {
+			return false
 		}
 		if p.halted() || !holding && s.failures > 0 && p.state.Load() == stateClosing && p.queued() == 0 {
 			return false // nothing left to drain: do not retry a failing factory
@@ -224,6 +211,40 @@ func (p *Pool[In, Out]) build(s *slot[In, Out], holding bool) bool {
 	}
 }
 
+// pause waits the slot's backoff before a rebuild, and reports false when the
+// slot should exit instead: the pool halted, the slot was asked to stop, or
+// Close began with nothing queued for the slot to drain. Close never waits
+// for a backoff.
+func (p *Pool[In, Out]) pause(s *slot[In, Out], holding bool) bool {
+	d := s.backoff
+	if d <= 0 {
+		return true
+	}
+	s.backoff = 0
+	stop, closing := s.stop, p.closeBegun
+	if holding {
+		stop, closing = nil, nil // the task held must run
+	}
+	p.emitEvent(Event{Kind: WorkerBackoff, Worker: s.id, Delay: d})
+	t := time.NewTimer(d)
+	defer t.Stop()
+	for {
+		select {
+		case <-t.C:
+			return true
+		case <-p.halt:
+			return false
+		case <-stop:
+			return false
+		case <-closing:
+			if p.queued() == 0 {
+				return false
+			}
+			closing = nil // the queue must drain: rebuild after the backoff
+		}
+	}
+}
+
 // newWorker calls the factory, turning a panic into an error.
 func (p *Pool[In, Out]) newWorker(info WorkerInfo) (w Worker[In, Out], err error) {
 	if r := panics.Try(func() { w, err = p.factory(p.life, info) }); r != nil {
@@ -238,14 +259,19 @@ func (p *Pool[In, Out]) newWorker(info WorkerInfo) (w Worker[In, Out], err error
 // failed records a crash or factory failure of s and reports whether the
 // restart policy allows another try; when it does not, the pool fails.
 func (p *Pool[In, Out]) failed(s *slot[In, Out], err error) bool {
-	s.failures++
+	d, loop := s.next(p.opts.Restart)
 	p.restarts.Add(1)
 	p.emit(WorkerRestarted, s.id, err)
-	if p.window.allow(p.opts.Restart, time.Now()) {
-		return true
+	if loop {
+		p.fail(fmt.Errorf("pool %q: worker %d: %w", p.opts.Name, s.id, s.loopError(p.opts.Restart, err)))
+		return false
 	}
-	p.fail(err)
-	return false
+	if !p.window.allow(p.opts.Restart, time.Now()) {
+		p.fail(err)
+		return false
+	}
+	s.backoff = d
+	return true
 }
 
 // next returns the next task. An idle slot parks on the queue, which wakes

@@ -43,10 +43,12 @@ type SpawnOptions struct {
 
 	// Restart says how a crashed thread is run again, with the same
 	// semantics as a pool's: the first crash restarts at once, further
-	// consecutive crashes back off, and more than MaxRestarts within Period
-	// ends the thread failed. A run that lasts longer than MaxBackoff
-	// resets the count of consecutive crashes, so a thread that crashes
-	// rarely always restarts at once. The zero value is the default policy.
+	// consecutive crashes back off, and the thread ends failed after more
+	// than MaxRestarts within Period, or once the backoffs of consecutive
+	// crashes would add up to Period (a crash loop). A run that lasts
+	// longer than MaxBackoff resets the count of consecutive crashes, so a
+	// thread that crashes rarely always restarts at once. The zero value is
+	// the default policy.
 	Restart RestartPolicy
 
 	// HungGrace is how long Stop waits, after its ctx ended, for the
@@ -102,7 +104,7 @@ type Thread[In, Out any] struct {
 	runs     atomic.Int64 // runs started; the number of the current one
 	since    atomic.Int64 // start of the current run, unix nanoseconds
 	restarts atomic.Int64
-	failures int // consecutive crashes; only the thread's goroutine uses it
+	streak   // crashes in a row; only the thread's goroutine uses it
 
 	done    chan struct{} // closed when the thread has ended for good
 	err     error         // the failure; written before done is closed
@@ -300,20 +302,23 @@ func (t *Thread[In, Out]) restart(err error, ran time.Duration) bool {
 	if ran > t.opts.Restart.MaxBackoff {
 		t.failures = 0
 	}
-	t.failures++
+	d, loop := t.next(t.opts.Restart)
+	if loop {
+		t.fail(t.loopError(t.opts.Restart, err))
+		return false
+	}
 	if !t.window.allow(t.opts.Restart, time.Now()) {
 		t.fail(err)
 		return false
 	}
 	t.restarts.Add(1)
 	t.emit(Event{Kind: WorkerRestarted, Worker: int(t.runs.Load()), Err: err})
-	return t.backoff()
+	return t.backoff(d)
 }
 
-// backoff waits before the next run; it reports false when Stop cut it
+// backoff waits d before the next run; it reports false when Stop cut it
 // short.
-func (t *Thread[In, Out]) backoff() bool {
-	d := t.opts.Restart.Backoff(t.failures)
+func (t *Thread[In, Out]) backoff(d time.Duration) bool {
 	if d <= 0 {
 		return t.ctx.Err() == nil
 	}

@@ -116,7 +116,7 @@ func TestSpawn(t *testing.T) {
 		synctest.Test(t, func(t *testing.T) {
 			var rec recorder
 			th := spawn(t, failing(5), pool.SpawnOptions{OnEvent: rec.hook, Restart: pool.RestartPolicy{
-				InitialBackoff: time.Second, MaxBackoff: 4 * time.Second, Jitter: 1e-9}})
+				InitialBackoff: time.Second, MaxBackoff: 4 * time.Second, Jitter: 1e-9, Period: time.Minute}})
 			runs := recvAll(t, th, 6)
 			want := []time.Duration{0, time.Second, 2 * time.Second, 4 * time.Second, 4 * time.Second}
 			require.Equal(t, want, gaps(runs))
