@@ -64,7 +64,7 @@ func TestBadInput(t *testing.T) {
 		{"a malformed image", "POST", "/api/thumbnail", "not an image", 400, "malformed image"},
 		{"a truncated image", "POST", "/api/thumbnail", string(pngImage(t, 50, 50)[:60]), 400, "malformed image"},
 		{"an image with too many pixels", "POST", "/api/thumbnail", string(pngImage(t, 200, 100)), 413, "at most 10000 pixels"},
-		{"an oversized upload", "POST", "/api/thumbnail", strings.Repeat("x", 65<<10), 413, "image must be at most 65536 bytes"},
+		{"an oversized upload", "POST", "/api/thumbnail", strings.Repeat("x", 65<<10), 413, "body must be at most 65536 bytes"},
 		{"a zero width", "POST", "/api/thumbnail?width=0", string(pngImage(t, 10, 10)), 400, "width must be an integer between 1 and 1024"},
 	} {
 		t.Run(tc.name+" gets a clear 4xx", func(t *testing.T) {
