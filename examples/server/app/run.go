@@ -8,6 +8,8 @@ import (
 	"net"
 	"net/http"
 	"time"
+
+	"github.com/crewkit/crew/pool"
 )
 
 // Run builds the app configured by cfg and serves it on ln as Serve does.
@@ -31,9 +33,9 @@ func Run(ctx context.Context, cfg Config, ln net.Listener) error {
 //  3. close what is left: connections still open after the drain, such as
 //     a client still sending a slow body, are cut.
 //
-// It returns nil once everything stopped within the budget, cut connections
-// included (they are logged), and an error naming what did not stop
-// otherwise. Call it at most once: the pool is closed when it returns.
+// It returns nil once everything stopped within the budget, even if it had
+// to cut connections or cancel tasks (both are logged), and an error naming
+// what did not stop otherwise, such as tasks that ignored cancellation. Call it at most once: the pool is closed when it returns.
 func (a *App) Serve(ctx context.Context, ln net.Listener) error {
 	cfg, log := a.cfg, a.cfg.Logger
 	srv := &http.Server{
@@ -80,6 +82,11 @@ func (a *App) shutdown(srv *http.Server, served <-chan error) error {
 	pctx, cancel := context.WithDeadline(context.Background(), start.Add(budget))
 	defer cancel()
 	err := a.Close(pctx)
+	if ce, ok := errors.AsType[*pool.CloseError](err); ok && len(ce.Hung) == 0 {
+		// Every task returned within the budget, some of them cancelled.
+		log.Warn("cancelled the pool's work left at the end of the budget", "err", err)
+		err = nil
+	}
 	if cerr := srv.Close(); drained != nil || cerr != nil {
 		log.Warn("closed connections that were still open after the HTTP drain", "err", errors.Join(drained, cerr))
 	}
