@@ -95,8 +95,8 @@ func jpegFrame(data []byte) (progressive bool, comps [][2]int64) {
 			continue
 		}
 		marker := data[i+1]
-		if marker == 0x01 || marker >= 0xd0 && marker <= 0xd8 {
-			i += 2 // markers without a segment
+		if marker == 0x00 || marker == 0x01 || marker >= 0xd0 && marker <= 0xd8 {
+			i += 2 // stuffed bytes and markers without a segment
 			continue
 		}
 		n := int(data[i+2])<<8 | int(data[i+3])
