@@ -74,13 +74,14 @@ func (l *rejectLog) add() {
 
 // flush logs the pending count, if any.
 func (l *rejectLog) flush() {
+	now := time.Now()
 	l.mu.Lock()
 	n, since := l.pending, l.last
-	l.pending, l.last, l.timer = 0, time.Now(), nil
+	l.pending, l.last, l.timer = 0, now, nil
 	l.mu.Unlock()
 	if n > 0 {
 		l.log.Log(context.Background(), slog.LevelWarn, "requests rejected", "count", n,
-			"window_ms", sinceMillis(since, l.last))
+			"window_ms", sinceMillis(since, now))
 	}
 }
 
