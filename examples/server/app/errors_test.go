@@ -33,7 +33,11 @@ func TestJSONErrors(t *testing.T) {
 	})
 	for _, mode := range []app.Mode{app.ModePool, app.ModeThrottle} {
 		t.Run("a rejection in "+string(mode)+" mode is a JSON 503 with Retry-After", func(t *testing.T) {
-			a, srv := start(t, app.Config{Mode: mode, Workers: 1, QueueSize: 1})
+			cfg := app.Config{Mode: mode, Workers: 1, QueueSize: 1}
+			if mode == app.ModeThrottle {
+				cfg.TaskTimeout = 100 * time.Millisecond // Throttle's backlog timeout: a waiting request gets 503 soon
+			}
+			a, srv := start(t, cfg)
 			if mode == app.ModePool {
 				release := make(chan struct{})
 				futs := occupy(t, a.Pool(), release)
@@ -55,17 +59,16 @@ func TestJSONErrors(t *testing.T) {
 	}
 }
 
-// fillThrottle fills the Throttle of a server with one worker and a backlog
-// of one with two requests whose bodies never arrive: in throttle mode a
-// slow body holds its slot. They end with the test.
+// fillThrottle fills the Throttle of a server with one worker with a request
+// whose body never arrives (in throttle mode a slow body holds its slot), so
+// that others wait in its backlog until they time out, or are rejected when
+// it is full: 503 either way. The slow request ends with the test.
 func fillThrottle(t *testing.T, srv *httptest.Server) {
 	t.Helper()
-	for range 2 {
-		c, err := net.Dial("tcp", srv.Listener.Addr().String())
-		require.NoError(t, err)
-		t.Cleanup(func() { c.Close() })
-		sendHead(t, c, http.MethodPost, "/api/hash", 100)
-	}
+	c, err := net.Dial("tcp", srv.Listener.Addr().String())
+	require.NoError(t, err)
+	t.Cleanup(func() { c.Close() })
+	sendHead(t, c, http.MethodPost, "/api/hash", 100)
 	require.Eventually(t, func() bool {
 		return get(t, srv.URL+"/api/digest?rounds=1").code == http.StatusServiceUnavailable
 	}, 10*time.Second, time.Millisecond)
