@@ -89,3 +89,20 @@ func TestBodyTimeout(t *testing.T) {
 		require.Contains(t, r.json(t)["error"], "the request body was cut short")
 	})
 }
+
+func TestWriteTimeout(t *testing.T) {
+	t.Run("a client that does not read its response is cut at WriteTimeout", func(t *testing.T) {
+		synctest.Test(t, func(t *testing.T) {
+			s := serveOnPipes(t, app.Config{Workers: 1, WriteTimeout: 3 * time.Second})
+			c := s.ln.dial(t)
+			sendHead(t, c, http.MethodGet, "/api/digest?rounds=10", 0)
+			synctest.Wait() // the server is blocked writing the response
+			time.Sleep(3 * time.Second)
+			synctest.Wait()
+			n, err := c.Read(make([]byte, 1))
+			require.Zero(t, n, "nothing of the response was delivered")
+			require.ErrorIs(t, err, io.EOF, "the server closed the connection")
+			require.NoError(t, s.stop())
+		})
+	})
+}

@@ -27,13 +27,25 @@ const (
 // Defaults applied to zero Config fields. The package documentation
 // explains the per-request budgets they set.
 const (
-	DefaultMaxBodyBytes       = 8 << 20
-	DefaultMaxPixels          = 40_000_000
-	DefaultMaxOutputPixels    = 1024 * 4096
-	DefaultMaxImageMemory     = 256 << 20
-	DefaultBodyTimeout        = 30 * time.Second
-	DefaultTaskTimeout        = 10 * time.Second
-	DefaultShutdownTimeout    = 30 * time.Second
+	// DefaultMaxBodyBytes bounds an uploaded image: 8 MiB.
+	DefaultMaxBodyBytes = 8 << 20
+	// DefaultMaxPixels bounds the pixels an image's header declares: 40
+	// megapixels.
+	DefaultMaxPixels = 40_000_000
+	// DefaultMaxOutputPixels bounds a thumbnail's pixels: 1024 x 4096.
+	DefaultMaxOutputPixels = 1024 * 4096
+	// DefaultMaxImageMemory bounds the estimated allocations of one
+	// thumbnail's decoding, scaling and encoding: 256 MiB.
+	DefaultMaxImageMemory = 256 << 20
+	// DefaultBodyTimeout bounds reading one request body: 30s.
+	DefaultBodyTimeout = 30 * time.Second
+	// DefaultTaskTimeout bounds one CPU-bound request once it runs: 10s.
+	DefaultTaskTimeout = 10 * time.Second
+	// DefaultShutdownTimeout bounds the graceful shutdown: 30s.
+	DefaultShutdownTimeout = 30 * time.Second
+	// DefaultWriteTimeoutMargin is added to BodyTimeout and TaskTimeout to
+	// make the default WriteTimeout: room to wait in the queue and to write
+	// the response.
 	DefaultWriteTimeoutMargin = 20 * time.Second
 	// DefaultQueuePerWorker sets the default queue: this many per worker.
 	DefaultQueuePerWorker = 16

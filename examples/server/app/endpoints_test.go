@@ -7,6 +7,7 @@ import (
 	"os"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/crewkit/crew/examples/server/app"
 	"github.com/stretchr/testify/require"
@@ -84,6 +85,11 @@ func TestBadInput(t *testing.T) {
 }
 
 func TestConfig(t *testing.T) {
+	t.Run("the default write timeout leaves room for the body and the task", func(t *testing.T) {
+		a, err := app.New(app.Config{Mode: app.ModePlain, BodyTimeout: 5 * time.Second, TaskTimeout: 2 * time.Second})
+		require.NoError(t, err)
+		require.Equal(t, 27*time.Second, a.Config().WriteTimeout)
+	})
 	for _, tc := range []struct {
 		name string
 		cfg  app.Config
@@ -93,6 +99,9 @@ func TestConfig(t *testing.T) {
 		{"negative workers are an error", app.Config{Workers: -1}, "app: Workers must be >= 0, got -1"},
 		{"a negative queue is an error", app.Config{QueueSize: -1}, "app: QueueSize must be >= 0, got -1"},
 		{"a bcrypt cost out of range is an error", app.Config{BcryptCost: 99}, "app: BcryptCost must be in [4, 31], got 99"},
+		{"a negative BodyTimeout is an error", app.Config{BodyTimeout: -1}, "app: BodyTimeout must be >= 0, got -1"},
+		{"a negative MaxImageMemory is an error", app.Config{MaxImageMemory: -1}, "app: MaxImageMemory must be >= 0, got -1"},
+		{"a negative MaxOutputPixels is an error", app.Config{MaxOutputPixels: -1}, "app: MaxOutputPixels must be >= 0, got -1"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			_, err := app.New(tc.cfg)
