@@ -4,6 +4,17 @@
 // logs, and graceful shutdown. Its Mode switch serves the same endpoints
 // without the pool, or behind chi's Throttle, for comparison.
 //
+// # Usage
+//
+// Serve the app on a listener until ctx ends (SIGTERM, say), then shut down
+// within the budget described below:
+//
+//	a, err := app.New(app.Config{Workers: 4, Logger: logger})
+//	if err != nil {
+//		return err
+//	}
+//	return a.Serve(ctx, ln) // nil after a clean shutdown
+//
 // # Slow clients
 //
 // A request's body is read, and checked, on its own goroutine, within
