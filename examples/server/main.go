@@ -19,6 +19,11 @@
 //	-enable-crash CREW_ENABLE_CRASH  serve /api/crash for fault experiments
 //	                           (false)
 //
+// Request bodies are read under a deadline off the pool, images are checked
+// against per-request pixel and memory budgets before they are decoded, and
+// shutdown gives the HTTP drain and the pool's drain their own shares of 30s;
+// package app and docs/example-server.md list the budgets.
+//
 // Once it accepts connections it prints one line on stdout, "ready" and its
 // address (for example "ready 127.0.0.1:8080"), which process managers such
 // as examples/cluster wait for.

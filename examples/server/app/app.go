@@ -1,8 +1,3 @@
-// Package app is the example server: a chi service whose CPU-bound
-// endpoints (password hashing, image thumbnails, a pure computation) run on
-// a crew pool through httpx, with health, readiness and pool stats, request
-// logs, and graceful shutdown. Its Mode switch serves the same endpoints
-// without the pool, or behind chi's Throttle, for comparison.
 package app
 
 import (
@@ -25,6 +20,7 @@ type App struct {
 	cpu  func(http.Handler) http.Handler
 
 	live, ready, stats http.Handler
+	rejects            *rejectLog
 }
 
 // New builds the server configured by cfg; in pool mode it starts its pool.
@@ -34,7 +30,7 @@ func New(cfg Config) (*App, error) {
 	if err != nil {
 		return nil, err
 	}
-	a := &App{cfg: cfg, cpu: func(h http.Handler) http.Handler { return h }}
+	a := &App{cfg: cfg, cpu: func(h http.Handler) http.Handler { return h }, rejects: &rejectLog{log: cfg.Logger}}
 	a.live = http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) { _, _ = w.Write([]byte("ok\n")) })
 	a.ready = jsonHandler(map[string]any{"ready": true, "mode": cfg.Mode})
 	a.stats = jsonHandler(map[string]any{"mode": cfg.Mode, "workers": cfg.Workers, "queue": cfg.QueueSize})
@@ -79,17 +75,20 @@ func (a *App) Pool() *pool.Tasks { return a.pool }
 func (a *App) Config() Config { return a.cfg }
 
 // Handler returns the server's routes. With Config.CrashEndpoint it also
-// serves GET /api/crash, whose behaviour crash describes.
+// serves GET /api/crash, whose behaviour crash describes. Every error
+// response, 404 and 405 included, is JSON: {"error": "..."}.
 func (a *App) Handler() http.Handler {
 	r := chi.NewRouter()
-	r.Use(middleware.RequestID, a.logRequests, middleware.Recoverer)
+	r.Use(middleware.RequestID, a.logRequests, jsonErrors, middleware.Recoverer, a.bodyDeadline)
+	r.NotFound(notFound)
+	r.MethodNotAllowed(methodNotAllowed(r))
 	r.Route("/api", func(r chi.Router) {
 		r.With(a.cpu).Get("/digest", a.digest)
-		r.With(a.cpu).Post("/hash", a.hash)
-		r.With(a.cpu).Post("/verify", a.verify)
-		r.With(a.thumbnailLimit).Post("/thumbnail", a.thumbnail)
+		r.With(a.throttleOnly).Post("/hash", a.hash)
+		r.With(a.throttleOnly).Post("/verify", a.verify)
+		r.With(a.throttleOnly).Post("/thumbnail", a.thumbnail)
 		if a.cfg.CrashEndpoint {
-			r.With(a.thumbnailLimit).Get("/crash", a.crash)
+			r.With(a.throttleOnly).Get("/crash", a.crash)
 		}
 	})
 	r.Method(http.MethodGet, "/healthz", a.live)
@@ -101,9 +100,11 @@ func (a *App) Handler() http.Handler {
 	return r
 }
 
-// thumbnailLimit bounds thumbnails in throttle mode; in pool mode the
-// handler offloads only its CPU part with httpx.Compute.
-func (a *App) thumbnailLimit(next http.Handler) http.Handler {
+// throttleOnly bounds a whole handler in throttle mode, as chi's Throttle
+// does. In pool mode the handler reads its body on the request goroutine and
+// offloads only its CPU part with httpx.Compute, so that a slow client never
+// holds a worker.
+func (a *App) throttleOnly(next http.Handler) http.Handler {
 	if a.cfg.Mode == ModeThrottle {
 		return a.cpu(next)
 	}
@@ -111,7 +112,9 @@ func (a *App) thumbnailLimit(next http.Handler) http.Handler {
 }
 
 // Close drains the pool: queued and running requests finish, until ctx ends.
+// It also logs the rejections counted but not logged yet.
 func (a *App) Close(ctx context.Context) error {
+	a.rejects.stop()
 	if a.pool == nil {
 		return nil
 	}

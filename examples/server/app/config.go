@@ -24,19 +24,37 @@ const (
 	ModeThrottle Mode = "throttle"
 )
 
-// Defaults applied to zero Config fields.
+// Defaults applied to zero Config fields. The package documentation
+// explains the per-request budgets they set.
 const (
-	DefaultMaxBodyBytes    = 8 << 20
-	DefaultMaxPixels       = 40_000_000
-	DefaultTaskTimeout     = 10 * time.Second
+	// DefaultMaxBodyBytes bounds an uploaded image: 8 MiB.
+	DefaultMaxBodyBytes = 8 << 20
+	// DefaultMaxPixels bounds the pixels an image's header declares: 40
+	// megapixels.
+	DefaultMaxPixels = 40_000_000
+	// DefaultMaxOutputPixels bounds a thumbnail's pixels: 1024 x 4096.
+	DefaultMaxOutputPixels = 1024 * 4096
+	// DefaultMaxImageMemory bounds the estimated allocations of one
+	// thumbnail's decoding, scaling and encoding: 256 MiB.
+	DefaultMaxImageMemory = 256 << 20
+	// DefaultBodyTimeout bounds reading one request body: 30s.
+	DefaultBodyTimeout = 30 * time.Second
+	// DefaultTaskTimeout bounds one CPU-bound request once it runs: 10s.
+	DefaultTaskTimeout = 10 * time.Second
+	// DefaultShutdownTimeout bounds the graceful shutdown: 30s.
 	DefaultShutdownTimeout = 30 * time.Second
+	// DefaultWriteTimeoutMargin is added to BodyTimeout and TaskTimeout to
+	// make the default WriteTimeout: room to wait in the queue and to write
+	// the response.
+	DefaultWriteTimeoutMargin = 20 * time.Second
 	// DefaultQueuePerWorker sets the default queue: this many per worker.
 	DefaultQueuePerWorker = 16
 )
 
 // Config configures the server. The zero value is valid: pool mode with
 // GOMAXPROCS workers, a queue of 16 per worker, bcrypt's default cost, 8 MiB
-// uploads, and the default slog logger.
+// uploads read within 30s, 256 MiB of image work per thumbnail, and the
+// default slog logger.
 type Config struct {
 	// Mode is ModePool, ModePlain or ModeThrottle. Empty means ModePool.
 	Mode Mode
@@ -50,16 +68,35 @@ type Config struct {
 	// MaxBodyBytes bounds uploaded images. Zero means DefaultMaxBodyBytes
 	// (8 MiB).
 	MaxBodyBytes int64
-	// MaxPixels bounds the width times height of uploaded images. Zero
-	// means DefaultMaxPixels (40 megapixels).
+	// MaxPixels bounds the width times height of uploaded images, as their
+	// header declares it. Zero means DefaultMaxPixels (40 megapixels).
 	MaxPixels int
+	// MaxOutputPixels bounds the width times height of a thumbnail. Zero
+	// means DefaultMaxOutputPixels (4 Mi pixels: 1024 x 4096).
+	MaxOutputPixels int
+	// MaxImageMemory bounds what one thumbnail may allocate to decode,
+	// scale and encode its image, as estimated from the image's header
+	// before any of it is decoded; larger requests get 413. Zero means
+	// DefaultMaxImageMemory (256 MiB).
+	MaxImageMemory int64
+	// BodyTimeout bounds reading one request's body, counted from the
+	// moment its handler starts; a slower upload gets 408. Zero means
+	// DefaultBodyTimeout (30s).
+	BodyTimeout time.Duration
 	// BcryptCost is the cost of password hashes. Zero means
 	// bcrypt.DefaultCost (10).
 	BcryptCost int
 	// TaskTimeout is the deadline of one CPU-bound request once it runs
 	// (pool mode). Zero means DefaultTaskTimeout (10s).
 	TaskTimeout time.Duration
-	// ShutdownTimeout bounds the graceful shutdown. Zero means
+	// WriteTimeout is the http.Server's WriteTimeout: the time from the end
+	// of a request's headers to the end of its response, which a client
+	// that reads its response slowly cannot exceed. Zero means BodyTimeout
+	// plus TaskTimeout plus DefaultWriteTimeoutMargin (one minute with the
+	// defaults).
+	WriteTimeout time.Duration
+	// ShutdownTimeout bounds the graceful shutdown: two thirds for the
+	// HTTP drain, the rest for the pool's (see App.Serve). Zero means
 	// DefaultShutdownTimeout (30s).
 	ShutdownTimeout time.Duration
 	// Logger receives structured logs. Nil means slog.Default().
@@ -87,7 +124,10 @@ func (c Config) withDefaults() (Config, error) {
 		v    int64
 	}{
 		{"Workers", int64(c.Workers)}, {"QueueSize", int64(c.QueueSize)}, {"MaxBodyBytes", c.MaxBodyBytes},
-		{"MaxPixels", int64(c.MaxPixels)}, {"TaskTimeout", int64(c.TaskTimeout)}, {"ShutdownTimeout", int64(c.ShutdownTimeout)},
+		{"MaxPixels", int64(c.MaxPixels)}, {"MaxOutputPixels", int64(c.MaxOutputPixels)},
+		{"MaxImageMemory", c.MaxImageMemory}, {"BodyTimeout", int64(c.BodyTimeout)},
+		{"TaskTimeout", int64(c.TaskTimeout)}, {"WriteTimeout", int64(c.WriteTimeout)},
+		{"ShutdownTimeout", int64(c.ShutdownTimeout)},
 	} {
 		if f.v < 0 {
 			return c, fmt.Errorf("app: %s must be >= 0, got %d", f.name, f.v)
@@ -100,8 +140,12 @@ func (c Config) withDefaults() (Config, error) {
 	c.QueueSize = or(c.QueueSize, DefaultQueuePerWorker*c.Workers)
 	c.MaxBodyBytes = or(c.MaxBodyBytes, DefaultMaxBodyBytes)
 	c.MaxPixels = or(c.MaxPixels, DefaultMaxPixels)
+	c.MaxOutputPixels = or(c.MaxOutputPixels, DefaultMaxOutputPixels)
+	c.MaxImageMemory = or(c.MaxImageMemory, DefaultMaxImageMemory)
+	c.BodyTimeout = or(c.BodyTimeout, DefaultBodyTimeout)
 	c.BcryptCost = or(c.BcryptCost, bcrypt.DefaultCost)
 	c.TaskTimeout = or(c.TaskTimeout, DefaultTaskTimeout)
+	c.WriteTimeout = or(c.WriteTimeout, c.BodyTimeout+c.TaskTimeout+DefaultWriteTimeoutMargin)
 	c.ShutdownTimeout = or(c.ShutdownTimeout, DefaultShutdownTimeout)
 	if c.Logger == nil {
 		c.Logger = slog.Default()

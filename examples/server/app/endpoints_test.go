@@ -7,6 +7,7 @@ import (
 	"os"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/crewkit/crew/examples/server/app"
 	"github.com/stretchr/testify/require"
@@ -57,6 +58,9 @@ func TestBadInput(t *testing.T) {
 		{"a huge seed", "GET", "/api/digest?seed=" + strings.Repeat("s", 2000), "", 400, "seed must be at most 1024 bytes"},
 		{"malformed JSON", "POST", "/api/hash", "{", 400, "malformed JSON body"},
 		{"an unknown field", "POST", "/api/hash", `{"pass":"x"}`, 400, "malformed JSON body"},
+		{"a second JSON value", "POST", "/api/hash", `{"password":"x"} {"password":"y"}`, 400, "data after the JSON value"},
+		{"a stray brace after the JSON", "POST", "/api/verify", `{"password":"x","hash":"y"}}`, 400, "data after the JSON value"},
+		{"garbage after the JSON", "POST", "/api/hash", `{"password":"x"}garbage`, 400, "data after the JSON value"},
 		{"an empty password", "POST", "/api/hash", `{"password":""}`, 400, "password must be 1 to 72 bytes"},
 		{"a password over 72 bytes", "POST", "/api/hash", `{"password":"` + strings.Repeat("p", 73) + `"}`, 400, "password must be 1 to 72 bytes"},
 		{"an oversized JSON body", "POST", "/api/hash", `{"password":"` + strings.Repeat("p", 70<<10) + `"}`, 413, "body must be at most"},
@@ -64,7 +68,7 @@ func TestBadInput(t *testing.T) {
 		{"a malformed image", "POST", "/api/thumbnail", "not an image", 400, "malformed image"},
 		{"a truncated image", "POST", "/api/thumbnail", string(pngImage(t, 50, 50)[:60]), 400, "malformed image"},
 		{"an image with too many pixels", "POST", "/api/thumbnail", string(pngImage(t, 200, 100)), 413, "at most 10000 pixels"},
-		{"an oversized upload", "POST", "/api/thumbnail", strings.Repeat("x", 65<<10), 413, "image must be at most 65536 bytes"},
+		{"an oversized upload", "POST", "/api/thumbnail", strings.Repeat("x", 65<<10), 413, "body must be at most 65536 bytes"},
 		{"a zero width", "POST", "/api/thumbnail?width=0", string(pngImage(t, 10, 10)), 400, "width must be an integer between 1 and 1024"},
 	} {
 		t.Run(tc.name+" gets a clear 4xx", func(t *testing.T) {
@@ -81,6 +85,11 @@ func TestBadInput(t *testing.T) {
 }
 
 func TestConfig(t *testing.T) {
+	t.Run("the default write timeout leaves room for the body and the task", func(t *testing.T) {
+		a, err := app.New(app.Config{Mode: app.ModePlain, BodyTimeout: 5 * time.Second, TaskTimeout: 2 * time.Second})
+		require.NoError(t, err)
+		require.Equal(t, 27*time.Second, a.Config().WriteTimeout)
+	})
 	for _, tc := range []struct {
 		name string
 		cfg  app.Config
@@ -90,6 +99,9 @@ func TestConfig(t *testing.T) {
 		{"negative workers are an error", app.Config{Workers: -1}, "app: Workers must be >= 0, got -1"},
 		{"a negative queue is an error", app.Config{QueueSize: -1}, "app: QueueSize must be >= 0, got -1"},
 		{"a bcrypt cost out of range is an error", app.Config{BcryptCost: 99}, "app: BcryptCost must be in [4, 31], got 99"},
+		{"a negative BodyTimeout is an error", app.Config{BodyTimeout: -1}, "app: BodyTimeout must be >= 0, got -1"},
+		{"a negative MaxImageMemory is an error", app.Config{MaxImageMemory: -1}, "app: MaxImageMemory must be >= 0, got -1"},
+		{"a negative MaxOutputPixels is an error", app.Config{MaxOutputPixels: -1}, "app: MaxOutputPixels must be >= 0, got -1"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			_, err := app.New(tc.cfg)

@@ -1,6 +1,7 @@
 package app
 
 import (
+	"context"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
@@ -41,46 +42,54 @@ type credentials struct {
 	Hash     string `json:"hash,omitempty"`
 }
 
-// hash serves POST /api/hash {"password": "..."} with a bcrypt hash.
+// hash serves POST /api/hash {"password": "..."} with a bcrypt hash. The
+// body is read and checked on the request goroutine; only bcrypt runs on the
+// pool.
 func (a *App) hash(w http.ResponseWriter, r *http.Request) {
-	c, ok := readCredentials(w, r)
+	c, ok := a.readCredentials(w, r)
 	if !ok {
 		return
 	}
-	h, err := bcrypt.GenerateFromPassword([]byte(c.Password), a.cfg.BcryptCost)
+	h, err := compute(r.Context(), a, func(context.Context) ([]byte, error) {
+		return bcrypt.GenerateFromPassword([]byte(c.Password), a.cfg.BcryptCost)
+	})
 	if err != nil {
-		writeError(w, http.StatusBadRequest, err.Error())
+		a.writeComputeError(w, r, err)
 		return
 	}
 	writeJSON(w, http.StatusOK, map[string]string{"hash": string(h)})
 }
 
-// verify serves POST /api/verify {"password": "...", "hash": "..."}.
+// verify serves POST /api/verify {"password": "...", "hash": "..."}, reading
+// the body as hash does.
 func (a *App) verify(w http.ResponseWriter, r *http.Request) {
-	c, ok := readCredentials(w, r)
+	c, ok := a.readCredentials(w, r)
 	if !ok {
 		return
 	}
-	err := bcrypt.CompareHashAndPassword([]byte(c.Hash), []byte(c.Password))
+	// The comparison's own error is a result, not a failure of the work.
+	cmp, err := compute(r.Context(), a, func(context.Context) (error, error) {
+		return bcrypt.CompareHashAndPassword([]byte(c.Hash), []byte(c.Password)), nil
+	})
 	switch {
-	case err == nil || errors.Is(err, bcrypt.ErrMismatchedHashAndPassword):
-		writeJSON(w, http.StatusOK, map[string]bool{"match": err == nil})
+	case err != nil:
+		a.writeComputeError(w, r, err)
+	case cmp == nil || errors.Is(cmp, bcrypt.ErrMismatchedHashAndPassword):
+		writeJSON(w, http.StatusOK, map[string]bool{"match": cmp == nil})
 	default:
-		writeError(w, http.StatusBadRequest, "invalid hash: "+err.Error())
+		writeError(w, http.StatusBadRequest, "invalid hash: "+cmp.Error())
 	}
 }
 
-// readCredentials decodes and checks the JSON body; on failure it has
-// answered with a 4xx.
-func readCredentials(w http.ResponseWriter, r *http.Request) (credentials, bool) {
+// readCredentials reads and checks the JSON body on the request goroutine;
+// on failure it has answered with a 4xx.
+func (a *App) readCredentials(w http.ResponseWriter, r *http.Request) (credentials, bool) {
 	var c credentials
-	dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, maxJSONBytes))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(&c); err != nil {
-		if _, ok := errors.AsType[*http.MaxBytesError](err); ok {
-			writeError(w, http.StatusRequestEntityTooLarge, fmt.Sprintf("body must be at most %d bytes", maxJSONBytes))
-			return c, false
-		}
+	data, ok := a.readBody(w, r, maxJSONBytes)
+	if !ok {
+		return c, false
+	}
+	if err := decodeJSON(data, &c); err != nil {
 		writeError(w, http.StatusBadRequest, "malformed JSON body: "+err.Error())
 		return c, false
 	}

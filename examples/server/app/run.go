@@ -3,10 +3,13 @@ package app
 import (
 	"context"
 	"errors"
+	"fmt"
 	"log/slog"
 	"net"
 	"net/http"
 	"time"
+
+	"github.com/crewkit/crew/pool"
 )
 
 // Run builds the app configured by cfg and serves it on ln as Serve does.
@@ -19,17 +22,27 @@ func Run(ctx context.Context, cfg Config, ln net.Listener) error {
 	return a.Serve(ctx, ln)
 }
 
-// Serve serves the app on ln until ctx ends, then shuts down gracefully: it
-// stops accepting connections, waits for in-flight requests to be answered,
-// and drains the pool, all within Config.ShutdownTimeout. It returns nil
-// after a clean shutdown, and an error naming what did not stop otherwise.
-// Call it at most once: the pool is closed when it returns.
+// Serve serves the app on ln until ctx ends, then shuts down gracefully
+// within Config.ShutdownTimeout, in three steps that each have their own
+// share of it, so that one cannot spend another's:
+//
+//  1. the HTTP drain (two thirds): stop accepting connections and wait for
+//     in-flight requests to be answered;
+//  2. the pool's Close (the rest of the budget, at least a third): queued
+//     and running tasks finish, and are cancelled when the budget ends;
+//  3. close what is left: connections still open after the drain, such as
+//     a client still sending a slow body, are cut.
+//
+// It returns nil once everything stopped within the budget, even if it had
+// to cut connections or cancel tasks (both are logged), and an error naming
+// what did not stop otherwise, such as tasks that ignored cancellation. Call it at most once: the pool is closed when it returns.
 func (a *App) Serve(ctx context.Context, ln net.Listener) error {
 	cfg, log := a.cfg, a.cfg.Logger
 	srv := &http.Server{
 		Handler:           a.Handler(),
-		ReadHeaderTimeout: 5 * time.Second,
-		ReadTimeout:       time.Minute,
+		ReadHeaderTimeout: readHeaderTimeout,
+		ReadTimeout:       readHeaderTimeout + cfg.BodyTimeout,
+		WriteTimeout:      cfg.WriteTimeout,
 		IdleTimeout:       2 * time.Minute,
 		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
 	}
@@ -46,17 +59,42 @@ func (a *App) Serve(ctx context.Context, ln net.Listener) error {
 		return errors.Join(err, a.Close(context.Background()))
 	case <-ctx.Done():
 	}
-	log.Info("shutting down", "timeout", cfg.ShutdownTimeout.String())
-	sctx, cancel := context.WithTimeout(context.Background(), cfg.ShutdownTimeout)
+	return a.shutdown(srv, served)
+}
+
+// readHeaderTimeout bounds reading a request's headers.
+const readHeaderTimeout = 5 * time.Second
+
+// shutdown stops srv, whose Serve reports on served, and the pool, as Serve
+// describes.
+func (a *App) shutdown(srv *http.Server, served <-chan error) error {
+	log, budget := a.cfg.Logger, a.cfg.ShutdownTimeout
+	httpShare := budget * 2 / 3
+	log.Info("shutting down", "timeout", budget.String(), "http_drain", httpShare.String(),
+		"pool_drain", (budget - httpShare).String())
+	start := time.Now()
+	hctx, cancel := context.WithTimeout(context.Background(), httpShare)
+	drained := srv.Shutdown(hctx)
+	cancel()
+	if err := <-served; !errors.Is(err, http.ErrServerClosed) {
+		drained = errors.Join(drained, err)
+	}
+	pctx, cancel := context.WithDeadline(context.Background(), start.Add(budget))
 	defer cancel()
-	err := srv.Shutdown(sctx)
-	if errors.Is(<-served, http.ErrServerClosed) {
-		err = errors.Join(err, a.Close(sctx))
+	err := a.Close(pctx)
+	if ce, ok := errors.AsType[*pool.CloseError](err); ok && len(ce.Hung) == 0 {
+		// Every task returned within the budget, some of them cancelled.
+		log.Warn("cancelled the pool's work left at the end of the budget", "err", err)
+		err = nil
+	}
+	if cerr := srv.Close(); drained != nil || cerr != nil {
+		log.Warn("closed connections that were still open after the HTTP drain", "err", errors.Join(drained, cerr))
 	}
 	if err != nil {
+		err = fmt.Errorf("app: pool did not stop within the shutdown budget: %w", err)
 		log.Error("shutdown incomplete", "err", err)
 		return err
 	}
-	log.Info("stopped")
+	log.Info("stopped", "duration_ms", time.Since(start).Milliseconds())
 	return nil
 }

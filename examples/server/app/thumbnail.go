@@ -9,7 +9,6 @@ import (
 	_ "image/gif" // decoders for uploads
 	_ "image/jpeg"
 	"image/png"
-	"io"
 	"net/http"
 
 	"github.com/crewkit/crew/httpx"
@@ -21,26 +20,25 @@ var errBadImage = errors.New("malformed image")
 
 // thumbnail serves POST /api/thumbnail?width=W with a PNG, W pixels wide
 // (default 128), of the uploaded PNG, JPEG or GIF image. The upload is read
-// on the request goroutine; only decoding, scaling and encoding run on the
-// pool, through httpx.Compute.
+// and its header checked on the request goroutine; only decoding, scaling
+// and encoding run on the pool, through httpx.Compute, and only once the
+// header shows that they fit the budgets of Config.
 func (a *App) thumbnail(w http.ResponseWriter, r *http.Request) {
 	width, err := intParam(r, "width", 128, 1, 1024)
 	if err != nil {
 		writeError(w, http.StatusBadRequest, err.Error())
 		return
 	}
-	data, err := io.ReadAll(http.MaxBytesReader(w, r.Body, a.cfg.MaxBodyBytes))
-	if err != nil {
-		if _, ok := errors.AsType[*http.MaxBytesError](err); ok {
-			writeError(w, http.StatusRequestEntityTooLarge, fmt.Sprintf("image must be at most %d bytes", a.cfg.MaxBodyBytes))
-		}
-		return // otherwise the client went away mid-upload
+	data, ok := a.readBody(w, r, a.cfg.MaxBodyBytes)
+	if !ok {
+		return
 	}
-	if code, err := a.checkImage(data); err != nil {
+	size, code, err := a.checkImage(data, width)
+	if err != nil {
 		writeError(w, code, err.Error())
 		return
 	}
-	out, err := compute(r.Context(), a, func(ctx context.Context) ([]byte, error) { return scale(data, width) })
+	out, err := compute(r.Context(), a, func(ctx context.Context) ([]byte, error) { return scale(data, size) })
 	switch {
 	case errors.Is(err, errBadImage):
 		writeError(w, http.StatusBadRequest, err.Error())
@@ -52,36 +50,62 @@ func (a *App) thumbnail(w http.ResponseWriter, r *http.Request) {
 	}
 }
 
-// checkImage reads only the image header, so that a small upload cannot
-// claim a huge canvas and exhaust memory when decoded.
-func (a *App) checkImage(data []byte) (int, error) {
-	cfg, _, err := image.DecodeConfig(bytes.NewReader(data))
+// checkImage reads only the image header and returns the size of its
+// thumbnail width pixels wide, so that a small upload that claims a huge
+// canvas, or a thumbnail that would be huge, is refused before anything is
+// decoded. It returns 400 for an unreadable header and 413 for an image
+// over a budget.
+func (a *App) checkImage(data []byte, width int) (image.Point, int, error) {
+	cfg, format, err := image.DecodeConfig(bytes.NewReader(data))
 	if err != nil {
-		return http.StatusBadRequest, fmt.Errorf("%w: %v", errBadImage, err)
+		return image.Point{}, http.StatusBadRequest, fmt.Errorf("%w: %v", errBadImage, err)
 	}
-	if cfg.Width <= 0 || cfg.Height <= 0 || cfg.Width*cfg.Height > a.cfg.MaxPixels {
-		return http.StatusRequestEntityTooLarge, fmt.Errorf("image is %dx%d pixels; at most %d pixels are allowed",
-			cfg.Width, cfg.Height, a.cfg.MaxPixels)
+	sw, sh := int64(cfg.Width), int64(cfg.Height)
+	if sw <= 0 || sh <= 0 || sw*sh > int64(a.cfg.MaxPixels) {
+		return image.Point{}, http.StatusRequestEntityTooLarge, fmt.Errorf("image is %dx%d pixels; at most %d pixels are allowed",
+			sw, sh, a.cfg.MaxPixels)
 	}
-	return 0, nil
+	dw, dh := int64(width), max(1, sh*int64(width)/sw)
+	if dw*dh > int64(a.cfg.MaxOutputPixels) {
+		return image.Point{}, http.StatusRequestEntityTooLarge, fmt.Errorf("a thumbnail %d pixels wide would be %dx%d pixels; at most %d pixels are allowed",
+			dw, dw, dh, a.cfg.MaxOutputPixels)
+	}
+	if cost := thumbnailCost(data, cfg, format, int(dw), int(dh)); cost > a.cfg.MaxImageMemory {
+		return image.Point{}, http.StatusRequestEntityTooLarge, fmt.Errorf("a %dx%d %s thumbnail of this %dx%d image needs about %d MiB; at most %d MiB are allowed",
+			dw, dh, format, sw, sh, cost>>20, a.cfg.MaxImageMemory>>20)
+	}
+	return image.Pt(int(dw), int(dh)), 0, nil
 }
 
-// scale decodes data and returns a PNG width pixels wide, preserving the
-// aspect ratio.
-func scale(data []byte, width int) ([]byte, error) {
+// scale decodes data and returns it as a PNG of the given size, which
+// checkImage computed from the same data.
+func scale(data []byte, size image.Point) ([]byte, error) {
 	src, _, err := image.Decode(bytes.NewReader(data))
 	if err != nil {
 		return nil, fmt.Errorf("%w: %v", errBadImage, err)
 	}
-	b := src.Bounds()
-	height := max(1, b.Dy()*width/b.Dx())
-	dst := image.NewRGBA(image.Rect(0, 0, width, height))
-	draw.CatmullRom.Scale(dst, dst.Bounds(), src, b, draw.Over, nil)
+	dst := image.NewRGBA(image.Rectangle{Max: size})
+	draw.CatmullRom.Scale(dst, dst.Bounds(), scalable(src), src.Bounds(), draw.Src, nil)
 	var buf bytes.Buffer
 	if err := png.Encode(&buf, dst); err != nil {
 		return nil, err
 	}
 	return buf.Bytes(), nil
+}
+
+// scalable hides the type of a YCbCr image whose subsampling the scaler has
+// no fast path for, so that it reads the image through RGBA64At, which
+// allocates nothing, instead of At, which allocates per pixel.
+func scalable(src image.Image) image.Image {
+	if y, ok := src.(*image.YCbCr); ok {
+		switch y.SubsampleRatio {
+		case image.YCbCrSubsampleRatio444, image.YCbCrSubsampleRatio422,
+			image.YCbCrSubsampleRatio420, image.YCbCrSubsampleRatio440:
+		default:
+			return struct{ image.RGBA64Image }{y}
+		}
+	}
+	return src
 }
 
 // compute runs fn on the pool in pool mode, and in place otherwise.
