@@ -143,13 +143,20 @@ func measureCapacity(ctx context.Context, cfg config, plain setup, bin string) (
 	if err != nil {
 		return 0, err
 	}
-	c := capacity(cfg, r)
+	// Stop is idempotent: this stops the processes on the error paths and
+	// waits for the Stop below on the others.
+	defer func() { _ = r.m.Stop(context.Background()) }()
+	c := capacityOf(cfg, r)
 	progress("capacity: the plain server serves %.0f req/s to %d clients in a closed loop", c, cfg.clients)
 	if c < 1 {
 		return 0, fmt.Errorf("the plain server served nothing; is the machine overloaded?")
 	}
 	return c, r.m.Stop(ctx)
 }
+
+// capacityOf is capacity; tests replace it to force measureCapacity's
+// error path.
+var capacityOf = capacity
 
 // runSetup measures one setup at every load level, then injects each fault.
 func runSetup(ctx context.Context, cfg config, s setup, bin string, capacity float64) ([]point, []crashResult, error) {
