@@ -41,8 +41,34 @@ func serveChild(args []string) error {
 
 // server is a running child process.
 type server struct {
+	mode app.Mode
 	cmd  *exec.Cmd
 	addr string
+}
+
+// startServers starts a server for each mode. On error it stops the ones
+// it started; otherwise the caller must call stopServers.
+func startServers(cfg config, modes []app.Mode) ([]*server, error) {
+	var ss []*server
+	for _, m := range modes {
+		s, err := startServer(cfg, m)
+		if err != nil {
+			return nil, errors.Join(fmt.Errorf("%s: %w", m, err), stopServers(ss))
+		}
+		ss = append(ss, s)
+	}
+	return ss, nil
+}
+
+// stopServers stops every server in ss and waits for them.
+func stopServers(ss []*server) error {
+	var errs []error
+	for _, s := range ss {
+		if err := s.stop(); err != nil {
+			errs = append(errs, fmt.Errorf("%s: %w", s.mode, err))
+		}
+	}
+	return errors.Join(errs...)
 }
 
 // startServer starts a child serving mode and waits for its address.
@@ -53,6 +79,7 @@ func startServer(cfg config, mode app.Mode) (*server, error) {
 	}
 	cmd := exec.Command(exe, "-serve", string(mode), strconv.Itoa(cfg.workers), strconv.Itoa(cfg.queue))
 	cmd.Stderr = os.Stderr
+	cmd.SysProcAttr = sysProcAttr()
 	out, err := cmd.StdoutPipe()
 	if err != nil {
 		return nil, err
@@ -71,7 +98,7 @@ func startServer(cfg config, mode app.Mode) (*server, error) {
 		if a == "" {
 			return nil, errors.Join(errors.New("server exited before listening"), cmd.Wait())
 		}
-		return &server{cmd: cmd, addr: a}, nil
+		return &server{mode: mode, cmd: cmd, addr: a}, nil
 	case <-time.After(30 * time.Second):
 		_ = cmd.Process.Kill()
 		_ = cmd.Wait()
