@@ -28,6 +28,13 @@ func serveChild(args []string) error {
 	if err := errors.Join(err1, err2); err != nil {
 		return err
 	}
+	logger := slog.New(slog.NewJSONHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelError}))
+	// Build the app before printing an address, so that startServer sees a
+	// bad configuration as a failure to start.
+	a, err := app.New(app.Config{Mode: app.Mode(args[0]), Workers: workers, QueueSize: queue, Logger: logger})
+	if err != nil {
+		return err
+	}
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		return err
@@ -35,8 +42,7 @@ func serveChild(args []string) error {
 	fmt.Printf("ADDR %s\n", ln.Addr())
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, os.Interrupt)
 	defer stop()
-	logger := slog.New(slog.NewJSONHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelError}))
-	return app.Run(ctx, app.Config{Mode: app.Mode(args[0]), Workers: workers, QueueSize: queue, Logger: logger}, ln)
+	return a.Serve(ctx, ln)
 }
 
 // server is a running child process.
@@ -98,13 +104,19 @@ func startServer(cfg config, mode app.Mode) (*server, error) {
 		if a == "" {
 			return nil, errors.Join(errors.New("server exited before listening"), cmd.Wait())
 		}
-		return &server{mode: mode, cmd: cmd, addr: a}, nil
+		s := &server{mode: mode, cmd: cmd, addr: a}
+		serverStarted(s)
+		return s, nil
 	case <-time.After(30 * time.Second):
 		_ = cmd.Process.Kill()
 		_ = cmd.Wait()
 		return nil, errors.New("server did not start within 30s")
 	}
 }
+
+// serverStarted is called with each server started; tests replace it to
+// learn the children's process IDs.
+var serverStarted = func(*server) {}
 
 // stop asks the child to shut down gracefully and waits for it, killing it
 // after 30 seconds.
