@@ -86,8 +86,9 @@ func run(ctx context.Context, args []string) error {
 
 // runRound starts a server per mode, measures capacity on the plain one,
 // then runs every load against each server in turn, so that the modes of
-// one load are measured minutes apart at most. It stops the servers on
-// every path.
+// one load are measured seconds apart; the order of the modes rotates
+// with the round, so that none is always measured first. It stops the
+// servers on every path.
 func runRound(ctx context.Context, cfg config, round int) (cells []cell, err error) {
 	servers, err := startServers(cfg, cfg.modes)
 	if err != nil {
@@ -100,7 +101,9 @@ func runRound(ctx context.Context, cfg config, round int) (cells []cell, err err
 	}
 	progress("round %d: plain chi serves %.0f req/s to %d clients in a closed loop", round+1, capacity, cfg.capClients)
 	for li, l := range cfg.loads {
-		for mi, srv := range servers {
+		for i := range servers {
+			mi := (i + round) % len(servers)
+			srv := servers[mi]
 			res, ran, err := runCell(ctx, cfg, srv, l, capacity)
 			if err != nil {
 				return nil, fmt.Errorf("%s, %s: %w", l, srv.mode, err)
