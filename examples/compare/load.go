@@ -16,6 +16,7 @@ type point struct {
 	requests uint64
 	p50, p99 time.Duration // of successful responses
 	rejected int           // 503: refused by the pool's bounded queue
+	rejRate  float64       // rejected per second
 	failed   int           // errors and other statuses
 	rss      int64         // peak total resident memory of the setup
 }
@@ -76,6 +77,7 @@ func measure(cfg config, r *running, rate int) point {
 	p.rss = peak()
 	all.Close()
 	p.goodput, p.requests = all.Throughput, all.Requests
+	p.rejRate = perSecond(p.rejected, all.Duration+all.Wait)
 	p.p50, p.p99 = ok.Quantile(0.5), ok.Quantile(0.99)
 	return p
 }

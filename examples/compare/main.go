@@ -3,8 +3,11 @@
 // the same server with its crew pool, and a cluster of N plain processes
 // sharing the port (as Node's cluster module or pm2 would run it). It
 // reports throughput, p50 and p99 latency and the total resident memory at
-// three offered loads, what one crashing request does to the other
-// requests, and draws latency against load as an SVG chart.
+// three offered loads (an open loop), goodput, rejections and latency under
+// closed loops of clients that retry at once (64 and 256 of them, or the
+// client models -models names), what one crashing request does to the
+// other requests, and draws latency, goodput and rejections as an SVG
+// chart.
 //
 // Run it from the examples directory (about three minutes on 2 cores):
 //
@@ -44,7 +47,9 @@ type config struct {
 	chart     string
 	setups    []string
 	capFor    time.Duration
-	rounds    int // from calibration
+	loads     []clientLoad // closed loops, after the open-loop levels
+	abandon   float64      // fraction of abandoning clients
+	rounds    int          // from calibration
 }
 
 func main() {
@@ -59,7 +64,7 @@ func main() {
 func parse(args []string) (config, error) {
 	fs := flag.NewFlagSet("compare", flag.ContinueOnError)
 	var c config
-	var levels, names string
+	var levels, names, models, modelClients string
 	fs.DurationVar(&c.work, "work", 2*time.Millisecond, "CPU time of one request")
 	fs.DurationVar(&c.duration, "duration", 8*time.Second, "measured load per setup and level")
 	fs.DurationVar(&c.warmup, "warmup", time.Second, "unmeasured load before each measurement")
@@ -72,9 +77,17 @@ func parse(args []string) (config, error) {
 	fs.StringVar(&c.chart, "chart", "pool-vs-cluster.svg", "where to write the SVG chart")
 	fs.StringVar(&names, "setups", "plain,pool,cluster", "setups to measure, in order")
 	fs.DurationVar(&c.capFor, "capacity-duration", 3*time.Second, "how long to measure the plain server's capacity")
+	fs.StringVar(&models, "models", "retry", "closed-loop client models measured after the levels: retry, retry-after, abandon (comma-separated; empty for none)")
+	fs.StringVar(&modelClients, "model-clients", "64,256", "client counts of each closed-loop model")
+	fs.Float64Var(&c.abandon, "abandon", 0.25, "abandon model: fraction of clients that cancel each request after a random 1-60ms")
 	if err := fs.Parse(args); err != nil {
 		return c, err
 	}
+	loads, err := parseLoads(models, modelClients)
+	if err != nil {
+		return c, err
+	}
+	c.loads = loads
 	for l := range strings.SplitSeq(levels, ",") {
 		f, err := strconv.ParseFloat(strings.TrimSpace(l), 64)
 		if err != nil || f <= 0 {
@@ -96,8 +109,10 @@ func parse(args []string) (config, error) {
 		return c, fmt.Errorf("-work and -duration must be > 0, -warmup >= 0 and -crash-duration >= 400ms")
 	case c.clients < 1 || c.processes < 1 || c.workers < 1 || c.crashLoad <= 0:
 		return c, fmt.Errorf("-clients, -processes and -workers must be >= 1 and -crash-load > 0")
-	case c.duration+c.warmup > time.Minute || len(c.levels) > 6:
-		return c, fmt.Errorf("-duration plus -warmup must be at most 1m, and at most 6 -levels")
+	case c.duration+c.warmup > time.Minute || len(c.levels) > 6 || len(c.loads) > 6:
+		return c, fmt.Errorf("-duration plus -warmup must be at most 1m, with at most 6 -levels and 6 closed-loop loads")
+	case !(c.abandon > 0 && c.abandon <= 1):
+		return c, fmt.Errorf("-abandon must be in (0, 1]")
 	}
 	return c, nil
 }
@@ -123,17 +138,14 @@ func run(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
-	var points []point
-	var crashes []crashResult
+	var res results
 	ss := pick(all, cfg.setups)
 	for _, s := range ss {
-		p, c, err := runSetup(ctx, cfg, s, bin, capacity)
-		if err != nil {
+		if err := runSetup(ctx, cfg, s, bin, capacity, &res); err != nil {
 			return err
 		}
-		points, crashes = append(points, p...), append(crashes, c...)
 	}
-	return report(cfg, ss, capacity, points, crashes)
+	return report(cfg, ss, capacity, res)
 }
 
 // measureCapacity measures what the plain server serves with every client
@@ -143,7 +155,10 @@ func measureCapacity(ctx context.Context, cfg config, plain setup, bin string) (
 	if err != nil {
 		return 0, err
 	}
-	c := capacity(cfg, r)
+	// Stop is idempotent: this stops the processes on the error paths and
+	// waits for the Stop below on the others.
+	defer func() { _ = r.m.Stop(context.Background()) }()
+	c := capacityOf(cfg, r)
 	progress("capacity: the plain server serves %.0f req/s to %d clients in a closed loop", c, cfg.clients)
 	if c < 1 {
 		return 0, fmt.Errorf("the plain server served nothing; is the machine overloaded?")
@@ -151,32 +166,51 @@ func measureCapacity(ctx context.Context, cfg config, plain setup, bin string) (
 	return c, r.m.Stop(ctx)
 }
 
-// runSetup measures one setup at every load level, then injects each fault.
-func runSetup(ctx context.Context, cfg config, s setup, bin string, capacity float64) ([]point, []crashResult, error) {
+// capacityOf is capacity; tests replace it to force measureCapacity's
+// error path.
+var capacityOf = capacity
+
+// results are every measurement of a run.
+type results struct {
+	points  []point       // open loop, by setup and level
+	models  []modelPoint  // closed loops, by setup and load
+	crashes []crashResult // by setup and fault
+}
+
+// runSetup measures one setup at every open-loop level and closed-loop
+// load, then injects each fault, adding to res. It stops the setup's
+// processes on every path.
+func runSetup(ctx context.Context, cfg config, s setup, bin string, capacity float64, res *results) error {
 	r, err := start(ctx, s, bin, cfg.workers)
 	if err != nil {
-		return nil, nil, err
+		return err
 	}
 	defer func() { _ = r.m.Stop(context.Background()) }()
-	var points []point
 	for _, l := range cfg.levels {
 		p := measure(cfg, r, rate(capacity, l))
 		progress("%s at %d req/s: goodput %.0f, p99 %s, %d rejected, %d failed", s.name, p.offered, p.goodput, ms(p.p99), p.rejected, p.failed)
-		points = append(points, p)
+		res.points = append(res.points, p)
 		if err := ctx.Err(); err != nil {
-			return nil, nil, err
+			return err
 		}
 	}
-	var crashes []crashResult
+	for _, l := range cfg.loads {
+		p, err := measureModel(ctx, cfg, r, l)
+		if err != nil {
+			return fmt.Errorf("%s, %s: %w", s.name, l, err)
+		}
+		progress("%s, %s: goodput %.0f, p99 %s, %d rejected, %d failed", s.name, l, p.goodput, ms(p.p99), p.rejected, p.failed)
+		res.models = append(res.models, p)
+	}
 	for _, f := range faults {
 		c, err := crashTest(ctx, cfg, r, rate(capacity, cfg.crashLoad), f.kind, f.label)
 		if err != nil {
-			return nil, nil, err
+			return err
 		}
 		progress("%s, %s: %d of %d other requests failed %v", s.name, f.label, c.failed, c.requests, c.causes)
-		crashes = append(crashes, c)
+		res.crashes = append(res.crashes, c)
 	}
-	return points, crashes, r.m.Stop(ctx)
+	return r.m.Stop(ctx)
 }
 
 // pick returns the setups named, in the order named.
@@ -195,21 +229,26 @@ func pick(all []setup, names []string) []setup {
 func rate(capacity, level float64) int { return max(1, int(capacity*level)) }
 
 // report prints the tables and writes the chart.
-func report(cfg config, ss []setup, capacity float64, points []point, crashes []crashResult) error {
+func report(cfg config, ss []setup, capacity float64, res results) error {
 	fmt.Printf("%d CPUs, %s/%s, %s. Each request: GET /api/digest, %d SHA-256 rounds (≈ %v of CPU).\n",
 		runtime.NumCPU(), runtime.GOOS, runtime.GOARCH, runtime.Version(), cfg.rounds, cfg.work)
 	fmt.Printf("Capacity (plain server, %d clients back to back): %.0f req/s. Each load: %v after %v of warm-up, up to %d clients.\n\n",
 		cfg.clients, capacity, cfg.duration, cfg.warmup, cfg.clients)
-	writeLoadTable(os.Stdout, ss, points)
+	writeLoadTable(os.Stdout, ss, res.points)
+	if len(res.models) > 0 {
+		fmt.Printf("\nClosed loops: each client sends its next request as soon as it has an answer (Retry-After clients first wait what a 503 says; abandoning clients, %.0f%% of them, cancel each request after a random 1-60ms). Each load: %v after %v of warm-up.\n\n",
+			100*cfg.abandon, cfg.duration, cfg.warmup)
+		writeModelTable(os.Stdout, ss, res.models)
+	}
 	fmt.Printf("\nCrashes: one crashing request after %v of %d req/s, for %v in all; a crashed process is restarted after %v.\n\n",
 		cfg.crashFor/4, rate(capacity, cfg.crashLoad), cfg.crashFor, restartDelay)
-	writeCrashTable(os.Stdout, ss, crashes)
+	writeCrashTable(os.Stdout, ss, res.crashes)
 	f, err := os.Create(cfg.chart)
 	if err != nil {
 		return err
 	}
 	title := fmt.Sprintf("Latency vs offered load: %d SHA-256 rounds per request, %d CPUs", cfg.rounds, runtime.NumCPU())
-	if err := writeChart(f, title, ss, points); err != nil {
+	if err := writeChart(f, title, ss, res.points, res.models); err != nil {
 		_ = f.Close()
 		return err
 	}

@@ -19,6 +19,17 @@ func writeLoadTable(w io.Writer, ss []setup, points []point) {
 	}
 }
 
+// writeModelTable writes the closed-loop results as a Markdown table, one
+// row per setup and load.
+func writeModelTable(w io.Writer, ss []setup, models []modelPoint) {
+	fmt.Fprintln(w, "| setup | clients | goodput (req/s) | p50 | p99 | rejected (503, share of sent) | failed | abandoned |")
+	fmt.Fprintln(w, "|---|---|---:|---:|---:|---:|---:|---:|")
+	for _, p := range models {
+		fmt.Fprintf(w, "| %s | %s | %.0f | %s | %s | %d (%.1f%%) | %d | %d |\n", labelOf(ss, p.setup), p.load, p.goodput,
+			ms(p.p50), ms(p.p99), p.rejected, 100*float64(p.rejected)/float64(max(p.sent, 1)), p.failed, p.abandoned)
+	}
+}
+
 // writeCrashTable writes the crash experiments as a Markdown table.
 func writeCrashTable(w io.Writer, ss []setup, crashes []crashResult) {
 	fmt.Fprintln(w, "| setup | fault | crashing request got | other requests failed | disruption | process restart |")

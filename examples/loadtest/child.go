@@ -28,6 +28,13 @@ func serveChild(args []string) error {
 	if err := errors.Join(err1, err2); err != nil {
 		return err
 	}
+	logger := slog.New(slog.NewJSONHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelError}))
+	// Build the app before printing an address, so that startServer sees a
+	// bad configuration as a failure to start.
+	a, err := app.New(app.Config{Mode: app.Mode(args[0]), Workers: workers, QueueSize: queue, Logger: logger})
+	if err != nil {
+		return err
+	}
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		return err
@@ -35,14 +42,39 @@ func serveChild(args []string) error {
 	fmt.Printf("ADDR %s\n", ln.Addr())
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, os.Interrupt)
 	defer stop()
-	logger := slog.New(slog.NewJSONHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelError}))
-	return app.Run(ctx, app.Config{Mode: app.Mode(args[0]), Workers: workers, QueueSize: queue, Logger: logger}, ln)
+	return a.Serve(ctx, ln)
 }
 
 // server is a running child process.
 type server struct {
+	mode app.Mode
 	cmd  *exec.Cmd
 	addr string
+}
+
+// startServers starts a server for each mode. On error it stops the ones
+// it started; otherwise the caller must call stopServers.
+func startServers(cfg config, modes []app.Mode) ([]*server, error) {
+	var ss []*server
+	for _, m := range modes {
+		s, err := startServer(cfg, m)
+		if err != nil {
+			return nil, errors.Join(fmt.Errorf("%s: %w", m, err), stopServers(ss))
+		}
+		ss = append(ss, s)
+	}
+	return ss, nil
+}
+
+// stopServers stops every server in ss and waits for them.
+func stopServers(ss []*server) error {
+	var errs []error
+	for _, s := range ss {
+		if err := s.stop(); err != nil {
+			errs = append(errs, fmt.Errorf("%s: %w", s.mode, err))
+		}
+	}
+	return errors.Join(errs...)
 }
 
 // startServer starts a child serving mode and waits for its address.
@@ -53,6 +85,7 @@ func startServer(cfg config, mode app.Mode) (*server, error) {
 	}
 	cmd := exec.Command(exe, "-serve", string(mode), strconv.Itoa(cfg.workers), strconv.Itoa(cfg.queue))
 	cmd.Stderr = os.Stderr
+	cmd.SysProcAttr = sysProcAttr()
 	out, err := cmd.StdoutPipe()
 	if err != nil {
 		return nil, err
@@ -71,13 +104,19 @@ func startServer(cfg config, mode app.Mode) (*server, error) {
 		if a == "" {
 			return nil, errors.Join(errors.New("server exited before listening"), cmd.Wait())
 		}
-		return &server{cmd: cmd, addr: a}, nil
+		s := &server{mode: mode, cmd: cmd, addr: a}
+		serverStarted(s)
+		return s, nil
 	case <-time.After(30 * time.Second):
 		_ = cmd.Process.Kill()
 		_ = cmd.Wait()
 		return nil, errors.New("server did not start within 30s")
 	}
 }
+
+// serverStarted is called with each server started; tests replace it to
+// learn the children's process IDs.
+var serverStarted = func(*server) {}
 
 // stop asks the child to shut down gracefully and waits for it, killing it
 // after 30 seconds.
