@@ -3,6 +3,7 @@ package httpx
 import (
 	"context"
 	"runtime/debug"
+	"time"
 
 	"github.com/crewkit/crew/pool"
 )
@@ -10,7 +11,10 @@ import (
 // Compute runs fn on p and returns its result to the calling goroutine,
 // which keeps the request's I/O: read the body, call Compute for the
 // CPU-bound part, write the response. It never waits for queue room: when
-// the queue is full it fails at once with pool.ErrQueueFull. It blocks until
+// the queue is full it fails at once with pool.ErrQueueFull. It applies the
+// default waiting budget (DefaultMaxWait): when p estimates a longer wait,
+// or fn waited longer by the time a worker reaches it, it fails with
+// ErrOverloaded and fn never runs. It blocks until
 // fn has returned, or until ctx ends (fn then never starts if it was still
 // queued, and sees ctx cancelled if it was running). A panic in fn is
 // returned as a *pool.PanicError. [Offloader.WriteError] turns these errors
@@ -24,7 +28,14 @@ func Compute[T any](ctx context.Context, p *pool.Tasks, fn func(ctx context.Cont
 	if ctx.Value(offloadedKey{}) == p {
 		return inline(ctx, fn)
 	}
+	if p.EstimatedWait() > DefaultMaxWait {
+		return zero, ErrOverloaded
+	}
+	enq := time.Now()
 	fut, err := p.TrySubmit(ctx, func(ctx context.Context) error {
+		if time.Since(enq) > DefaultMaxWait {
+			return ErrOverloaded
+		}
 		var err error
 		out, err = fn(ctx)
 		return err

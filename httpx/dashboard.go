@@ -10,8 +10,6 @@ import (
 	"net/http"
 	"net/url"
 	"time"
-
-	"github.com/crewkit/crew/pool"
 )
 
 // DefaultDashboardInterval is how often the dashboard page polls for stats
@@ -66,7 +64,7 @@ type dashboard struct {
 // rendered once, here, so serving it costs a write of a few kilobytes; the
 // pool's name is HTML-escaped. The handler is safe for concurrent use. It
 // panics with an "httpx:" message for a nil pool or invalid options.
-func DashboardHandler(p *pool.Tasks, opts DashboardOptions) http.Handler {
+func DashboardHandler(p Pool, opts DashboardOptions) http.Handler {
 	mustPool(p, "DashboardHandler")
 	opts = opts.withDefaults()
 	var page bytes.Buffer

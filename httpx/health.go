@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"math"
 	"net/http"
+	"reflect"
 
 	"github.com/crewkit/crew/pool"
 )
@@ -16,7 +17,7 @@ const DefaultReadyThreshold = 0.75
 // StatsHandler returns a handler that serves p.Stats() as JSON. Durations
 // are in nanoseconds, as encoding/json writes time.Duration. It panics if p
 // is nil.
-func StatsHandler(p *pool.Tasks) http.Handler {
+func StatsHandler(p Pool) http.Handler {
 	mustPool(p, "StatsHandler")
 	return http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
 		writeJSON(w, http.StatusOK, p.Stats())
@@ -50,7 +51,7 @@ type Readiness struct {
 // before requests are rejected) or the pool is closing or failed. The body
 // is a Readiness. It panics with an "httpx:" message for a nil pool or an
 // invalid Threshold.
-func ReadyHandler(p *pool.Tasks, opts ReadyOptions) http.Handler {
+func ReadyHandler(p Pool, opts ReadyOptions) http.Handler {
 	mustPool(p, "ReadyHandler")
 	t := opts.Threshold
 	if t == 0 {
@@ -85,7 +86,7 @@ func readyBound(queueCap int) int {
 // run work, and 503 once it has failed for good (its restart policy gave
 // up), when restarting the process is the remedy. Saturation and shutdown do
 // not make it fail. It panics if p is nil.
-func LiveHandler(p *pool.Tasks) http.Handler {
+func LiveHandler(p Pool) http.Handler {
 	mustPool(p, "LiveHandler")
 	return http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
 		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
@@ -98,8 +99,8 @@ func LiveHandler(p *pool.Tasks) http.Handler {
 	})
 }
 
-func mustPool(p *pool.Tasks, fn string) {
-	if p == nil {
+func mustPool(p Pool, fn string) {
+	if v := reflect.ValueOf(p); p == nil || v.Kind() == reflect.Pointer && v.IsNil() {
 		panic("httpx: " + fn + " needs a non-nil pool")
 	}
 }

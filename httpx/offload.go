@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"runtime"
 	"slices"
+	"time"
 
 	"github.com/crewkit/crew/pool"
 	"github.com/go-chi/chi/v5"
@@ -15,9 +16,47 @@ import (
 // full queue into fast rejections. Create one with New; it is safe for
 // concurrent use and holds no goroutine of its own.
 type Offloader struct {
-	p     *pool.Tasks
+	p *pool.Tasks
+	answers
+}
+
+// answers writes the responses of the middleware and helpers for the
+// errors of a pool.
+type answers struct {
 	opts  Options
-	retry string // Retry-After header value
+	retry []string // the Retry-After header's value, shared by every rejection
+}
+
+// ErrOverloaded is the error of a request shed by the waiting budget
+// (Options.MaxWait): it was answered as a rejection, without running.
+var ErrOverloaded = errors.New("httpx: the request could not start within the waiting budget")
+
+// Pool is what the stats, readiness, liveness and dashboard handlers and the
+// admission rule need of a pool. Every crew pool implements it:
+// *pool.Pool[In, Out] of any types, and *pool.Tasks.
+type Pool interface {
+	Stats() pool.Stats
+	EstimatedWait() time.Duration
+}
+
+// admit reports whether a request may queue on p: whether the pool's
+// estimate of its wait is within the budget.
+func (a *answers) admit(p Pool) bool {
+	return a.opts.MaxWait < 0 || p.EstimatedWait() <= a.opts.MaxWait
+}
+
+// expired reports whether a request queued at enq has waited past the
+// budget by now, as its task starts.
+func (a *answers) expired(enq time.Time) bool {
+	return a.opts.MaxWait >= 0 && time.Since(enq) > a.opts.MaxWait
+}
+
+func newAnswers(opts Options) (answers, error) {
+	opts, err := opts.withDefaults()
+	if err != nil {
+		return answers{}, err
+	}
+	return answers{opts: opts, retry: []string{retryAfter(opts.RetryAfter)}}, nil
 }
 
 // New returns an Offloader for p configured by opts. It returns an error,
@@ -26,11 +65,11 @@ func New(p *pool.Tasks, opts Options) (*Offloader, error) {
 	if p == nil {
 		return nil, errors.New("httpx: New needs a non-nil pool")
 	}
-	opts, err := opts.withDefaults()
+	a, err := newAnswers(opts)
 	if err != nil {
 		return nil, err
 	}
-	return &Offloader{p: p, opts: opts, retry: retryAfter(opts.RetryAfter)}, nil
+	return &Offloader{p: p, answers: a}, nil
 }
 
 // Offload returns middleware that runs the downstream handler inside a slot
@@ -83,10 +122,18 @@ func (o *Offloader) Handler(next http.Handler) http.Handler {
 }
 
 func (o *Offloader) serve(next http.Handler, w http.ResponseWriter, r *http.Request) {
+	if !o.admit(o.p) {
+		o.reject(w) // the cheapest path: nothing allocated, nothing queued
+		return
+	}
 	g := newGuard(w, r.Body)
 	orig := chi.RouteContext(r.Context())
 	g.route = cloneRoute(orig) // chi recycles orig once the middleware returns
+	enq := time.Now()
 	fut, err := o.p.TrySubmit(r.Context(), func(ctx context.Context) error {
+		if o.expired(enq) && g.abandon() {
+			return ErrOverloaded // shed unrun: it waited past the budget
+		}
 		return o.run(ctx, g, next, r)
 	})
 	if err != nil {
@@ -174,30 +221,55 @@ func (o *Offloader) finish(w http.ResponseWriter, r *http.Request, g *guard, err
 // when the client has gone away. Errors other than rejections and the
 // client's own cancellation are passed to Options.OnError.
 func (o *Offloader) WriteError(w http.ResponseWriter, r *http.Request, err error) {
+	o.answers.WriteError(w, r, err)
+}
+
+// WriteError is Offloader.WriteError for the options of a.
+func (a *answers) WriteError(w http.ResponseWriter, r *http.Request, err error) {
 	gone := r.Context().Err() != nil
 	if isRejection(err) {
 		if !gone {
-			w.Header().Set("Retry-After", o.retry)
-			http.Error(w, "server busy, retry later", o.opts.RejectStatus)
+			a.reject(w)
 		}
 		return
 	}
 	if gone && errors.Is(err, context.Canceled) {
 		return
 	}
-	o.opts.OnError(r, err)
+	a.opts.OnError(r, err)
 	if gone {
 		return
 	}
 	if errors.Is(err, pool.ErrTimeout) || errors.Is(err, context.DeadlineExceeded) {
-		http.Error(w, "request timed out", o.opts.TimeoutStatus)
+		http.Error(w, "request timed out", a.opts.TimeoutStatus)
 		return
 	}
 	http.Error(w, "internal server error", http.StatusInternalServerError)
 }
 
+// Shared header values of every rejection: setting a header map entry to a
+// prepared slice costs no allocation, where Header.Set and http.Error
+// allocate and format on every call.
+var (
+	textPlain = []string{"text/plain; charset=utf-8"}
+	nosniff   = []string{"nosniff"}
+	busyBody  = []byte("server busy, retry later\n")
+)
+
+// reject answers a request refused for lack of capacity:
+// Options.RejectStatus with Retry-After.
+func (a *answers) reject(w http.ResponseWriter) {
+	h := w.Header()
+	h["Retry-After"] = a.retry
+	h["Content-Type"] = textPlain
+	h["X-Content-Type-Options"] = nosniff
+	w.WriteHeader(a.opts.RejectStatus)
+	_, _ = w.Write(busyBody)
+}
+
 func isRejection(err error) bool {
-	return errors.Is(err, pool.ErrQueueFull) || errors.Is(err, pool.ErrClosed) || errors.Is(err, pool.ErrPoolFailed)
+	return errors.Is(err, pool.ErrQueueFull) || errors.Is(err, pool.ErrClosed) ||
+		errors.Is(err, pool.ErrPoolFailed) || errors.Is(err, ErrOverloaded)
 }
 
 // panicStack returns the stack of a panic carried by err, if any.

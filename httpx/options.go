@@ -11,10 +11,25 @@ import (
 // Options.RetryAfter is zero.
 const DefaultRetryAfter = time.Second
 
-// Options configures an [Offloader]. The zero value is valid: rejections are
-// 503 with "Retry-After: 1", handlers that time out get 503, and failures are
-// logged with the default slog logger.
+// DefaultMaxWait is the waiting budget of a request when Options.MaxWait is
+// zero: a request that could not start within it is shed.
+const DefaultMaxWait = 250 * time.Millisecond
+
+// Options configures an [Offloader], [Compute] and [Handle]. The zero value
+// is valid: requests that could not start within DefaultMaxWait are shed,
+// rejections are 503 with "Retry-After: 1", handlers that time out get 503,
+// and failures are logged with the default slog logger.
 type Options struct {
+	// MaxWait is the waiting budget: how long a request may wait in the
+	// pool's queue for a worker. A request arriving when the pool
+	// estimates a longer wait (pool.Pool.EstimatedWait) is rejected at
+	// once, and one that waited longer than MaxWait by the time a worker
+	// reaches it is rejected then, without running. Zero means
+	// DefaultMaxWait (250ms); a negative value turns the budget off,
+	// leaving only the queue's bound (QueueSize). See the package
+	// documentation for why admission is by time, not by count.
+	MaxWait time.Duration
+
 	// RejectStatus is the status of a request refused because the pool's
 	// queue is full, or because the pool is closing or has failed. Zero
 	// means 503 Service Unavailable. It must be a 4xx or 5xx status.
@@ -53,6 +68,9 @@ func (o Options) withDefaults() (Options, error) {
 	}
 	if o.RetryAfter < 0 {
 		return o, fmt.Errorf("httpx: RetryAfter must be >= 0, got %v", o.RetryAfter)
+	}
+	if o.MaxWait == 0 {
+		o.MaxWait = DefaultMaxWait
 	}
 	if o.RetryAfter == 0 {
 		o.RetryAfter = DefaultRetryAfter

@@ -48,7 +48,7 @@ const (
 	// the response.
 	DefaultWriteTimeoutMargin = 20 * time.Second
 	// DefaultQueuePerWorker sets the default queue: this many per worker.
-	DefaultQueuePerWorker = 16
+	DefaultQueuePerWorker = 256
 )
 
 // Config configures the server. The zero value is valid: pool mode with

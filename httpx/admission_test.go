@@ -1,0 +1,266 @@
+package httpx_test
+
+import (
+	"context"
+	"errors"
+	"net/http"
+	"net/http/httptest"
+	"runtime"
+	"strings"
+	"sync"
+	"testing"
+	"testing/synctest"
+	"time"
+
+	"github.com/crewkit/crew/httpx"
+	"github.com/crewkit/crew/pool"
+	"github.com/go-chi/chi/v5/middleware"
+	"github.com/stretchr/testify/require"
+)
+
+// sleeper is a handler that takes d of (virtual) time, or waits for hold
+// when it is set, and counts its runs.
+type sleeper struct {
+	d    time.Duration
+	hold chan struct{}
+	mu   sync.Mutex
+	runs []string
+}
+
+func (s *sleeper) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	s.mu.Lock()
+	s.runs = append(s.runs, r.URL.Path)
+	hold := s.hold
+	s.mu.Unlock()
+	if hold != nil {
+		<-hold
+	} else {
+		time.Sleep(s.d)
+	}
+	w.WriteHeader(http.StatusOK)
+}
+
+func (s *sleeper) ran() []string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return append([]string(nil), s.runs...)
+}
+
+// call serves one request through h and returns its recorder.
+func call(ctx context.Context, h http.Handler, path string) *httptest.ResponseRecorder {
+	rec := httptest.NewRecorder()
+	h.ServeHTTP(rec, httptest.NewRequestWithContext(ctx, http.MethodGet, path, nil))
+	return rec
+}
+
+func TestAdmissionByWaitingTime(t *testing.T) {
+	t.Run("a request that would wait past the budget is rejected at once", func(t *testing.T) {
+		synctest.Test(t, func(t *testing.T) {
+			p := newTasks(t, pool.Options{MaxWorkers: 1, QueueSize: 100})
+			s := &sleeper{d: 100 * time.Millisecond}
+			h := httpx.Offload(p, httpx.Options{MaxWait: 250 * time.Millisecond})(s)
+			require.Equal(t, http.StatusOK, call(bg, h, "/warm").Code) // times one run: 100ms
+			s.mu.Lock()
+			s.hold = make(chan struct{})
+			s.mu.Unlock()
+			var wg sync.WaitGroup
+			codes := make(chan int, 4)
+			for _, path := range []string{"/busy", "/q1", "/q2", "/q3"} {
+				wg.Go(func() { codes <- call(bg, h, path).Code })
+				synctest.Wait() // each is queued before the next arrives
+			}
+			require.Equal(t, 3, p.Stats().Queued)
+			require.Equal(t, 300*time.Millisecond, p.EstimatedWait())
+
+			start := time.Now()
+			rec := call(bg, h, "/late")
+			require.Equal(t, http.StatusServiceUnavailable, rec.Code)
+			require.Equal(t, "1", rec.Header().Get("Retry-After"))
+			require.Zero(t, time.Since(start), "rejected without waiting")
+
+			close(s.hold)
+			wg.Wait()
+			close(codes)
+			for code := range codes {
+				require.Equal(t, http.StatusOK, code)
+			}
+			require.NotContains(t, s.ran(), "/late")
+		})
+	})
+
+	t.Run("a request that waited past the budget is shed without running", func(t *testing.T) {
+		synctest.Test(t, func(t *testing.T) {
+			p := newTasks(t, pool.Options{MaxWorkers: 1, QueueSize: 100})
+			s := &sleeper{d: 100 * time.Millisecond}
+			h := httpx.Offload(p, httpx.Options{MaxWait: 50 * time.Millisecond})(s)
+			var wg sync.WaitGroup
+			var first, second *httptest.ResponseRecorder
+			wg.Go(func() { first = call(bg, h, "/first") })
+			synctest.Wait()
+			wg.Go(func() { second = call(bg, h, "/second") }) // nothing timed yet: admitted
+			wg.Wait()
+			require.Equal(t, http.StatusOK, first.Code)
+			require.Equal(t, http.StatusServiceUnavailable, second.Code)
+			require.NotEmpty(t, second.Header().Get("Retry-After"))
+			require.Equal(t, []string{"/first"}, s.ran())
+		})
+	})
+
+	t.Run("a negative budget leaves only the queue's bound", func(t *testing.T) {
+		synctest.Test(t, func(t *testing.T) {
+			p := newTasks(t, pool.Options{MaxWorkers: 1, QueueSize: 100})
+			s := &sleeper{d: time.Second}
+			h := httpx.Offload(p, httpx.Options{MaxWait: -1})(s)
+			var wg sync.WaitGroup
+			for range 3 {
+				wg.Go(func() { require.Equal(t, http.StatusOK, call(bg, h, "/").Code) })
+			}
+			wg.Wait()
+			require.Len(t, s.ran(), 3)
+		})
+	})
+
+	t.Run("a client that leaves while queued frees its place at once", func(t *testing.T) {
+		p := newTasks(t, pool.Options{MaxWorkers: 1, QueueSize: 1})
+		g := newGate()
+		h := httpx.Offload(p, httpx.Options{})(g)
+		var wg sync.WaitGroup
+		wg.Go(func() { call(bg, h, "/busy") })
+		<-g.entered
+		ctx, cancel := context.WithCancel(bg)
+		left := make(chan *httptest.ResponseRecorder, 1)
+		wg.Go(func() { left <- call(ctx, h, "/gone") })
+		for p.Stats().Queued != 1 {
+			runtime.Gosched()
+		}
+		require.Equal(t, http.StatusServiceUnavailable, call(bg, h, "/full").Code)
+		cancel()
+		rec := <-left
+		require.False(t, rec.Flushed)
+		require.Equal(t, 0, p.Stats().Queued)
+		next := make(chan int, 1)
+		wg.Go(func() { next <- call(bg, h, "/next").Code })
+		close(g.open)
+		require.Equal(t, http.StatusOK, <-next)
+		wg.Wait()
+		require.Equal(t, uint64(2), p.Stats().Completed, "the gone request never ran")
+	})
+}
+
+// counter is a stateful worker: it numbers the requests it handled.
+type counter struct{ n int }
+
+func (c *counter) Handle(_ context.Context, name string) (string, error) {
+	c.n++
+	return strings.Repeat("!", c.n) + name, nil
+}
+
+func TestHandleServesATypedPool(t *testing.T) {
+	p, err := pool.New(func(context.Context, pool.WorkerInfo) (pool.Worker[string, string], error) {
+		return &counter{}, nil
+	}, pool.Options{MaxWorkers: 1, QueueSize: 1})
+	require.NoError(t, err)
+	t.Cleanup(func() { require.NoError(t, p.Close(bg)) })
+	decode := func(r *http.Request) (string, error) {
+		name := r.URL.Query().Get("name")
+		switch {
+		case name == "":
+			return "", errors.New("name is required")
+		case len(name) > 8:
+			return "", &httpx.StatusError{Status: http.StatusRequestEntityTooLarge, Err: errors.New("name too long")}
+		}
+		return name, nil
+	}
+	encode := func(w http.ResponseWriter, _ *http.Request, out string) { _, _ = w.Write([]byte(out)) }
+	h := httpx.Handle(p, decode, encode, httpx.Options{})
+
+	rec := call(bg, h, "/?name=ann")
+	require.Equal(t, http.StatusOK, rec.Code)
+	require.Equal(t, "!ann", rec.Body.String())
+	require.Equal(t, "!!bob", call(bg, h, "/?name=bob").Body.String(), "the worker kept its state")
+	require.Equal(t, http.StatusBadRequest, call(bg, h, "/").Code)
+	require.Equal(t, http.StatusRequestEntityTooLarge, call(bg, h, "/?name=much-too-long").Code)
+
+	stats := httptest.NewRecorder()
+	httpx.StatsHandler(p).ServeHTTP(stats, httptest.NewRequest(http.MethodGet, "/", nil))
+	require.Contains(t, stats.Body.String(), `"Completed":2`)
+	ready := httptest.NewRecorder()
+	httpx.ReadyHandler(p, httpx.ReadyOptions{}).ServeHTTP(ready, httptest.NewRequest(http.MethodGet, "/", nil))
+	require.Equal(t, http.StatusOK, ready.Code)
+}
+
+// discard is a ResponseWriter that keeps nothing, so that a benchmark
+// measures the handler, not the recorder.
+type discard struct{ h http.Header }
+
+func (d *discard) Header() http.Header         { return d.h }
+func (d *discard) Write(b []byte) (int, error) { return len(b), nil }
+func (d *discard) WriteHeader(int)             {}
+
+// BenchmarkReject compares the cost of one rejection by Offload with chi's
+// Throttle, each saturated by a request that holds its only slot: crew
+// rejecting by its waiting budget (the default path under overload) and by
+// a full queue.
+func BenchmarkReject(b *testing.B) {
+	// saturate returns a handler that holds its caller until the benchmark
+	// ends, and a channel told of each holder.
+	saturate := func(b *testing.B) (http.Handler, <-chan struct{}) {
+		hold, entered := make(chan struct{}), make(chan struct{}, 8)
+		var wg sync.WaitGroup
+		b.Cleanup(func() { close(hold); wg.Wait() }) // before the pool closes
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			if r.URL.Path == "/warm" {
+				time.Sleep(5 * time.Millisecond) // the run time the pool learns
+				return
+			}
+			entered <- struct{}{}
+			<-hold
+		}), entered
+	}
+	background := func(b *testing.B, h http.Handler) {
+		done := make(chan struct{})
+		go func() {
+			defer close(done)
+			h.ServeHTTP(httptest.NewRecorder(), httptest.NewRequest(http.MethodGet, "/", nil))
+		}()
+		b.Cleanup(func() { <-done })
+	}
+	run := func(b *testing.B, h http.Handler) {
+		b.ReportAllocs()
+		w := &discard{h: http.Header{}}
+		r := httptest.NewRequest(http.MethodGet, "/", nil)
+		b.ResetTimer()
+		for range b.N {
+			clear(w.h)
+			h.ServeHTTP(w, r)
+		}
+	}
+	// The testing package calls each sub-benchmark's function several
+	// times, growing b.N: saturate once, in the parent.
+	throttle := func() http.Handler {
+		busy, entered := saturate(b)
+		h := middleware.ThrottleWithOpts(middleware.ThrottleOpts{Limit: 1, BacklogLimit: 0})(busy)
+		background(b, h)
+		<-entered
+		return h
+	}
+	crew := func(maxWait time.Duration) http.Handler {
+		p := newTasks(b, pool.Options{MaxWorkers: 1, QueueSize: 1})
+		busy, entered := saturate(b)
+		h := httpx.Offload(p, httpx.Options{MaxWait: maxWait})(busy)
+		h.ServeHTTP(httptest.NewRecorder(), httptest.NewRequest(http.MethodGet, "/warm", nil)) // times one run
+		background(b, h)
+		<-entered
+		background(b, h)
+		for p.Stats().Queued != 1 {
+			runtime.Gosched()
+		}
+		return h
+	}
+	for _, c := range []struct {
+		name string
+		h    http.Handler
+	}{{"chi-throttle", throttle()}, {"crew-budget", crew(time.Millisecond)}, {"crew-queue-full", crew(-1)}} {
+		b.Run(c.name, func(b *testing.B) { run(b, c.h) })
+	}
+}
