@@ -90,3 +90,41 @@ func ExampleReadyHandler() {
 	fmt.Print(rec.Code, " ", rec.Body.String())
 	// Output: 200 {"ready":true,"state":"open","queued":0,"queue_cap":64,"busy":0,"workers":0}
 }
+
+// wordCounter is a stateful worker: each worker keeps its own running total,
+// built once and used one request at a time, without locks.
+type wordCounter struct{ total int }
+
+func (c *wordCounter) Handle(_ context.Context, text string) (int, error) {
+	c.total += len(strings.Fields(text))
+	return c.total, nil
+}
+
+// Handle serves a route with a typed pool of stateful workers: the body is
+// read on the request goroutine, only the work runs on the pool.
+func ExampleHandle() {
+	p, err := pool.New(func(context.Context, pool.WorkerInfo) (pool.Worker[string, int], error) {
+		return &wordCounter{}, nil
+	}, pool.Options{MaxWorkers: 1})
+	if err != nil {
+		panic(err)
+	}
+	defer p.Close(context.Background())
+
+	decode := func(r *http.Request) (string, error) {
+		b, err := io.ReadAll(io.LimitReader(r.Body, 1<<20))
+		return string(b), err
+	}
+	encode := func(w http.ResponseWriter, _ *http.Request, total int) { fmt.Fprintln(w, total) }
+	r := chi.NewRouter()
+	r.Method(http.MethodPost, "/count", httpx.Handle(p, decode, encode, httpx.Options{}))
+
+	for _, body := range []string{"one two three", "four five"} {
+		rec := httptest.NewRecorder()
+		r.ServeHTTP(rec, httptest.NewRequest(http.MethodPost, "/count", strings.NewReader(body)))
+		fmt.Print(rec.Code, " ", rec.Body.String())
+	}
+	// Output:
+	// 200 3
+	// 200 5
+}

@@ -147,7 +147,7 @@ func parse(args []string) (config, error) {
 	fs.Float64Var(&one.overload, "overload", 1.5, "open loop: offered load as a multiple of the measured capacity, when -rate is 0")
 	fs.Float64Var(&one.abandon, "abandon", 0.25, "abandon: fraction of clients that cancel each request after a random 1-60ms")
 	fs.IntVar(&cfg.workers, "workers", 0, "server workers (throttle and pool); 0 means the server's default, GOMAXPROCS")
-	fs.IntVar(&cfg.queue, "queue", 0, "server queue (throttle and pool); 0 means the server's default, 16 per worker")
+	fs.IntVar(&cfg.queue, "queue", 0, "server queue (throttle and pool); 0 means the server's default, 256 per worker")
 	fs.StringVar(&modes, "modes", "plain,throttle,pool", "server modes to compare, plain first")
 	if err := fs.Parse(args); err != nil {
 		return cfg, err

@@ -12,7 +12,7 @@
 //	-addr      CREW_ADDR       listen address (localhost:8080)
 //	-mode      CREW_MODE       pool, plain or throttle (pool)
 //	-workers   CREW_WORKERS    concurrent CPU-bound requests (GOMAXPROCS)
-//	-queue     CREW_QUEUE      requests waiting for a worker (16 per worker)
+//	-queue     CREW_QUEUE      requests waiting for a worker (256 per worker)
 //	-log-level CREW_LOG_LEVEL  debug, info, warn or error (info)
 //	-reuseport CREW_REUSEPORT  listen with SO_REUSEPORT, to share the port
 //	                           with other processes (false)
@@ -64,7 +64,7 @@ func run(args []string) error {
 	addr := fs.String("addr", env("CREW_ADDR", "localhost:8080"), "listen address")
 	mode := fs.String("mode", env("CREW_MODE", "pool"), "pool, plain (no pool) or throttle (chi middleware.Throttle)")
 	workers := fs.Int("workers", defWorkers, "concurrent CPU-bound requests; 0 means GOMAXPROCS")
-	queue := fs.Int("queue", defQueue, "requests waiting for a worker before 503; 0 means 16 per worker")
+	queue := fs.Int("queue", defQueue, "requests waiting for a worker before 503; 0 means 256 per worker")
 	level := fs.String("log-level", env("CREW_LOG_LEVEL", "info"), "debug, info, warn or error")
 	reuse := fs.Bool("reuseport", env("CREW_REUSEPORT", "") == "1" || env("CREW_REUSEPORT", "") == "true",
 		"listen with SO_REUSEPORT, sharing the port with other processes")

@@ -52,7 +52,7 @@ const (
 )
 
 // Config configures the server. The zero value is valid: pool mode with
-// GOMAXPROCS workers, a queue of 16 per worker, bcrypt's default cost, 8 MiB
+// GOMAXPROCS workers, a queue of 256 per worker (a memory bound; the waiting budget sheds first), bcrypt's default cost, 8 MiB
 // uploads read within 30s, 256 MiB of image work per thumbnail, and the
 // default slog logger.
 type Config struct {
