@@ -54,11 +54,11 @@ func call(ctx context.Context, h http.Handler, path string) *httptest.ResponseRe
 }
 
 func TestAdmissionByWaitingTime(t *testing.T) {
-	t.Run("a request that would wait past the budget is rejected at once", func(t *testing.T) {
+	t.Run("a request that would wait past four budgets is rejected at once", func(t *testing.T) {
 		synctest.Test(t, func(t *testing.T) {
 			p := newTasks(t, pool.Options{MaxWorkers: 1, QueueSize: 100})
 			s := &sleeper{d: 100 * time.Millisecond}
-			h := httpx.Offload(p, httpx.Options{MaxWait: 250 * time.Millisecond})(s)
+			h := httpx.Offload(p, httpx.Options{MaxWait: 70 * time.Millisecond})(s)
 			require.Equal(t, http.StatusOK, call(bg, h, "/warm").Code) // times one run: 100ms
 			s.mu.Lock()
 			s.hold = make(chan struct{})

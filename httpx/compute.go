@@ -12,9 +12,10 @@ import (
 // which keeps the request's I/O: read the body, call Compute for the
 // CPU-bound part, write the response. It never waits for queue room: when
 // the queue is full it fails at once with pool.ErrQueueFull. It applies the
-// default waiting budget (DefaultMaxWait): when p estimates a longer wait,
-// or fn waited longer by the time a worker reaches it, it fails with
-// ErrOverloaded and fn never runs. It blocks until
+// default waiting budget (DefaultMaxWait) as Offload does: when p
+// estimates a wait of more than four budgets, or fn waited longer than one
+// by the time a worker reaches it, it fails with ErrOverloaded and fn never
+// runs. It blocks until
 // fn has returned, or until ctx ends (fn then never starts if it was still
 // queued, and sees ctx cancelled if it was running). A panic in fn is
 // returned as a *pool.PanicError. [Offloader.WriteError] turns these errors
@@ -28,7 +29,7 @@ func Compute[T any](ctx context.Context, p *pool.Tasks, fn func(ctx context.Cont
 	if ctx.Value(offloadedKey{}) == p {
 		return inline(ctx, fn)
 	}
-	if p.EstimatedWait() > DefaultMaxWait {
+	if p.EstimatedWait() > hopeless*DefaultMaxWait {
 		return zero, ErrOverloaded
 	}
 	enq := time.Now()

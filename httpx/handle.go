@@ -28,7 +28,8 @@ func (e *StatusError) Unwrap() error { return e.Err }
 // the response, again on the request goroutine.
 //
 // Admission is by the waiting budget of opts (Options.MaxWait): a request
-// arriving when p estimates a longer wait is rejected at once, and when the
+// arriving when p estimates a wait of more than four budgets is rejected
+// at once, and when the
 // queue is full it is rejected too, with Options.RejectStatus and
 // Retry-After. A request whose client goes away while it is queued leaves
 // the queue at once and never runs. Worker errors are answered as

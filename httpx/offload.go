@@ -39,10 +39,20 @@ type Pool interface {
 	EstimatedWait() time.Duration
 }
 
+// hopeless is how many budgets of estimated wait get a request rejected on
+// arrival. Below it the request queues, and is shed unrun if it did not
+// start within the budget: its client then waits about a budget for the
+// 503, which paces clients that retry at once, where a 503 on arrival would
+// come straight back and turn the excess clients into a retry storm that
+// takes the workers' CPU. Above it the queue holds more than the workers
+// can start in time whatever happens, as under an open-loop flood, and
+// rejecting at once is cheapest.
+const hopeless = 4
+
 // admit reports whether a request may queue on p: whether the pool's
-// estimate of its wait is within the budget.
+// estimate of its wait is within hopeless budgets.
 func (a *answers) admit(p Pool) bool {
-	return a.opts.MaxWait < 0 || p.EstimatedWait() <= a.opts.MaxWait
+	return a.opts.MaxWait < 0 || p.EstimatedWait() <= hopeless*a.opts.MaxWait
 }
 
 // expired reports whether a request queued at enq has waited past the

@@ -21,10 +21,10 @@ const DefaultMaxWait = 250 * time.Millisecond
 // and failures are logged with the default slog logger.
 type Options struct {
 	// MaxWait is the waiting budget: how long a request may wait in the
-	// pool's queue for a worker. A request arriving when the pool
-	// estimates a longer wait (pool.Pool.EstimatedWait) is rejected at
-	// once, and one that waited longer than MaxWait by the time a worker
-	// reaches it is rejected then, without running. Zero means
+	// pool's queue for a worker. A request that waited longer than
+	// MaxWait by the time a worker reaches it is rejected then, without
+	// running; one arriving when the pool estimates a wait of more than
+	// four times MaxWait (pool.Pool.EstimatedWait) is rejected at once. Zero means
 	// DefaultMaxWait (250ms); a negative value turns the budget off,
 	// leaving only the queue's bound (QueueSize). See the package
 	// documentation for why admission is by time, not by count.
