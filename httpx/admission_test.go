@@ -202,28 +202,26 @@ func (d *discard) WriteHeader(int)             {}
 // rejecting by its waiting budget (the default path under overload) and by
 // a full queue.
 func BenchmarkReject(b *testing.B) {
-	// saturate returns a handler that holds its caller until the benchmark
-	// ends, and a channel told of each holder.
-	saturate := func(b *testing.B) (http.Handler, <-chan struct{}) {
+	// saturate returns a handler that holds its callers until the
+	// benchmark ends, a channel told of each holder, and a function that
+	// serves one request through a handler in the background. Its cleanup,
+	// registered after the pool's, runs before the pool closes.
+	saturate := func(b *testing.B) (http.Handler, <-chan struct{}, func(http.Handler)) {
 		hold, entered := make(chan struct{}), make(chan struct{}, 8)
 		var wg sync.WaitGroup
-		b.Cleanup(func() { close(hold); wg.Wait() }) // before the pool closes
-		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		b.Cleanup(func() { close(hold); wg.Wait() })
+		busy := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			if r.URL.Path == "/warm" {
 				time.Sleep(5 * time.Millisecond) // the run time the pool learns
 				return
 			}
 			entered <- struct{}{}
 			<-hold
-		}), entered
-	}
-	background := func(b *testing.B, h http.Handler) {
-		done := make(chan struct{})
-		go func() {
-			defer close(done)
-			h.ServeHTTP(httptest.NewRecorder(), httptest.NewRequest(http.MethodGet, "/", nil))
-		}()
-		b.Cleanup(func() { <-done })
+		})
+		background := func(h http.Handler) {
+			wg.Go(func() { h.ServeHTTP(httptest.NewRecorder(), httptest.NewRequest(http.MethodGet, "/", nil)) })
+		}
+		return busy, entered, background
 	}
 	run := func(b *testing.B, h http.Handler) {
 		b.ReportAllocs()
@@ -238,20 +236,20 @@ func BenchmarkReject(b *testing.B) {
 	// The testing package calls each sub-benchmark's function several
 	// times, growing b.N: saturate once, in the parent.
 	throttle := func() http.Handler {
-		busy, entered := saturate(b)
+		busy, entered, background := saturate(b)
 		h := middleware.ThrottleWithOpts(middleware.ThrottleOpts{Limit: 1, BacklogLimit: 0})(busy)
-		background(b, h)
+		background(h)
 		<-entered
 		return h
 	}
 	crew := func(maxWait time.Duration) http.Handler {
 		p := newTasks(b, pool.Options{MaxWorkers: 1, QueueSize: 1})
-		busy, entered := saturate(b)
+		busy, entered, background := saturate(b)
 		h := httpx.Offload(p, httpx.Options{MaxWait: maxWait})(busy)
 		h.ServeHTTP(httptest.NewRecorder(), httptest.NewRequest(http.MethodGet, "/warm", nil)) // times one run
-		background(b, h)
+		background(h)
 		<-entered
-		background(b, h)
+		background(h)
 		for p.Stats().Queued != 1 {
 			runtime.Gosched()
 		}
