@@ -123,6 +123,9 @@ func TestAdmissionByWaitingTime(t *testing.T) {
 	t.Run("a client that leaves while queued frees its place at once", func(t *testing.T) {
 		p := newTasks(t, pool.Options{MaxWorkers: 1, QueueSize: 1})
 		g := newGate()
+		var once sync.Once
+		release := func() { once.Do(func() { close(g.open) }) }
+		t.Cleanup(release) // before the pool closes, also when the test fails
 		h := httpx.Offload(p, httpx.Options{})(g)
 		var wg sync.WaitGroup
 		wg.Go(func() { call(bg, h, "/busy") })
@@ -137,10 +140,15 @@ func TestAdmissionByWaitingTime(t *testing.T) {
 		cancel()
 		rec := <-left
 		require.False(t, rec.Flushed)
-		require.Equal(t, 0, p.Stats().Queued)
+		for p.Stats().Queued != 0 { // the pool's ctx callback runs on its own goroutine
+			runtime.Gosched()
+		}
 		next := make(chan int, 1)
 		wg.Go(func() { next <- call(bg, h, "/next").Code })
-		close(g.open)
+		for p.Stats().Queued != 1 {
+			runtime.Gosched()
+		}
+		release()
 		require.Equal(t, http.StatusOK, <-next)
 		wg.Wait()
 		require.Equal(t, uint64(2), p.Stats().Completed, "the gone request never ran")
