@@ -22,9 +22,8 @@ const hungMark = ^uint64(0)
 type slot[In, Out any] struct {
 	w       Worker[In, Out]
 	id      int
-	tasks   int           // handled by the current worker
-	streak                // failures in a row, with no task completed in between
-	backoff time.Duration // to wait before the next build, set by failed
+	tasks   int // handled by the current worker
+	_       int // where failures was: the task path's fields keep their offsets (P1 is sensitive to them)
 	seq     uint64
 	samples int // tasks timed by this slot
 	// uncounted is set by whoever takes the slot out of live early (idle
@@ -61,6 +60,11 @@ type slot[In, Out any] struct {
 	// returned is set when loop returns: exit finds it unset when a Handle
 	// ended the slot's goroutine with runtime.Goexit.
 	returned bool
+
+	// Supervision state, at the end so that the fields the task path
+	// uses keep their place in the struct.
+	streak                // failures in a row, with no task completed in between
+	backoff time.Duration // to wait before the next build, set by failed
 }
 
 // start runs a new slot; the caller has already counted it in live. It
