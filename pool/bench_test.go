@@ -163,10 +163,66 @@ func BenchmarkP2Run(b *testing.B) {
 	b.Run("crew", func(b *testing.B) {
 		benchCrewRun(b, func() (context.Context, context.CancelFunc) { return context.Background(), func() {} })
 	})
-	// With a cancellable ctx, as an HTTP handler has: for information, not
-	// part of the target (the baseline would need selects to match it).
+	// With a cancellable ctx, as an HTTP handler has (target P2c). The
+	// baseline does what a hand-written pool must to honour the caller's
+	// ctx: the caller waits on its reply or its ctx, and the task is
+	// skipped when the caller left before it started.
+	b.Run("chanpool-cancelctx", func(b *testing.B) {
+		b.ReportAllocs()
+		c := newChanPool(workers(), benchQueue)
+		b.SetParallelism(p2Callers)
+		b.ResetTimer()
+		b.RunParallel(func(pb *testing.PB) {
+			ctx, cancel := context.WithCancel(context.Background())
+			defer cancel()
+			reply := make(chan int, 1)
+			for i := 0; pb.Next(); i++ {
+				c.tasks <- func() {
+					if ctx.Err() == nil {
+						reply <- square(i)
+					}
+				}
+				select {
+				case v := <-reply:
+					if v != i*i {
+						panic("wrong reply")
+					}
+				case <-ctx.Done():
+					panic("cancelled")
+				}
+			}
+		})
+		b.StopTimer()
+		c.close()
+	})
 	b.Run("crew-cancelctx", func(b *testing.B) {
 		benchCrewRun(b, func() (context.Context, context.CancelFunc) { return context.WithCancel(context.Background()) })
+	})
+	// The way an HTTP handler uses a pool (httpx.Handle): TrySubmit with
+	// the request's ctx, then Wait on the future with it.
+	b.Run("crew-submit-cancelctx", func(b *testing.B) {
+		b.ReportAllocs()
+		p, err := pool.NewFunc(func(_ context.Context, n int) (int, error) { return square(n), nil }, crewOpts(benchQueue))
+		if err != nil {
+			b.Fatal(err)
+		}
+		b.SetParallelism(p2Callers)
+		b.ResetTimer()
+		b.RunParallel(func(pb *testing.PB) {
+			ctx, cancel := context.WithCancel(context.Background())
+			defer cancel()
+			for i := 0; pb.Next(); i++ {
+				f, err := p.TrySubmit(ctx, i)
+				if err != nil {
+					panic(err)
+				}
+				if out, err := f.Wait(ctx); err != nil || out != i*i {
+					panic("wrong reply")
+				}
+			}
+		})
+		b.StopTimer()
+		closePool(b, p)
 	})
 }
 

@@ -22,8 +22,20 @@ type Future[Out any] struct {
 	core   *core
 	// stop deregisters the callback that abandons a queued task when its
 	// ctx ends (Submit, TrySubmit and Go with a cancellable ctx; see watch).
-	stop atomic.Pointer[func() bool]
+	// watched says who has it: watchNone, watchSet (watch stored stop),
+	// or watchDone (unwatch ran, and stopped it if it was set).
+	stop    func() bool
+	watched atomic.Uint32
+	// tctx is the task's context when the future is used once (Submit,
+	// TrySubmit, Go); Run's futures are reused and give each task its own.
+	tctx taskCtx
 }
+
+const (
+	watchNone uint32 = iota
+	watchSet
+	watchDone
+)
 
 // A future is pending while its task is queued. A task that can be
 // abandoned (it has a ctx of its own) is marked running when a worker
@@ -68,7 +80,7 @@ func (f *Future[Out]) resolve(out Out, err error) bool {
 	if !f.state.CompareAndSwap(pending, resolving) && !f.state.CompareAndSwap(running, resolving) {
 		return false
 	}
-	if f.stop.Load() != nil {
+	if f.watched.Load() == watchSet {
 		f.unwatch() // drained while queued: the ctx callback has nothing left to do
 	}
 	f.set(out, err)
@@ -120,19 +132,24 @@ func (f *Future[Out]) abandon(err error) bool {
 }
 
 // watch abandons f's task as soon as ctx ends while it is queued. It is
-// called once the task is queued; start or the task's end releases it.
+// called once the task is queued; start or the task's end releases it. A
+// task that a worker started already needs no watch.
 func (f *Future[Out]) watch(ctx context.Context) {
-	stop := context.AfterFunc(ctx, func() { f.abandon(ctx.Err()) })
-	f.stop.Store(&stop)
 	if f.state.Load() != pending {
-		f.unwatch() // started or resolved meanwhile, and may have missed stop
+		return
+	}
+	f.stop = context.AfterFunc(ctx, func() { f.abandon(ctx.Err()) })
+	if !f.watched.CompareAndSwap(watchNone, watchSet) {
+		f.stop() // unwatch ran meanwhile and found nothing to stop
 	}
 }
 
-// unwatch releases the callback registered by watch, if any.
+// unwatch releases the callback registered by watch, if any. stop was
+// written before watched became watchSet, so whoever swaps watchSet out
+// may call it.
 func (f *Future[Out]) unwatch() {
-	if stop := f.stop.Swap(nil); stop != nil {
-		(*stop)()
+	if f.watched.Swap(watchDone) == watchSet {
+		f.stop()
 	}
 }
 

@@ -48,10 +48,10 @@ type slot[In, Out any] struct {
 	cur     *Future[Out]  // the running task's future, published by running
 	stats   counters
 
-	// With a cancellable task running: its cancel function, for a forced
+	// With a cancellable task running: its context, for a forced
 	// Close (see cancelRunning).
-	runMu     sync.Mutex
-	runCancel context.CancelCauseFunc
+	runMu  sync.Mutex
+	runCtx *taskCtx
 
 	// While a task on exec's short path is in Handle: that task's future,
 	// for the recover of whoever runs it (see rescued).
@@ -536,14 +536,14 @@ func (p *Pool[In, Out]) execFull(s *slot[In, Out], t task[In, Out]) bool {
 	if sampled {
 		s.stats.wait.Record(time.Duration(stamp(start)-t.enq) * time.Microsecond)
 	}
-	ctx, cancelCause, cancelTimeout := p.taskContext(s, f)
+	ctx, tc, cancelTimeout := p.taskContext(s, f)
 	release := func() {
 		if cancelTimeout != nil {
 			cancelTimeout()
 		}
-		if cancelCause != nil {
+		if tc != nil {
 			s.watchRun(nil)
-			cancelCause(nil)
+			tc.finish()
 		}
 	}
 	seq := s.begin(f, start, p.opts.TaskTimeout+p.opts.HungGrace)
@@ -653,32 +653,38 @@ var errDeadline = fmt.Errorf("%w (TaskTimeout)", context.DeadlineExceeded)
 // submitter's ctx ends, when Close gives up waiting, and at TaskTimeout, and
 // the functions that release it (nil when there is nothing to release). A
 // task with neither a cancellable ctx nor a timeout shares the pool's
-// context and costs nothing. A cancellable one is registered with its slot,
-// so that a forced Close reaches it (see cancelRunning) without a callback
-// registered on the pool's context for every task.
+// context and costs nothing. A cancellable one gets a taskCtx, registered
+// with its slot so that a forced Close reaches it (see cancelRunning)
+// without a callback registered on the pool's context for every task.
 func (p *Pool[In, Out]) taskContext(s *slot[In, Out], f *Future[Out]) (
-	ctx context.Context, cancelCause context.CancelCauseFunc, cancelTimeout context.CancelFunc) {
+	ctx context.Context, tc *taskCtx, cancelTimeout context.CancelFunc) {
 	ctx = p.wctx
 	if f != nil && f.ctx != nil {
-		ctx, cancelCause = context.WithCancelCause(context.WithValue(f.ctx, poolKey{}, p.core))
-		s.watchRun(cancelCause)
+		if f.signal {
+			tc = newTaskCtx(f.ctx, p.core) // Run reuses f: the task's ctx must outlive it
+		} else {
+			tc = &f.tctx
+			tc.parent, tc.core = f.ctx, p.core
+		}
+		ctx = tc
+		s.watchRun(tc)
 		// A forced Close kills life before it walks the slots: either it
 		// finds this task registered, or the task sees life ended here.
 		if p.life.Err() != nil {
-			cancelCause(context.Cause(p.life))
+			tc.end(context.Cause(p.life))
 		}
 	}
 	if p.opts.TaskTimeout > 0 {
 		ctx, cancelTimeout = context.WithTimeoutCause(ctx, p.opts.TaskTimeout, errDeadline)
 	}
-	return ctx, cancelCause, cancelTimeout
+	return ctx, tc, cancelTimeout
 }
 
-// watchRun registers the cancel function of the task the slot is running,
-// or clears it with nil.
-func (s *slot[In, Out]) watchRun(cancel context.CancelCauseFunc) {
+// watchRun registers the context of the task the slot is running, or
+// clears it with nil.
+func (s *slot[In, Out]) watchRun(tc *taskCtx) {
 	s.runMu.Lock()
-	s.runCancel = cancel
+	s.runCtx = tc
 	s.runMu.Unlock()
 }
 
@@ -686,22 +692,22 @@ func (s *slot[In, Out]) watchRun(cancel context.CancelCauseFunc) {
 // cause that ended the pool's life; forced Close calls it after killing life.
 func (p *Pool[In, Out]) cancelRunning() {
 	cause := context.Cause(p.life)
-	var cancels []context.CancelCauseFunc
+	var running []*taskCtx
 	p.mu.Lock()
 	for _, set := range []map[*slot[In, Out]]struct{}{p.slots, p.hung} {
 		for s := range set {
 			s.runMu.Lock()
-			if s.runCancel != nil {
-				cancels = append(cancels, s.runCancel)
+			if s.runCtx != nil {
+				running = append(running, s.runCtx)
 			}
 			s.runMu.Unlock()
 		}
 	}
 	p.mu.Unlock()
 	// Cancel with no lock held: cancelling runs the caller's Context
-	// methods. A function whose task ended meanwhile does nothing.
-	for _, cancel := range cancels {
-		cancel(cause)
+	// methods. A context whose task ended meanwhile is cancelled already.
+	for _, tc := range running {
+		tc.end(cause)
 	}
 }
 

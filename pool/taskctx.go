@@ -1,0 +1,114 @@
+package pool
+
+import (
+	"context"
+	"sync"
+	"sync/atomic"
+	"time"
+)
+
+// taskCtx is the context a task runs with when its submitter's ctx can be
+// cancelled. It ends when that ctx ends, when a forced Close cancels
+// running tasks, and when the task returns.
+//
+// The context package would give the same with WithValue and
+// WithCancelCause, at three allocations and a lock on the submitter's ctx
+// per task. Most handlers of small tasks never wait on ctx.Done, so taskCtx
+// builds that real cancellable context only on demand: when Done is
+// called, or when the pool ends the context while the task may still look
+// at it. Until then Err and Value answer from the submitter's ctx, which is
+// what the real context would answer too.
+type taskCtx struct {
+	parent context.Context // the submitter's ctx
+	core   *core
+	// real is the materialised context, once Done was called or the pool
+	// ended the context; every method defers to it from then on.
+	real   atomic.Pointer[realCtx]
+	mu     sync.Mutex // serialises materialisation
+	cancel context.CancelCauseFunc
+	// ended is set when the task returned: the context has ended, and a
+	// real context built from now on is built cancelled.
+	ended atomic.Bool
+}
+
+// realCtx wraps the materialised context so that real can hold it in an
+// atomic.Pointer.
+type realCtx struct{ context.Context }
+
+func newTaskCtx(parent context.Context, c *core) *taskCtx {
+	return &taskCtx{parent: parent, core: c}
+}
+
+// Deadline returns the submitter's deadline: the pool adds none here
+// (TaskTimeout wraps this context in a real one).
+func (c *taskCtx) Deadline() (time.Time, bool) { return c.parent.Deadline() }
+
+// Done returns a channel closed when the context ends. The first call
+// builds the real context.
+func (c *taskCtx) Done() <-chan struct{} { return c.materialise().Done() }
+
+// Err reports why the context ended, or nil.
+func (c *taskCtx) Err() error {
+	if r := c.real.Load(); r != nil {
+		return r.Err()
+	}
+	if c.ended.Load() {
+		return c.materialise().Err()
+	}
+	return c.parent.Err()
+}
+
+// Value returns the pool's mark for nested calls, or what the submitter's
+// ctx holds for key (through the real context, once built, so that
+// context.Cause finds the cause the pool gave).
+func (c *taskCtx) Value(key any) any {
+	if key == (poolKey{}) {
+		return c.core
+	}
+	if r := c.real.Load(); r != nil {
+		return r.Value(key)
+	}
+	if c.ended.Load() {
+		return c.materialise().Value(key)
+	}
+	return c.parent.Value(key)
+}
+
+// materialise builds the real context if it is not built yet, and returns
+// it.
+func (c *taskCtx) materialise() context.Context {
+	if r := c.real.Load(); r != nil {
+		return r.Context
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if r := c.real.Load(); r != nil {
+		return r.Context
+	}
+	ctx, cancel := context.WithCancelCause(context.WithValue(c.parent, poolKey{}, c.core))
+	c.cancel = cancel
+	c.real.Store(&realCtx{ctx})
+	if c.ended.Load() { // see finish
+		cancel(nil)
+	}
+	return ctx
+}
+
+// end cancels the context with cause (context.Canceled when nil), building
+// the real context first so that Err, Done and context.Cause agree.
+func (c *taskCtx) end(cause error) {
+	c.materialise()
+	c.cancel(cause)
+}
+
+// finish ends the context of a task that returned. Without a real context
+// built, nothing waits on it: finish only marks it ended, and a handler that
+// kept its ctx past its return finds it cancelled when it looks. ended is
+// stored before real is loaded, and materialise stores real before it loads
+// ended, so one of the two cancels the real context if one is built.
+func (c *taskCtx) finish() {
+	c.ended.Store(true)
+	if c.real.Load() != nil {
+		c.cancel(nil)
+	}
+}

@@ -1,0 +1,103 @@
+package pool_test
+
+import (
+	"context"
+	"errors"
+	"sync"
+	"testing"
+	"testing/synctest"
+
+	"github.com/crewkit/crew/pool"
+	"github.com/stretchr/testify/require"
+)
+
+type ctxKey struct{}
+
+// submitters are the two ways a task gets a cancellable ctx of its own:
+// Run gives each task a fresh context, Submit keeps it in the future.
+var submitters = []struct {
+	name string
+	run  func(p *pool.Pool[int, int], ctx context.Context) (int, error)
+}{
+	{"Run", func(p *pool.Pool[int, int], ctx context.Context) (int, error) { return p.Run(ctx, 1) }},
+	{"Submit", func(p *pool.Pool[int, int], ctx context.Context) (int, error) {
+		f, err := p.Submit(ctx, 1)
+		if err != nil {
+			return 0, err
+		}
+		return f.Wait(bg)
+	}},
+}
+
+func TestTaskContext(t *testing.T) {
+	for _, sub := range submitters {
+		t.Run(sub.name+": the task's ctx carries the caller's values and ends with the caller's ctx, cause included", func(t *testing.T) {
+			synctest.Test(t, func(t *testing.T) {
+				started := make(chan context.Context, 1)
+				p := newPool(t, func(ctx context.Context, _ int) (int, error) {
+					require.Equal(t, "v", ctx.Value(ctxKey{}))
+					require.NoError(t, ctx.Err())
+					started <- ctx
+					<-ctx.Done()
+					return 0, context.Cause(ctx)
+				}, pool.Options{MaxWorkers: 1})
+				caller, cancel := context.WithCancelCause(context.WithValue(bg, ctxKey{}, "v"))
+				errc := make(chan error, 1)
+				go func() {
+					_, err := sub.run(p, caller)
+					errc <- err
+				}()
+				<-started
+				why := errors.New("client left")
+				cancel(why)
+				err := <-errc
+				// Run may return its ctx's error before the handler's, which
+				// must carry the caller's cause.
+				require.True(t, errors.Is(err, why) || sub.name == "Run" && errors.Is(err, context.Canceled), "got %v", err)
+			})
+		})
+		t.Run(sub.name+": a ctx kept past the task's return is cancelled, whichever method looks first", func(t *testing.T) {
+			looks := map[string]func(context.Context) error{
+				"Err":   func(ctx context.Context) error { return ctx.Err() },
+				"Done":  func(ctx context.Context) error { <-ctx.Done(); return ctx.Err() },
+				"Cause": context.Cause,
+				"WithCancel": func(ctx context.Context) error {
+					c, cancel := context.WithCancel(ctx)
+					defer cancel()
+					<-c.Done()
+					return context.Cause(c)
+				},
+			}
+			for name, look := range looks {
+				kept := make(chan context.Context, 1)
+				p := newPool(t, func(ctx context.Context, _ int) (int, error) {
+					kept <- ctx
+					return 1, nil
+				}, pool.Options{MaxWorkers: 1})
+				caller, cancel := context.WithCancel(bg)
+				out, err := sub.run(p, caller)
+				require.NoError(t, err)
+				require.Equal(t, 1, out)
+				ctx := <-kept
+				require.ErrorIs(t, look(ctx), context.Canceled, name)
+				require.ErrorIs(t, ctx.Err(), context.Canceled, name)
+				require.NoError(t, caller.Err(), "the caller's own ctx lives on")
+				cancel()
+			}
+		})
+		t.Run(sub.name+": a kept ctx watched from another goroutine ends with its task", func(t *testing.T) {
+			for range 200 {
+				var wg sync.WaitGroup
+				p := newPool(t, func(ctx context.Context, _ int) (int, error) {
+					wg.Go(func() { <-ctx.Done() })
+					return 1, nil
+				}, pool.Options{MaxWorkers: 2})
+				caller, cancel := context.WithCancel(bg)
+				_, err := sub.run(p, caller)
+				require.NoError(t, err)
+				wg.Wait() // hangs if the task's end missed a Done made concurrently
+				cancel()
+			}
+		})
+	}
+}
