@@ -41,6 +41,15 @@
 // it. Nothing queued is overtaken. [Options].NoInline turns this off, for
 // workers tied to the goroutine that built them.
 //
+// # Messages
+//
+// Workers post to the pool's owner with WorkerInfo.Post, read from
+// [Pool.Messages]. The owner sends to one worker with [Pool.Send] or to
+// every live worker with [Pool.Broadcast] (Node's worker.postMessage); a
+// worker that implements [Receiver] gets each message between two tasks, on
+// its own goroutine, so its state still needs no locks. Neither call waits:
+// a worker's mailbox holds [MailboxSize] messages.
+//
 // # Supervision
 //
 // Crashes and factory failures are rebuilt under a [RestartPolicy]: capped
@@ -61,6 +70,7 @@
 //
 //	new Worker(file, {workerData})     pool.Spawn
 //	parentPort.postMessage             WorkerInfo.Post, read from Pool.Messages
+//	worker.postMessage                 Pool.Send, Pool.Broadcast, received by a Receiver
 //	piscina.run(task, {signal})        Pool.Run(ctx, in), Pool.Submit
 //	maxQueue / needsDrain              Options.QueueSize / ErrQueueFull
 //	minThreads, maxThreads, idleTimeout  MinWorkers, MaxWorkers, IdleTimeout

@@ -43,9 +43,9 @@ const (
 // ends, even while a task that ignores cancellation still runs. TaskTimeout
 // needs the task on the slot's goroutine too, where the hung watchdog can
 // abandon it. A queued task must not be overtaken, so the queue must be
-// empty.
+// empty, and neither may a message sent to the workers (see mail.go).
 func (p *Pool[In, Out]) inline(done <-chan struct{}) bool {
-	return done == nil && p.lend && p.state.Load() == stateOpen && p.queued() == 0
+	return done == nil && p.lend && p.state.Load() == stateOpen && p.queued() == 0 && p.mailPending.Load() == 0
 }
 
 // lenders is the size of the table in which parked slots offer their

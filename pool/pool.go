@@ -41,6 +41,9 @@ type Pool[In, Out any] struct {
 	lenders   [lenders]atomic.Pointer[slot[In, Out]] // parked slots whose workers Run may borrow
 	offers    atomic.Uint32                          // spreads slots over lenders
 	held      held[In, Out]                          // taken from the queue by lent slots
+	// mailPending counts messages from the owner not yet delivered, in
+	// every slot's mailbox (see mail.go).
+	mailPending atomic.Int64
 
 	mu      sync.Mutex // guards the fields below; never held on the hot path
 	slots   map[*slot[In, Out]]struct{}

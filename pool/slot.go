@@ -65,6 +65,11 @@ type slot[In, Out any] struct {
 	// uses keep their place in the struct.
 	streak                // failures in a row, with no task completed in between
 	backoff time.Duration // to wait before the next build, set by failed
+
+	// Messages from the pool's owner (see mail.go), and the ID of the
+	// worker the slot holds now, for Send to find it (0 while none).
+	mail mailbox
+	wid  atomic.Int64
 }
 
 // start runs a new slot; the caller has already counted it in live. It
@@ -128,6 +133,9 @@ func (p *Pool[In, Out]) serve(s *slot[In, Out], ran bool) (again bool) {
 		t, ok := p.next(s)
 		if !ok {
 			return false
+		}
+		if p.mailPending.Load() > 0 {
+			p.deliver(s) // sent before t was taken: it arrives first
 		}
 		// A borrower may have used up or lost the worker while the slot
 		// was parked (see giveBack): t is taken, so build one to run it.
@@ -200,6 +208,7 @@ func (p *Pool[In, Out]) build(s *slot[In, Out], holding bool) bool {
 		w, err := p.newWorker(info)
 		if err == nil {
 			s.w, s.tasks = w, 0
+			s.wid.Store(int64(s.id))
 			p.emit(WorkerStarted, s.id, nil)
 			select {
 			case <-s.ready:
@@ -303,6 +312,12 @@ func (p *Pool[In, Out]) next(s *slot[In, Out]) (task[In, Out], bool) {
 				if s.w == nil && !p.build(s, false) {
 					return t, false
 				}
+				if p.mailPending.Load() > 0 {
+					p.deliver(s) // Send nudged
+					if s.w == nil && !p.build(s, false) {
+						return t, false // a Receive crashed it, and the pool halted
+					}
+				}
 				continue // look at the pool again
 			}
 		}
@@ -336,6 +351,11 @@ func (p *Pool[In, Out]) park(s *slot[In, Out]) (t task[In, Out], st ring.Status,
 		// Handed on by a lent slot (see hold) after next looked, and
 		// the nudge that hold sends may have gone before nudged was
 		// taken: take it rather than sleep on it.
+		return t, ring.Canceled, false
+	}
+	if p.mailPending.Load() > 0 && s.mail.waiting() {
+		// Sent after serve looked, and its nudge may have gone before
+		// nudged was taken: deliver it rather than sleep on it.
 		return t, ring.Canceled, false
 	}
 	p.idle.Add(1)
@@ -442,6 +462,7 @@ func (p *Pool[In, Out]) recycle(s *slot[In, Out]) {
 func (p *Pool[In, Out]) discard(s *slot[In, Out], why error) {
 	_ = closeWorker(p.life, s.w)
 	s.w = nil
+	s.wid.Store(0)
 	p.emit(WorkerExited, s.id, why)
 }
 
@@ -452,6 +473,7 @@ func (p *Pool[In, Out]) exit(s *slot[In, Out]) {
 	if s.w != nil {
 		p.discard(s, nil)
 	}
+	p.dropMail(s)
 	if s.uncounted.CompareAndSwap(false, true) {
 		p.live.Add(-1)
 	}
@@ -610,6 +632,7 @@ func (p *Pool[In, Out]) outcome(s *slot[In, Out], f *Future[Out], out Out, err e
 func (p *Pool[In, Out]) crash(s *slot[In, Out], err error, resolve func()) {
 	w := s.w
 	s.w = nil
+	s.wid.Store(0)
 	p.emit(WorkerExited, s.id, err)
 	p.failed(s, err) // if the pool failed, the next build sees it halted
 	resolve()

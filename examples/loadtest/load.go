@@ -21,6 +21,7 @@ var suite = []load{
 	{model: loadgen.Retry, clients: 64},
 	{model: loadgen.Retry, clients: 256},
 	{model: loadgen.RetryAfter, clients: 256},
+	{model: loadgen.Abandon, clients: 32, abandon: 0.25}, // the soak that found the problem: 8 of 32 give up
 	{model: loadgen.Abandon, clients: 256, abandon: 0.25},
 	{model: loadgen.Open, clients: 256, overload: 1.5},
 	{model: loadgen.Open, clients: 256, overload: 3},

@@ -140,7 +140,7 @@ func parse(args []string) (config, error) {
 	fs.DurationVar(&cfg.capFor, "capacity-duration", 3*time.Second, "how long to measure plain chi's capacity")
 	fs.DurationVar(&cfg.timeout, "timeout", 10*time.Second, "client timeout of each request")
 	fs.IntVar(&cfg.repeat, "rounds", 1, "rounds of the whole measurement, reported as medians and min-max (3 with -suite)")
-	fs.BoolVar(&runSuite, "suite", false, "run every load: closed loops of 64 and 256 clients retrying at once, 256 honouring Retry-After, 256 with 25% abandoning, and open loops at 1.5x and 3x capacity")
+	fs.BoolVar(&runSuite, "suite", false, "run every load: closed loops of 64 and 256 clients retrying at once, 256 honouring Retry-After, 32 and 256 with 25% abandoning, and open loops at 1.5x and 3x capacity")
 	fs.StringVar(&model, "load", "open", "client model: open, retry (closed loop, retry at once), retry-after or abandon")
 	fs.IntVar(&one.clients, "clients", 256, "concurrent clients; for the open loop, the most requests in flight")
 	fs.IntVar(&one.rate, "rate", 0, "open loop: requests per second; 0 means -overload times the measured capacity")

@@ -1,0 +1,230 @@
+package pool
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+
+	"github.com/sourcegraph/conc/panics"
+)
+
+// Receiver is implemented by workers that take messages from their pool's
+// owner, sent with Pool.Send or Pool.Broadcast: the way a Node worker
+// listens on parentPort. Receive runs on the worker's own goroutine between
+// two tasks, never during one, so a worker still needs no locks. ctx ends
+// when the pool is closed. A panic or an error marked with Fatal discards the
+// worker, as it would from Handle; any other error goes to Options.OnError.
+type Receiver interface {
+	Receive(ctx context.Context, msg any) error
+}
+
+var (
+	// ErrNoWorker is returned by Send for a worker ID that no live worker
+	// has: it exited, was replaced, or never existed.
+	ErrNoWorker = errors.New("pool: no such worker")
+	// ErrMailboxFull is returned by Send, and joined into Broadcast's
+	// error, for a worker with MailboxSize messages not yet received.
+	ErrMailboxFull = errors.New("pool: mailbox full")
+)
+
+// MailboxSize is how many messages may wait for one worker.
+const MailboxSize = 64
+
+// mailbox holds a slot's messages until its goroutine delivers them.
+type mailbox struct {
+	mu      sync.Mutex
+	letters []letter
+	closed  bool // the slot exited: nothing is delivered any more
+}
+
+// Outcomes of post.
+const (
+	posted = iota
+	mailboxFull
+	mailboxClosed
+)
+
+// letter is a message and the worker it is for; 0 means whichever worker
+// the slot has when it delivers (a broadcast).
+type letter struct {
+	to  int
+	msg any
+}
+
+// Send queues msg for the worker with the given ID (WorkerInfo.ID, or
+// Event.Worker). It never waits: ErrNoWorker when no live worker has that
+// ID, ErrMailboxFull when MailboxSize messages already wait for it,
+// ErrClosed once Close began. The worker receives msg through its Receiver
+// after the task it is running, if any. A message whose worker exits first
+// is reported to Options.OnError, as is one for a worker that does not
+// implement Receiver. It is safe for concurrent use; messages from one
+// goroutine to one worker arrive in order. Finding the worker costs time in
+// proportion to the number of workers.
+func (p *Pool[In, Out]) Send(worker int, msg any) error {
+	if p.state.Load() != stateOpen {
+		return p.stateErr()
+	}
+	if worker <= 0 {
+		return fmt.Errorf("pool %q: worker %d: %w", p.opts.Name, worker, ErrNoWorker)
+	}
+	p.mu.Lock()
+	var to *slot[In, Out]
+	for s := range p.slots {
+		if s.wid.Load() == int64(worker) {
+			to = s
+			break
+		}
+	}
+	p.mu.Unlock()
+	if to == nil {
+		return fmt.Errorf("pool %q: worker %d: %w", p.opts.Name, worker, ErrNoWorker)
+	}
+	switch p.post(to, letter{to: worker, msg: msg}) {
+	case mailboxFull:
+		return fmt.Errorf("pool %q: worker %d: %w", p.opts.Name, worker, ErrMailboxFull)
+	case mailboxClosed:
+		return fmt.Errorf("pool %q: worker %d: %w", p.opts.Name, worker, ErrNoWorker)
+	}
+	p.nudge() // a parked slot wakes to deliver it
+	return nil
+}
+
+// Broadcast queues msg for every live worker and returns how many it was
+// queued for. A worker being rebuilt gets it once built. Like Send, it never
+// waits: workers whose mailboxes are full are skipped, and the error says
+// how many (it matches ErrMailboxFull). ErrClosed once Close began.
+func (p *Pool[In, Out]) Broadcast(msg any) (int, error) {
+	if p.state.Load() != stateOpen {
+		return 0, p.stateErr()
+	}
+	p.mu.Lock()
+	slots := make([]*slot[In, Out], 0, len(p.slots))
+	for s := range p.slots {
+		slots = append(slots, s)
+	}
+	p.mu.Unlock()
+	n, full := 0, 0
+	for _, s := range slots {
+		switch p.post(s, letter{msg: msg}) {
+		case posted:
+			n++
+		case mailboxFull:
+			full++
+		}
+	}
+	if n > 0 {
+		p.nudge()
+	}
+	if full > 0 {
+		return n, fmt.Errorf("pool %q: %d of %d workers: %w", p.opts.Name, full, n+full, ErrMailboxFull)
+	}
+	return n, nil
+}
+
+// waiting reports whether letters wait in m.
+func (m *mailbox) waiting() bool {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return len(m.letters) > 0
+}
+
+// post adds l to the mailbox of s.
+func (p *Pool[In, Out]) post(s *slot[In, Out], l letter) int {
+	s.mail.mu.Lock()
+	defer s.mail.mu.Unlock()
+	switch {
+	case s.mail.closed:
+		return mailboxClosed
+	case len(s.mail.letters) >= MailboxSize:
+		return mailboxFull
+	}
+	s.mail.letters = append(s.mail.letters, l)
+	p.mailPending.Add(1)
+	return posted
+}
+
+// collect takes every letter waiting for s.
+func (p *Pool[In, Out]) collect(s *slot[In, Out]) []letter {
+	s.mail.mu.Lock()
+	letters := s.mail.letters
+	s.mail.letters = nil
+	s.mail.mu.Unlock()
+	p.mailPending.Add(-int64(len(letters)))
+	return letters
+}
+
+// deliver hands the slot's letters to its worker, on the slot's goroutine
+// with the worker owned. The slot's loop checks mailPending, a pool-wide
+// count, before calling it, so a pool nobody writes to pays one load per
+// task.
+func (p *Pool[In, Out]) deliver(s *slot[In, Out]) {
+	if s.w == nil {
+		return // the next worker gets them, once built
+	}
+	letters := p.collect(s)
+	for i, l := range letters {
+		if s.w == nil {
+			// A Receive crashed the worker: broadcasts wait for the
+			// next one; letters for this one cannot arrive.
+			p.requeue(s, letters[i:])
+			return
+		}
+		if l.to != 0 && l.to != s.id {
+			p.opts.OnError(fmt.Errorf("pool %q: message for worker %d undelivered: the worker exited", p.opts.Name, l.to))
+			continue
+		}
+		r, ok := s.w.(Receiver)
+		if !ok {
+			p.opts.OnError(fmt.Errorf("pool %q: worker %d: message undelivered: the worker does not implement pool.Receiver", p.opts.Name, s.id))
+			continue
+		}
+		p.receive(s, r, l.msg)
+	}
+}
+
+// requeue puts back the letters a crashed worker did not receive; those
+// addressed to it are reported undelivered.
+func (p *Pool[In, Out]) requeue(s *slot[In, Out], letters []letter) {
+	for _, l := range letters {
+		if l.to != 0 {
+			p.opts.OnError(fmt.Errorf("pool %q: message for worker %d undelivered: the worker exited", p.opts.Name, l.to))
+			continue
+		}
+		p.post(s, l)
+	}
+}
+
+// receive calls Receive, dealing with a panic or a Fatal error as Handle's
+// are dealt with.
+func (p *Pool[In, Out]) receive(s *slot[In, Out], r Receiver, msg any) {
+	var err error
+	if rec := panics.Try(func() { err = r.Receive(p.wctx, msg) }); rec != nil {
+		pe := &PanicError{Value: rec.Value, Stack: rec.Stack}
+		if p.opts.CrashOnPanic {
+			panic(rec.Value)
+		}
+		p.opts.OnError(fmt.Errorf("pool %q: worker %d: Receive: %w", p.opts.Name, s.id, pe))
+		p.crash(s, pe, func() {})
+		return
+	}
+	if err == nil {
+		return
+	}
+	err = fmt.Errorf("pool %q: worker %d: Receive: %w", p.opts.Name, s.id, err)
+	p.opts.OnError(err)
+	if IsFatal(err) {
+		p.crash(s, err, func() {})
+	}
+}
+
+// dropMail closes the mailbox of a slot that exits and reports the
+// letters left in it.
+func (p *Pool[In, Out]) dropMail(s *slot[In, Out]) {
+	s.mail.mu.Lock()
+	s.mail.closed = true
+	s.mail.mu.Unlock()
+	if n := len(p.collect(s)); n > 0 && p.state.Load() == stateOpen {
+		p.opts.OnError(fmt.Errorf("pool %q: worker %d exited with %d message(s) undelivered", p.opts.Name, s.id, n))
+	}
+}
