@@ -3,6 +3,8 @@ package messaging
 import (
 	"errors"
 	"fmt"
+	"strconv"
+	"strings"
 )
 
 // ErrClosed is returned by Send, TrySend and Publish after Close, and by Recv
@@ -56,13 +58,43 @@ func (p Policy) String() string {
 
 func (p Policy) valid() bool { return p >= Block && p <= DropNewest }
 
-// wrap adds the port's name to err when the port has one. Unnamed ports
-// return the bare sentinel, which costs no allocation.
+// wrap adds the port's name to err when the port has one:
+// `messaging: port "jobs": full`. Unnamed ports return the bare sentinel,
+// which costs no allocation.
 func wrap(name string, err error) error {
 	if name == "" {
 		return err
 	}
-	return fmt.Errorf("messaging: port %q: %w", name, err)
+	return describe("port "+strconv.Quote(name), nil, err)
+}
+
+// described is an error that reads as its own message and matches the errors
+// it carries with errors.Is. It lets a message say "messaging" once, where
+// wrapping with %w would repeat the prefix of the sentinel it wraps.
+type described struct {
+	msg  string
+	errs []error
+}
+
+// Error returns the message.
+func (d *described) Error() string { return d.msg }
+
+// Unwrap returns the errors d matches.
+func (d *described) Unwrap() []error { return d.errs }
+
+// describe returns the error "messaging: what: cause" on one line, where
+// cause loses the "messaging: " and the "port " it may begin with (what
+// names the port already). It matches cause and, if not nil, kind.
+func describe(what string, kind, cause error) error {
+	rest := strings.TrimPrefix(cause.Error(), "messaging: ")
+	if strings.HasPrefix(what, "port ") {
+		rest = strings.TrimPrefix(rest, "port ")
+	}
+	errs := []error{cause}
+	if kind != nil {
+		errs = []error{kind, cause}
+	}
+	return &described{msg: "messaging: " + what + ": " + strings.ReplaceAll(rest, "\n", "; "), errs: errs}
 }
 
 func isClosed(err error) bool { return errors.Is(err, ErrClosed) }

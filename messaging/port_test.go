@@ -432,7 +432,7 @@ func TestPortOptions(t *testing.T) {
 		require.NoError(t, port.TrySend(1))
 		err := port.TrySend(2)
 		require.ErrorIs(t, err, messaging.ErrFull)
-		require.EqualError(t, err, `messaging: port "jobs": messaging: port full`)
+		require.EqualError(t, err, `messaging: port "jobs": full`)
 		require.Contains(t, port.String(), `"jobs"`)
 	})
 

@@ -2,7 +2,6 @@ package messaging
 
 import (
 	"context"
-	"fmt"
 	"runtime"
 	"sync/atomic"
 	"time"
@@ -140,7 +139,7 @@ func post[Q, R any](ctx context.Context, port *Port[*Envelope[Q, R]], body Q) (*
 	case err == nil:
 		return w, nil
 	case isClosed(err):
-		return nil, fmt.Errorf("%w: %w", ErrNoResponder, err)
+		return nil, describe("no responder", ErrNoResponder, err)
 	}
 	return nil, err
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strconv"
 	"sync"
 	"sync/atomic"
 )
@@ -168,7 +169,7 @@ func (t *Topic[T]) result(ctx context.Context, c tally, n int) error {
 		errs = append(errs, fmt.Errorf("%d of %d subscribers missed the message: %w", c.missed, n, ctx.Err()))
 	}
 	if c.full > 0 {
-		errs = append(errs, fmt.Errorf("%d of %d subscribers full: %w", c.full, n, ErrFull))
+		errs = append(errs, &described{fmt.Sprintf("%d of %d subscribers full", c.full, n), []error{ErrFull}})
 	}
 	if len(errs) == 0 {
 		if c.delivered == 0 && c.gone > 0 && t.closed.Load() {
@@ -185,16 +186,16 @@ func add(counter *atomic.Uint64, n int) {
 	}
 }
 
-// wrap names the topic in err. An unnamed topic's ErrClosed is the bare
-// sentinel.
+// wrap names the topic in err, on one line. An unnamed topic's ErrClosed
+// is the bare sentinel.
 func (t *Topic[T]) wrap(err error) error {
 	switch {
 	case t.name != "":
-		return fmt.Errorf("messaging: topic %q: %w", t.name, err)
+		return describe("topic "+strconv.Quote(t.name), nil, err)
 	case err == ErrClosed:
 		return err
 	}
-	return fmt.Errorf("messaging: topic: %w", err)
+	return describe("topic", nil, err)
 }
 
 // Close closes the topic and every subscription, and returns nil. Each

@@ -270,12 +270,12 @@ func TestCloseDuringBackoff(t *testing.T) {
 			}
 			return p.Close
 		}},
-		{"New, with a failing factory", func(t *testing.T, opts pool.Options) func(context.Context) error {
+		{"New, with a factory failing after its first worker", func(t *testing.T, opts pool.Options) func(context.Context) error {
 			opts.MinWorkers = 1
-			p, err := pool.New(func(context.Context, pool.WorkerInfo) (pool.Worker[int, int], error) {
-				return nil, errDown
-			}, opts)
+			p, err := pool.New(downAfterFirst(), opts)
 			require.NoError(t, err)
+			_, err = p.Run(bg, 1)
+			require.ErrorIs(t, err, errDown)
 			return p.Close
 		}},
 		{"NewFunc, after two inline Goexits", func(t *testing.T, opts pool.Options) func(context.Context) error {

@@ -2,7 +2,6 @@ package pool
 
 import (
 	"context"
-	"errors"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -154,7 +153,7 @@ func (c *core) stateErr() error {
 	switch c.state.Load() {
 	case stateFailed:
 		if p := c.failErr.Load(); p != nil {
-			return errors.Join(ErrPoolFailed, *p)
+			return describe(head(c.opts.Name), "failed", ErrPoolFailed, *p)
 		}
 		return ErrPoolFailed
 	default:

@@ -38,6 +38,10 @@ func crashLoop(t *testing.T, n int, factory bool, policy pool.RestartPolicy) tim
 	synctest.Test(t, func(t *testing.T) {
 		var first, failed time.Time
 		var once, failOnce sync.Once
+		min := n // a failing factory would fail New: its slots start on demand
+		if factory {
+			min = 0
+		}
 		crashed := func() { once.Do(func() { first = time.Now() }) }
 		p, err := pool.New(func(context.Context, pool.WorkerInfo) (pool.Worker[int, int], error) {
 			if factory {
@@ -45,7 +49,7 @@ func crashLoop(t *testing.T, n int, factory bool, policy pool.RestartPolicy) tim
 				return nil, errDown
 			}
 			return panicky{crashed}, nil
-		}, pool.Options{MinWorkers: n, MaxWorkers: n, Restart: policy})
+		}, pool.Options{MinWorkers: min, MaxWorkers: n, Restart: policy})
 		require.NoError(t, err)
 		var wg sync.WaitGroup
 		for range n {
@@ -141,10 +145,10 @@ func TestCrashLoopFailsThePool(t *testing.T) {
 
 	t.Run("a negative MaxRestarts never fails the pool, even in a crash loop", func(t *testing.T) {
 		synctest.Test(t, func(t *testing.T) {
-			p, err := pool.New(func(context.Context, pool.WorkerInfo) (pool.Worker[int, int], error) {
-				return nil, errDown
-			}, pool.Options{MinWorkers: 1, MaxWorkers: 1, Restart: pool.RestartPolicy{MaxRestarts: -1}})
+			p, err := pool.New(downAfterFirst(), pool.Options{MinWorkers: 1, MaxWorkers: 1, Restart: pool.RestartPolicy{MaxRestarts: -1}})
 			require.NoError(t, err)
+			_, err = p.Run(bg, 1)
+			require.ErrorIs(t, err, errDown)
 			time.Sleep(time.Hour)
 			require.Equal(t, "open", p.Stats().State)
 			require.NoError(t, p.Close(bg))

@@ -3,6 +3,7 @@ package pool
 import (
 	"errors"
 	"fmt"
+	"strconv"
 	"strings"
 )
 
@@ -98,3 +99,58 @@ func (e *CloseError) Error() string {
 
 // Unwrap returns Cause.
 func (e *CloseError) Unwrap() error { return e.Cause }
+
+// described is an error that reads as its own message and matches the errors
+// it carries with errors.Is and errors.As. It lets a message name the pool
+// once, where wrapping with %w would repeat the "pool: " its cause begins
+// with (`pool "thumbs": pool: queue full`).
+type described struct {
+	msg  string
+	errs []error
+}
+
+// Error returns the message.
+func (d *described) Error() string { return d.msg }
+
+// Unwrap returns the errors d matches.
+func (d *described) Unwrap() []error { return d.errs }
+
+// head is how errors about the pool called name begin: "pool" for the
+// default name, `pool "name"` for any other.
+func head(name string) string {
+	if name == "" || name == "pool" {
+		return "pool"
+	}
+	return "pool " + strconv.Quote(name)
+}
+
+// describe returns the error who: what: cause on one line, where who is a
+// head or empty, what may be empty, and cause loses the "pool: " or who: it
+// begins with, so that each is said once. The result matches cause and, if
+// not nil, kind. A cause that already begins with who: is returned as it is
+// when there is nothing to add, which costs no allocation.
+func describe(who, what string, kind, cause error) error {
+	msg := cause.Error()
+	if what == "" && kind == nil && who != "" && strings.HasPrefix(msg, who+": ") {
+		return cause // ErrQueueFull of the default pool reads as it should
+	}
+	rest, ok := strings.CutPrefix(msg, who+": ")
+	if !ok {
+		rest = strings.TrimPrefix(msg, "pool: ")
+	}
+	var b strings.Builder
+	for _, part := range []string{who, what, strings.ReplaceAll(rest, "\n", "; ")} {
+		if part == "" {
+			continue
+		}
+		if b.Len() > 0 {
+			b.WriteString(": ")
+		}
+		b.WriteString(part)
+	}
+	errs := []error{cause}
+	if kind != nil {
+		errs = []error{kind, cause}
+	}
+	return &described{msg: b.String(), errs: errs}
+}

@@ -34,7 +34,8 @@ type Options struct {
 
 	// MinWorkers is the number of workers built by New and kept even when
 	// idle. Zero means none: every worker is built on demand. It must not
-	// exceed MaxWorkers.
+	// exceed MaxWorkers. New builds the first of them before it returns and
+	// returns the factory's error if that build fails.
 	MinWorkers int
 
 	// IdleTimeout retires a worker above MinWorkers that has waited this
@@ -111,14 +112,14 @@ func (o Options) withDefaults() (Options, error) {
 		o.Name = "pool"
 	}
 	if err := nonNegative(
-		field{"MaxWorkers", int64(o.MaxWorkers)},
-		field{"MinWorkers", int64(o.MinWorkers)},
-		field{"QueueSize", int64(max(o.QueueSize, 0))}, // Unbounded is checked below
-		field{"MaxTasksPerWorker", int64(o.MaxTasksPerWorker)},
-		field{"MessageBuffer", int64(o.MessageBuffer)},
-		field{"IdleTimeout", int64(o.IdleTimeout)},
-		field{"TaskTimeout", int64(o.TaskTimeout)},
-		field{"HungGrace", int64(o.HungGrace)},
+		count("MaxWorkers", o.MaxWorkers),
+		count("MinWorkers", o.MinWorkers),
+		count("QueueSize", max(o.QueueSize, 0)), // Unbounded is checked below
+		count("MaxTasksPerWorker", o.MaxTasksPerWorker),
+		count("MessageBuffer", o.MessageBuffer),
+		duration("IdleTimeout", o.IdleTimeout),
+		duration("TaskTimeout", o.TaskTimeout),
+		duration("HungGrace", o.HungGrace),
 	); err != nil {
 		return o, err
 	}
@@ -158,14 +159,26 @@ func orDefault[T int | time.Duration](v, def T) T {
 type field struct {
 	name string
 	v    int64
+	dur  bool // v is a time.Duration, shown with its unit
 }
 
-// nonNegative returns an error naming the first negative field.
+// count is the field for an int option.
+func count(name string, n int) field { return field{name, int64(n), false} }
+
+// duration is the field for a time.Duration option.
+func duration(name string, d time.Duration) field { return field{name, int64(d), true} }
+
+// nonNegative returns an error naming the first negative field and its
+// value, a duration with its unit ("-1s").
 func nonNegative(fields ...field) error {
 	for _, f := range fields {
-		if f.v < 0 {
-			return fmt.Errorf("pool: %s must be >= 0, got %d", f.name, f.v)
+		if f.v >= 0 {
+			continue
 		}
+		if f.dur {
+			return fmt.Errorf("pool: %s must be >= 0, got %v", f.name, time.Duration(f.v))
+		}
+		return fmt.Errorf("pool: %s must be >= 0, got %d", f.name, f.v)
 	}
 	return nil
 }

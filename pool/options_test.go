@@ -17,7 +17,7 @@ func TestInvalidConstruction(t *testing.T) {
 		{pool.Options{MaxWorkers: -1}, "pool: MaxWorkers must be >= 0, got -1"},
 		{pool.Options{QueueSize: -5}, "pool: QueueSize must be >= 0 or Unbounded (-1), got -5"},
 		{pool.Options{QueueSize: pool.MaxQueueSize + 1}, "pool: QueueSize must be <= MaxQueueSize (1073741824) or Unbounded (-1), got 1073741825"},
-		{pool.Options{TaskTimeout: -1}, "pool: TaskTimeout must be >= 0, got -1"},
+		{pool.Options{TaskTimeout: -1}, "pool: TaskTimeout must be >= 0, got -1ns"},
 		{pool.Options{MinWorkers: 3, MaxWorkers: 2}, "pool: MinWorkers (3) must not exceed MaxWorkers (2)"},
 	} {
 		_, err := pool.NewFunc(fn, c.opts)

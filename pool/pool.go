@@ -106,7 +106,10 @@ func (p *Pool[In, Out]) take(cancel <-chan struct{}) (task[In, Out], ring.Status
 
 // New returns a pool whose workers are built by factory. It starts
 // opts.MinWorkers workers at once and the rest on demand. It returns an error
-// for a nil factory or invalid options.
+// for a nil factory or invalid options, and, when MinWorkers > 0, the
+// factory's error if it cannot build the first worker: a pool that cannot
+// start fails at New, not at its first task. New then waits for that one
+// build; the other MinWorkers-1 are built in the background.
 func New[In, Out any](factory Factory[In, Out], opts Options) (*Pool[In, Out], error) {
 	if factory == nil {
 		return nil, errors.New("pool: New needs a non-nil factory")
@@ -127,6 +130,11 @@ func New[In, Out any](factory Factory[In, Out], opts Options) (*Pool[In, Out], e
 		ended:   make(chan struct{}),
 		reload:  make(chan struct{}, 1),
 	}
+	if opts.MinWorkers > 0 {
+		if err := p.buildFirst(); err != nil {
+			return nil, err
+		}
+	}
 	p.ovf.on = opts.QueueSize == Unbounded
 	p.lend = !opts.NoInline && opts.TaskTimeout == 0
 	p.spawn = p.maybeSpawn
@@ -142,6 +150,30 @@ func New[In, Out any](factory Factory[In, Out], opts Options) (*Pool[In, Out], e
 		p.start()
 	}
 	return p, nil
+}
+
+// buildFirst builds worker 1 before New returns and hands it to the slot
+// whose build gets ID 1, so that a failing factory fails New and a working
+// one is not called twice. On failure it releases what New made.
+func (p *Pool[In, Out]) buildFirst() error {
+	const id = 1 // the first ID build assigns (p.nextID starts at 0)
+	w, err := p.newWorker(WorkerInfo{ID: id, Pool: p.opts.Name, messages: p.msgs})
+	if err != nil {
+		err = describe(head(p.opts.Name), fmt.Sprintf("worker %d: factory", id), nil, err)
+		p.kill(err)
+		p.msgs.Close()
+		p.events.stop(nil)
+		return err
+	}
+	factory := p.factory
+	var handed atomic.Bool
+	p.factory = func(ctx context.Context, info WorkerInfo) (Worker[In, Out], error) {
+		if info.ID == id && handed.CompareAndSwap(false, true) {
+			return w, nil
+		}
+		return factory(ctx, info)
+	}
+	return nil
 }
 
 // NewFunc returns a pool of stateless workers that call fn. It returns an
@@ -280,7 +312,7 @@ func (p *Pool[In, Out]) enqueue(ctx context.Context, t task[In, Out], wait bool)
 	switch st {
 	case ring.Full:
 		p.rejected.Add(1)
-		return fmt.Errorf("pool %q: %w", p.opts.Name, ErrQueueFull)
+		return describe(head(p.opts.Name), "", nil, ErrQueueFull)
 	case ring.Closed:
 		return p.stateErr()
 	case ring.Canceled:

@@ -4,7 +4,6 @@ package pool_test
 
 import (
 	"context"
-	"errors"
 	"runtime"
 	"sync"
 	"sync/atomic"
@@ -168,15 +167,15 @@ func TestRegressionConcurrentCloseInSynctest(t *testing.T) {
 // so it never fails either: Close(ctx) cannot finish on an idle pool.
 func TestRegressionCloseHangsWhileFactoryFails(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		p, err := pool.New(func(context.Context, pool.WorkerInfo) (pool.Worker[int, int], error) {
-			return nil, errors.New("backend down")
-		}, pool.Options{MinWorkers: 1, MaxWorkers: 1, Restart: pool.RestartPolicy{MaxRestarts: -1}})
+		p, err := pool.New(downAfterFirst(), pool.Options{MinWorkers: 1, MaxWorkers: 1, Restart: pool.RestartPolicy{MaxRestarts: -1}})
 		require.NoError(t, err)
+		_, err = p.Run(bg, 1)
+		require.ErrorIs(t, err, errDown)
 		time.Sleep(time.Minute)
 		require.Equal(t, "open", p.Stats().State, "a policy without limits never gives up")
 		ctx, cancel := context.WithTimeout(bg, time.Hour)
 		defer cancel()
-		// No task was ever queued or running: Close has nothing to drain.
+		// No task is queued or running: Close has nothing to drain.
 		start := time.Now()
 		err = p.Close(ctx)
 		require.Less(t, time.Since(start), time.Minute, "Close of an idle pool")

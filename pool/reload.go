@@ -33,7 +33,7 @@ func (p *Pool[In, Out]) Reload(ctx context.Context) error {
 	p.mu.Unlock()
 	for i, s := range old {
 		if err := p.replace(ctx, s); err != nil {
-			return fmt.Errorf("pool %q: reload: %d of %d workers replaced: %w", p.opts.Name, i, len(old), err)
+			return describe(head(p.opts.Name), fmt.Sprintf("reload: %d of %d workers replaced", i, len(old)), nil, err)
 		}
 	}
 	p.emit(PoolReloaded, 0, nil)

@@ -71,8 +71,12 @@ type RestartPolicy struct {
 }
 
 func (r RestartPolicy) withDefaults() (RestartPolicy, error) {
-	if r.InitialBackoff < 0 || r.MaxBackoff < 0 || r.Period < 0 {
-		return r, fmt.Errorf("pool: RestartPolicy durations must be >= 0, got %+v", r)
+	if err := nonNegative(
+		duration("RestartPolicy.InitialBackoff", r.InitialBackoff),
+		duration("RestartPolicy.MaxBackoff", r.MaxBackoff),
+		duration("RestartPolicy.Period", r.Period),
+	); err != nil {
+		return r, err
 	}
 	if r.Multiplier != 0 && r.Multiplier < 1 || math.IsNaN(r.Multiplier) {
 		return r, fmt.Errorf("pool: RestartPolicy.Multiplier must be >= 1, got %v", r.Multiplier)
@@ -132,9 +136,17 @@ func (s *streak) next(r RestartPolicy) (d time.Duration, loop bool) {
 	return d, r.MaxRestarts >= 0 && s.waited >= r.Period
 }
 
-// loopError describes the crash loop that ended with err.
-func (s *streak) loopError(r RestartPolicy, err error) error {
-	return fmt.Errorf("crash loop: %d failures in a row, past %v of backoff: %w", s.failures, r.Period, err)
+// loopError describes the crash loop that ended with err, as an error of
+// who (a head, or "" for none).
+func (s *streak) loopError(who string, r RestartPolicy, err error) error {
+	what := fmt.Sprintf("crash loop: %d failures in a row, past %v of backoff", s.failures, r.Period)
+	return describe(who, what, nil, err)
+}
+
+// limitError describes the restart that went past r's intensity limit,
+// caused by err, as an error of who (a head).
+func limitError(who string, r RestartPolicy, err error) error {
+	return describe(who, fmt.Sprintf("more than %d restarts in %v", r.MaxRestarts, r.Period), nil, err)
 }
 
 // intensity is the sliding window of recent restarts.

@@ -188,7 +188,7 @@ func (p *Pool[In, Out]) rescued(s *slot[In, Out], v any) bool {
 // against the restart policy, and is rebuilt by its slot, or replaced if
 // the Goexit ended the slot's own goroutine (see exit).
 func (p *Pool[In, Out]) goexited(s *slot[In, Out], f *Future[Out]) {
-	err := fmt.Errorf("pool %q: worker %d: Handle called runtime.Goexit", p.opts.Name, s.id)
+	err := fmt.Errorf("%s: worker %d: Handle called runtime.Goexit", head(p.opts.Name), s.id)
 	p.crash(s, err, func() { p.settle(s, f, *new(Out), err, &s.stats.failed) })
 }
 
@@ -217,7 +217,7 @@ func (p *Pool[In, Out]) build(s *slot[In, Out], holding bool) bool {
 			}
 			return true
 		}
-		err = fmt.Errorf("pool %q: worker %d: factory: %w", p.opts.Name, s.id, err)
+		err = describe(head(p.opts.Name), fmt.Sprintf("worker %d: factory", s.id), nil, err)
 		if !p.failed(s, err) {
 			return false
 		}
@@ -276,11 +276,11 @@ func (p *Pool[In, Out]) failed(s *slot[In, Out], err error) bool {
 	p.restarts.Add(1)
 	p.emit(WorkerRestarted, s.id, err)
 	if loop {
-		p.fail(fmt.Errorf("pool %q: worker %d: %w", p.opts.Name, s.id, s.loopError(p.opts.Restart, err)))
+		p.fail(s.loopError(head(p.opts.Name), p.opts.Restart, err))
 		return false
 	}
 	if !p.window.allow(p.opts.Restart, time.Now()) {
-		p.fail(err)
+		p.fail(limitError(head(p.opts.Name), p.opts.Restart, err))
 		return false
 	}
 	s.backoff = d
@@ -769,8 +769,8 @@ func (p *Pool[In, Out]) watchdog(s *slot[In, Out]) {
 	if ran < p.opts.TaskTimeout+p.opts.HungGrace || !s.running.CompareAndSwap(seq, hungMark) {
 		return
 	}
-	err := fmt.Errorf("pool %q: worker %d hung: task ignored cancellation for %v: %w",
-		p.opts.Name, s.id, ran.Round(time.Millisecond), ErrTimeout)
+	err := describe(head(p.opts.Name), fmt.Sprintf("worker %d hung: task ignored cancellation for %v",
+		s.id, ran.Round(time.Millisecond)), nil, ErrTimeout)
 	// Account for the hang before the task's caller hears of it, so that
 	// Stats and the pool's state already show it.
 	p.hungTotal.Add(1)
@@ -787,7 +787,7 @@ func (p *Pool[In, Out]) watchdog(s *slot[In, Out]) {
 	if allowed {
 		p.restarts.Add(1)
 	} else {
-		p.fail(err)
+		p.fail(limitError(head(p.opts.Name), p.opts.Restart, err))
 	}
 	p.settle(s, s.cur, *new(Out), err, &s.stats.timedOut)
 	if allowed {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strconv"
 	"sync/atomic"
 	"time"
 
@@ -74,9 +75,9 @@ func (o SpawnOptions) withDefaults() (SpawnOptions, error) {
 		o.Name = "thread"
 	}
 	if err := nonNegative(
-		field{"InboxSize", int64(o.InboxSize)},
-		field{"OutboxSize", int64(o.OutboxSize)},
-		field{"HungGrace", int64(o.HungGrace)},
+		count("InboxSize", o.InboxSize),
+		count("OutboxSize", o.OutboxSize),
+		duration("HungGrace", o.HungGrace),
 	); err != nil {
 		return o, err
 	}
@@ -304,7 +305,7 @@ func (t *Thread[In, Out]) restart(err error, ran time.Duration) bool {
 	}
 	d, loop := t.next(t.opts.Restart)
 	if loop {
-		t.fail(t.loopError(t.opts.Restart, err))
+		t.fail(t.loopError("", t.opts.Restart, err))
 		return false
 	}
 	if !t.window.allow(t.opts.Restart, time.Now()) {
@@ -335,7 +336,7 @@ func (t *Thread[In, Out]) backoff(d time.Duration) bool {
 
 // fail records that the restart policy gave up after err.
 func (t *Thread[In, Out]) fail(err error) {
-	t.err = fmt.Errorf("pool: thread %q: %w after %d restarts: %w", t.opts.Name, ErrPoolFailed, t.restarts.Load(), err)
+	t.err = describe("pool: thread "+strconv.Quote(t.opts.Name), fmt.Sprintf("failed after %d restarts", t.restarts.Load()), ErrPoolFailed, err)
 	t.emit(Event{Kind: PoolFailed, Err: t.err})
 }
 

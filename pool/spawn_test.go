@@ -178,7 +178,7 @@ func TestSpawn(t *testing.T) {
 			err := th.Err()
 			require.ErrorIs(t, err, pool.ErrPoolFailed)
 			require.ErrorIs(t, err, errBoom, "the last crash is named")
-			require.EqualError(t, err, `pool: thread "doomed": pool: failed after 2 restarts: boom`)
+			require.EqualError(t, err, `pool: thread "doomed": failed after 2 restarts: boom`)
 			require.Equal(t, 2, th.Restarts())
 			require.ErrorIs(t, th.Send(bg, 1), pool.ErrClosed)
 			_, err = th.Recv(bg)
@@ -213,7 +213,7 @@ func TestSpawn(t *testing.T) {
 		}{
 			{pool.SpawnOptions{InboxSize: -1}, "pool: InboxSize must be >= 0, got -1"},
 			{pool.SpawnOptions{OutboxSize: -2}, "pool: OutboxSize must be >= 0, got -2"},
-			{pool.SpawnOptions{HungGrace: -1}, "pool: HungGrace must be >= 0, got -1"},
+			{pool.SpawnOptions{HungGrace: -1}, "pool: HungGrace must be >= 0, got -1ns"},
 			{pool.SpawnOptions{Restart: pool.RestartPolicy{Jitter: 2}}, "pool: RestartPolicy.Jitter must be in [0, 1], got 2"},
 		} {
 			_, err := pool.Spawn(echo, c.opts)

@@ -57,7 +57,7 @@ func TestRestartPolicy(t *testing.T) {
 			{pool.RestartPolicy{Multiplier: 0.5}, "pool: RestartPolicy.Multiplier must be >= 1, got 0.5"},
 			{pool.RestartPolicy{Jitter: 2}, "pool: RestartPolicy.Jitter must be in [0, 1], got 2"},
 			{pool.RestartPolicy{InitialBackoff: time.Minute, MaxBackoff: time.Second}, "must not exceed MaxBackoff"},
-			{pool.RestartPolicy{Period: -1}, "durations must be >= 0"},
+			{pool.RestartPolicy{Period: -1}, "pool: RestartPolicy.Period must be >= 0, got -1ns"},
 		} {
 			_, err := pool.NewFunc(func(context.Context, int) (int, error) { return 0, nil }, pool.Options{Restart: c.r})
 			require.ErrorContains(t, err, c.want)

@@ -7,16 +7,28 @@
 // Usage, from the examples directory:
 //
 //	go build -o /tmp/crew-server ./server
-//	go run ./cluster -n 2 -addr 127.0.0.1:8080 -status 127.0.0.1:9090 -- /tmp/crew-server -mode plain
+//	go build -o /tmp/crew-cluster ./cluster
+//	/tmp/crew-cluster -n 2 -addr 127.0.0.1:8080 -status 127.0.0.1:9090 -- /tmp/crew-server
+//
+// Build it rather than go run it: go run starts the binary as its own child,
+// so the PID a shell reports for go run is not the manager's, and a signal
+// sent to it ends go run without reaching the manager. The manager's ready
+// line gives its PID and the commands that signal it.
 //
 // The command after "--" runs in every child with CREW_ADDR set to the
 // shared address and CREW_REUSEPORT=1; it must print a line starting with
-// "ready" once it accepts connections (examples/server does). Then:
+// "ready" once it accepts connections (examples/server does, and runs its
+// pool mode by default). Then:
 //
 //	kill -HUP <cluster pid>     rolling reload, one child at a time
 //	kill -USR1 <cluster pid>    status table on stderr
 //	curl 127.0.0.1:9090         the same table (?format=json for JSON)
 //	kill <cluster pid>          graceful stop (or Ctrl-C)
+//
+// The manager logs JSON to stderr, as examples/server does, so the
+// children's records and the manager's read alike. When a child crashes,
+// the warning quotes the last lines of its stderr, leaving out its access
+// logs.
 package main
 
 import (
@@ -87,7 +99,7 @@ func run(args []string, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	c.opts.Logger = slog.New(slog.NewTextHandler(stderr, nil))
+	c.opts.Logger = slog.New(slog.NewJSONHandler(stderr, nil))
 	stopSig := make(chan os.Signal, 2)
 	signal.Notify(stopSig, os.Interrupt, syscall.SIGTERM)
 	defer signal.Stop(stopSig)
@@ -104,7 +116,10 @@ func run(args []string, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	c.opts.Logger.Info("cluster ready", "addr", m.Addr(), "instances", c.opts.Instances, "pid", os.Getpid())
+	pid := os.Getpid()
+	c.opts.Logger.Info("cluster ready", "addr", m.Addr(), "instances", c.opts.Instances, "pid", pid,
+		"reload", fmt.Sprintf("kill -HUP %d", pid), "status", fmt.Sprintf("kill -USR1 %d", pid),
+		"stop", fmt.Sprintf("kill %d", pid))
 	if c.status != "" {
 		stop, err := serveStatus(c.status, m, c.opts.Logger)
 		if err != nil {

@@ -11,7 +11,12 @@
 //
 // Run it from the examples directory (about three minutes on 2 cores):
 //
-//	go run ./compare -chart ../docs/pool-vs-cluster.svg
+//	go run ./compare
+//
+// The chart goes to pool-vs-cluster.svg in the system's temporary directory
+// (os.TempDir, /tmp on Linux), so a run leaves the checkout clean; -chart
+// names another file, and -chart ../docs/pool-vs-cluster.svg regenerates
+// the chart that docs/pool-vs-cluster.md shows.
 //
 // It builds the server once into a temporary directory and runs every
 // setup under the process manager of examples/cluster, which restarts a
@@ -25,6 +30,7 @@ import (
 	"fmt"
 	"os"
 	"os/signal"
+	"path/filepath"
 	"runtime"
 	"strconv"
 	"strings"
@@ -74,7 +80,7 @@ func parse(args []string) (config, error) {
 	fs.IntVar(&c.clients, "clients", 256, "most concurrent clients")
 	fs.IntVar(&c.processes, "processes", runtime.NumCPU(), "processes of the cluster")
 	fs.IntVar(&c.workers, "workers", runtime.NumCPU(), "workers of the crew pool")
-	fs.StringVar(&c.chart, "chart", "pool-vs-cluster.svg", "where to write the SVG chart")
+	fs.StringVar(&c.chart, "chart", defaultChart(), "where to write the SVG chart (../docs/pool-vs-cluster.svg regenerates the docs' chart)")
 	fs.StringVar(&names, "setups", "plain,pool,cluster", "setups to measure, in order")
 	fs.DurationVar(&c.capFor, "capacity-duration", 3*time.Second, "how long to measure the plain server's capacity")
 	fs.StringVar(&models, "models", "retry", "closed-loop client models measured after the levels: retry, retry-after, abandon (comma-separated; empty for none)")
@@ -116,6 +122,10 @@ func parse(args []string) (config, error) {
 	}
 	return c, nil
 }
+
+// defaultChart is where the chart goes without -chart: outside the
+// checkout, so that a run leaves it clean.
+func defaultChart() string { return filepath.Join(os.TempDir(), "pool-vs-cluster.svg") }
 
 func run(ctx context.Context, args []string) error {
 	cfg, err := parse(args)

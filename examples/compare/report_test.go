@@ -3,6 +3,7 @@ package main
 import (
 	"encoding/xml"
 	"io"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -101,6 +102,19 @@ func TestParse(t *testing.T) {
 		require.Equal(t, []float64{0.5, 1, 1.5}, c.levels)
 		require.Equal(t, []string{"plain", "pool", "cluster"}, c.setups)
 		require.Equal(t, []clientLoad{{loadgen.Retry, 64}, {loadgen.Retry, 256}}, c.loads)
+	})
+	t.Run("the chart goes outside the checkout unless -chart says otherwise", func(t *testing.T) {
+		tmp := t.TempDir()
+		t.Setenv("TMPDIR", tmp)
+		c, err := parse(nil)
+		require.NoError(t, err)
+		require.Equal(t, filepath.Join(tmp, "pool-vs-cluster.svg"), c.chart)
+		root, err := filepath.Abs(filepath.Join("..", ".."))
+		require.NoError(t, err)
+		require.NotContains(t, c.chart, root+string(filepath.Separator), "the default chart is not in the checkout")
+		c, err = parse([]string{"-chart", "../docs/pool-vs-cluster.svg"})
+		require.NoError(t, err)
+		require.Equal(t, "../docs/pool-vs-cluster.svg", c.chart, "regenerating the docs' chart takes the flag")
 	})
 	t.Run("closed loops can be left out", func(t *testing.T) {
 		c, err := parse([]string{"-models="})

@@ -3,10 +3,12 @@ package manager
 import (
 	"bufio"
 	"bytes"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"os/exec"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -35,7 +37,7 @@ func (m *Manager) spawn(id int) (*child, error) {
 	cmd.Env = append(cmd.Environ(), o.Env...)
 	cmd.Env = append(cmd.Env, "CREW_ADDR="+m.addr, "CREW_REUSEPORT=1", "CREW_INSTANCE="+strconv.Itoa(id))
 	cmd.SysProcAttr = sysProcAttr()
-	c := &child{cmd: cmd, ready: make(chan struct{}), exited: make(chan struct{}), tail: &tail{}}
+	c := &child{cmd: cmd, ready: make(chan struct{}), exited: make(chan struct{}), tail: &tail{skip: o.AccessLog}}
 	cmd.Stderr = io.MultiWriter(m.stderr, c.tail)
 	out, err := cmd.StdoutPipe()
 	if err != nil {
@@ -76,7 +78,7 @@ func (c *child) awaitReady(timeout time.Duration, stop <-chan struct{}) error {
 	case <-c.ready:
 		return nil
 	case <-c.exited:
-		return fmt.Errorf("exited before it was ready: %s", c.exitReason())
+		return fmt.Errorf("exited before it was ready: %w", c.exitError())
 	case <-t.C:
 		c.kill()
 		return fmt.Errorf("not ready within %v; killed", timeout)
@@ -109,47 +111,138 @@ func (c *child) kill() {
 	<-c.exited
 }
 
-// exitReason describes how c exited, with the end of its stderr; call it
+// exitError describes how c exited, with the end of its stderr; call it
 // after exited is closed.
-func (c *child) exitReason() string {
-	reason := "exit status 0"
-	if c.err != nil {
-		reason = c.err.Error()
-	}
-	if t := c.tail.String(); t != "" {
-		reason += "; its stderr ends with:\n" + t
-	}
-	return reason
+func (c *child) exitError() *ExitError {
+	return &ExitError{Err: c.err, Stderr: c.tail.Lines()}
 }
 
-// tailBytes is how much of a child's stderr is kept for error messages.
-const tailBytes = 2048
+// ExitError says how a child exited: the error of waiting for it, and the
+// last lines it wrote to stderr other than access-log lines (see
+// Options.AccessLog), which say why more often than the requests before.
+type ExitError struct {
+	// Err is the exit status or signal, as exec.Cmd.Wait reports it; nil
+	// for exit status 0.
+	Err error
+	// Stderr holds up to TailLines of the child's last stderr lines, oldest
+	// first, each cut at TailLineBytes.
+	Stderr Tail
+}
 
-// tail keeps the last bytes written to it. It is safe for concurrent use.
+// Error returns the exit status and, when there are any, the last stderr
+// lines, on one line: "exit status 2; its stderr ends with: a | b".
+func (e *ExitError) Error() string {
+	s := "exit status 0"
+	if e.Err != nil {
+		s = e.Err.Error()
+	}
+	if len(e.Stderr) > 0 {
+		s += "; its stderr ends with: " + e.Stderr.String()
+	}
+	return s
+}
+
+// Unwrap returns Err.
+func (e *ExitError) Unwrap() error { return e.Err }
+
+// Tail is the end of a child's stderr, one line an element.
+type Tail []string
+
+// String joins the lines with " | ".
+func (t Tail) String() string { return strings.Join(t, " | ") }
+
+// MarshalJSON encodes the lines as a JSON array in which a line that is a
+// JSON value (a child's structured log record) appears as that value, not
+// as an escaped string.
+func (t Tail) MarshalJSON() ([]byte, error) {
+	out := make([]json.RawMessage, len(t))
+	for i, line := range t {
+		if json.Valid([]byte(line)) {
+			out[i] = json.RawMessage(line)
+			continue
+		}
+		b, err := json.Marshal(line)
+		if err != nil {
+			return nil, err
+		}
+		out[i] = b
+	}
+	return json.Marshal(out)
+}
+
+// How much of a child's stderr is kept for exit reports.
+const (
+	TailLines     = 8
+	TailLineBytes = 1024
+)
+
+// tail keeps the last TailLines complete lines written to it, leaving out
+// the ones skip reports as access logs. It is safe for concurrent use.
 type tail struct {
-	mu  sync.Mutex
-	buf []byte
+	skip func(line []byte) bool
+
+	mu      sync.Mutex
+	partial []byte   // the line being written, cut at TailLineBytes
+	lines   []string // oldest first
 }
 
 func (t *tail) Write(p []byte) (int, error) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	t.buf = append(t.buf, p...)
-	if over := len(t.buf) - tailBytes; over > 0 {
-		t.buf = append(t.buf[:0], t.buf[over:]...)
+	for rest := p; len(rest) > 0; {
+		line, after, complete := bytes.Cut(rest, []byte("\n"))
+		if room := TailLineBytes - len(t.partial); room > 0 {
+			t.partial = append(t.partial, line[:min(len(line), room)]...)
+		}
+		if !complete {
+			break
+		}
+		t.add(t.partial)
+		t.partial, rest = t.partial[:0], after
 	}
 	return len(p), nil
 }
 
-// String returns the last few lines written, trimmed.
-func (t *tail) String() string {
+// add keeps line unless it is blank or an access log; t.mu is held.
+func (t *tail) add(line []byte) {
+	line = bytes.TrimSpace(line)
+	if len(line) == 0 || t.skip(line) {
+		return
+	}
+	if len(t.lines) == TailLines {
+		t.lines = append(t.lines[:0], t.lines[1:]...)
+	}
+	t.lines = append(t.lines, string(line))
+}
+
+// Lines returns the lines kept, and the unfinished last line if it is not
+// an access log.
+func (t *tail) Lines() Tail {
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	s := strings.TrimSpace(string(t.buf))
-	if lines := strings.Split(s, "\n"); len(lines) > 8 {
-		s = strings.Join(lines[len(lines)-8:], "\n")
+	lines := slices.Clone(t.lines)
+	if last := bytes.TrimSpace(t.partial); len(last) > 0 && !t.skip(last) {
+		lines = append(lines, string(last))
 	}
-	return s
+	return lines
+}
+
+// accessLog is the default Options.AccessLog: a record whose msg is
+// "request", as log/slog's JSON or text handler writes it (examples/server
+// logs one per request).
+func accessLog(line []byte) bool {
+	if line[0] == '{' {
+		var rec struct {
+			Msg string `json:"msg"`
+		}
+		return json.Unmarshal(line, &rec) == nil && rec.Msg == "request"
+	}
+	for f := range strings.FieldsSeq(string(line)) {
+		if f == "msg=request" {
+			return true
+		}
+	}
+	return false
 }
 
 // lockedWriter serialises writes to w.

@@ -28,7 +28,7 @@
 // # Example
 //
 //	m, err := manager.Start(ctx, manager.Options{
-//		Command:   []string{"./server", "-mode", "plain"},
+//		Command:   []string{"./server"}, // examples/server, in its pool mode
 //		Instances: 4,
 //		Addr:      "127.0.0.1:8080",
 //	})

@@ -2,6 +2,7 @@ package manager
 
 import (
 	"context"
+	"errors"
 	"log/slog"
 	"time"
 )
@@ -57,7 +58,7 @@ func logEvent(log *slog.Logger) func(Event) {
 		level := slog.LevelInfo
 		switch e.Kind {
 		case EventExited:
-			attrs, level = append(attrs, "err", e.Err), slog.LevelWarn
+			attrs, level = append(attrs, exitAttrs(e.Err)...), slog.LevelWarn
 		case EventRestarting:
 			attrs = append(attrs, "delay", e.Delay.String())
 		case EventGaveUp:
@@ -71,4 +72,23 @@ func logEvent(log *slog.Logger) func(Event) {
 		}
 		log.Log(context.Background(), level, "child "+e.Kind.String(), attrs...)
 	}
+}
+
+// exitAttrs describes how a child exited: its status, and the last lines of
+// its stderr as their own attribute, so that a JSON log shows the child's
+// records as JSON rather than as one escaped string.
+func exitAttrs(err error) []any {
+	var xe *ExitError
+	if !errors.As(err, &xe) {
+		return []any{"err", err}
+	}
+	status := "exit status 0"
+	if xe.Err != nil {
+		status = xe.Err.Error()
+	}
+	attrs := []any{"exit", status}
+	if len(xe.Stderr) > 0 {
+		attrs = append(attrs, "stderr_tail", xe.Stderr)
+	}
+	return attrs
 }

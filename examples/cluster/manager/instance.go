@@ -64,7 +64,7 @@ func (in *instance) run() {
 // restart starts a child in place of c, which crashed, after the policy's
 // backoff; it returns nil when the manager stops or gives up.
 func (in *instance) restart(c *child) *child {
-	err := errors.New(c.exitReason())
+	var err error = c.exitError()
 	in.m.event(Event{Kind: EventExited, Instance: in.id, PID: c.pid, Err: err})
 	in.mu.Lock()
 	in.lastExit = firstLine(err.Error())
@@ -169,7 +169,7 @@ func (in *instance) stopChild(c *child) error {
 	case !graceful:
 		err = fmt.Errorf("manager: instance %d (pid %d) did not stop within %v; killed", in.id, c.pid, in.m.stopTimeout())
 	case c.err != nil:
-		err = fmt.Errorf("manager: instance %d (pid %d) stopped with %s", in.id, c.pid, firstLine(c.exitReason()))
+		err = fmt.Errorf("manager: instance %d (pid %d) stopped with %w", in.id, c.pid, c.exitError())
 	}
 	in.m.event(Event{Kind: EventStopped, Instance: in.id, PID: c.pid, Err: err})
 	return err

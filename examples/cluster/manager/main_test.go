@@ -34,13 +34,25 @@ func TestMain(m *testing.M) {
 
 // runChild is a child: "serve" is a well-behaved server; "fail" exits at
 // once with a message, as a server given a bad flag does; "flaky" crashes
-// right after it is ready; "stubborn" serves and ignores SIGTERM.
+// right after it is ready; "noisy" logs requests and then the cause of its
+// crash to stderr, as JSON, and crashes; "stubborn" serves and ignores
+// SIGTERM.
 func runChild(mode string) error {
 	switch mode {
 	case "fail":
 		return errors.New("flag provided but not defined: -bogus")
 	case "flaky":
 		fmt.Println("ready")
+		os.Exit(2)
+	case "noisy":
+		fmt.Println("ready")
+		fmt.Fprintln(os.Stderr, `{"level":"INFO","msg":"listening","addr":"127.0.0.1:1"}`)
+		for i := range 20 {
+			fmt.Fprintf(os.Stderr, `{"level":"INFO","msg":"request","path":"/api/%d","status":200}`+"\n", i)
+		}
+		fmt.Fprintln(os.Stderr, `{"level":"ERROR","msg":"disk full","path":"/var/tmp"}`)
+		fmt.Fprintf(os.Stderr, `{"level":"INFO","msg":"request","path":"/api/last","status":500}`+"\n")
+		fmt.Fprint(os.Stderr, "panic: disk full")
 		os.Exit(2)
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM)

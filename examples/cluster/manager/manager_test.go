@@ -1,11 +1,15 @@
 package manager_test
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
 	"io"
+	"log/slog"
 	"net"
 	"net/http"
 	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"syscall"
@@ -177,4 +181,66 @@ func TestStop(t *testing.T) {
 		err = m.Stop(context.Background())
 		require.ErrorContains(t, err, "did not stop within 50ms; killed")
 	})
+}
+
+func TestCrashReport(t *testing.T) {
+	t.Run("a crash is reported with the child's last stderr lines, not its request logs", func(t *testing.T) {
+		var logs syncBuffer
+		opts := options(t, 1, "noisy", &recorder{})
+		opts.OnEvent = nil // the default: events go to Logger
+		opts.Logger = slog.New(slog.NewJSONHandler(&logs, nil))
+		m, err := manager.Start(context.Background(), opts)
+		require.NoError(t, err)
+		<-m.Done() // it crashes at every start: the manager gives up
+		require.NoError(t, m.Stop(context.Background()))
+
+		var xe *manager.ExitError
+		require.ErrorAs(t, m.Err(), &xe)
+		require.Equal(t, manager.Tail{
+			`{"level":"INFO","msg":"listening","addr":"127.0.0.1:1"}`,
+			`{"level":"ERROR","msg":"disk full","path":"/var/tmp"}`,
+			"panic: disk full",
+		}, xe.Stderr)
+		require.ErrorContains(t, m.Err(), `last exit: exit status 2; its stderr ends with: {"level":"INFO","msg":"listening"`)
+
+		var warned bool
+		for line := range strings.Lines(logs.String()) {
+			var rec struct {
+				Msg   string `json:"msg"`
+				Level string `json:"level"`
+				Exit  string `json:"exit"`
+				Tail  []any  `json:"stderr_tail"`
+			}
+			require.NoError(t, json.Unmarshal([]byte(line), &rec), "every log line is JSON: %s", line)
+			if rec.Msg != "child exited" {
+				continue
+			}
+			warned = true
+			require.Equal(t, "WARN", rec.Level)
+			require.Equal(t, "exit status 2", rec.Exit)
+			require.Len(t, rec.Tail, 3)
+			require.Equal(t, map[string]any{"level": "ERROR", "msg": "disk full", "path": "/var/tmp"}, rec.Tail[1],
+				"a child's JSON record is nested as JSON, not escaped")
+			require.Equal(t, "panic: disk full", rec.Tail[2])
+		}
+		require.True(t, warned, "the crash was logged: %s", logs.String())
+	})
+}
+
+// syncBuffer is a bytes.Buffer safe for concurrent use.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
 }

@@ -61,6 +61,12 @@ type Options struct {
 	// Logger receives the manager's logs when OnEvent is nil. Nil means
 	// slog.Default().
 	Logger *slog.Logger
+	// AccessLog reports whether a line a child wrote to stderr is an
+	// access-log record, which exit reports (ExitError.Stderr) leave out:
+	// the lines before a crash that say why are rarely request logs. Nil
+	// means a record whose msg is "request", as log/slog's JSON and text
+	// handlers write it.
+	AccessLog func(line []byte) bool
 }
 
 // Policy is the restart policy of the children, after pm2's
@@ -89,16 +95,19 @@ func (o Options) withDefaults() (Options, error) {
 	if len(o.Command) == 0 || o.Command[0] == "" {
 		return o, errors.New("manager: Command must name a program")
 	}
+	if o.Instances < 0 {
+		return o, fmt.Errorf("manager: Instances must be >= 0, got %d", o.Instances)
+	}
 	for _, f := range []struct {
 		name string
-		v    int64
+		v    time.Duration
 	}{
-		{"Instances", int64(o.Instances)}, {"ReadyTimeout", int64(o.ReadyTimeout)},
-		{"StopTimeout", int64(o.StopTimeout)}, {"Restart.InitialBackoff", int64(o.Restart.InitialBackoff)},
-		{"Restart.MaxBackoff", int64(o.Restart.MaxBackoff)}, {"Restart.Period", int64(o.Restart.Period)},
+		{"ReadyTimeout", o.ReadyTimeout}, {"StopTimeout", o.StopTimeout},
+		{"Restart.InitialBackoff", o.Restart.InitialBackoff},
+		{"Restart.MaxBackoff", o.Restart.MaxBackoff}, {"Restart.Period", o.Restart.Period},
 	} {
 		if f.v < 0 {
-			return o, fmt.Errorf("manager: %s must be >= 0, got %d", f.name, f.v)
+			return o, fmt.Errorf("manager: %s must be >= 0, got %v", f.name, f.v)
 		}
 	}
 	o.Instances = or(o.Instances, runtime.NumCPU())
@@ -114,6 +123,9 @@ func (o Options) withDefaults() (Options, error) {
 	}
 	if o.Logger == nil {
 		o.Logger = slog.Default()
+	}
+	if o.AccessLog == nil {
+		o.AccessLog = accessLog
 	}
 	return o, nil
 }

@@ -104,10 +104,14 @@ func WriteStatus(w io.Writer, st []ChildStatus) error {
 // MiB formats a byte count in mebibytes, such as "12.3 MiB".
 func MiB(b int64) string { return fmt.Sprintf("%.1f MiB", float64(b)/(1<<20)) }
 
-// StatusHandler serves the status of m's children: a text table, or JSON
-// when the query has format=json.
+// StatusHandler serves the status of m's children at "/": a text table, or
+// JSON when the query has format=json. Any other path is 404 Not Found.
 func (m *Manager) StatusHandler() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path != "/" {
+			http.NotFound(w, r)
+			return
+		}
 		st := m.Status()
 		if r.URL.Query().Get("format") == "json" {
 			w.Header().Set("Content-Type", "application/json")

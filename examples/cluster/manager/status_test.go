@@ -35,6 +35,22 @@ func TestStatus(t *testing.T) {
 		require.Greater(t, manager.RSS(os.Getpid()), int64(1<<20))
 		require.Zero(t, manager.RSS(-1))
 	})
+	t.Run("the status handler answers 404 for any path but the root", func(t *testing.T) {
+		m := start(t, options(t, 1, "serve", &recorder{}))
+		srv := httptest.NewServer(m.StatusHandler())
+		defer srv.Close()
+		for path, want := range map[string]int{
+			"/": http.StatusOK, "/?format=json": http.StatusOK,
+			"/favicon.ico": http.StatusNotFound, "/debug/pool": http.StatusNotFound,
+		} {
+			req, err := http.NewRequestWithContext(context.Background(), http.MethodGet, srv.URL+path, nil)
+			require.NoError(t, err)
+			resp, err := http.DefaultClient.Do(req)
+			require.NoError(t, err)
+			require.NoError(t, resp.Body.Close())
+			require.Equal(t, want, resp.StatusCode, path)
+		}
+	})
 	t.Run("the status handler serves JSON with the pids and memory", func(t *testing.T) {
 		m := start(t, options(t, 2, "serve", &recorder{}))
 		srv := httptest.NewServer(m.StatusHandler())
