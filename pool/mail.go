@@ -66,7 +66,7 @@ func (p *Pool[In, Out]) Send(worker int, msg any) error {
 		return p.stateErr()
 	}
 	if worker <= 0 {
-		return fmt.Errorf("pool %q: worker %d: %w", p.opts.Name, worker, ErrNoWorker)
+		return p.mailErr(worker, ErrNoWorker)
 	}
 	p.mu.Lock()
 	var to *slot[In, Out]
@@ -78,13 +78,13 @@ func (p *Pool[In, Out]) Send(worker int, msg any) error {
 	}
 	p.mu.Unlock()
 	if to == nil {
-		return fmt.Errorf("pool %q: worker %d: %w", p.opts.Name, worker, ErrNoWorker)
+		return p.mailErr(worker, ErrNoWorker)
 	}
 	switch p.post(to, letter{to: worker, msg: msg}) {
 	case mailboxFull:
-		return fmt.Errorf("pool %q: worker %d: %w", p.opts.Name, worker, ErrMailboxFull)
+		return p.mailErr(worker, ErrMailboxFull)
 	case mailboxClosed:
-		return fmt.Errorf("pool %q: worker %d: %w", p.opts.Name, worker, ErrNoWorker)
+		return p.mailErr(worker, ErrNoWorker)
 	}
 	p.nudge() // a parked slot wakes to deliver it
 	return nil
@@ -117,7 +117,7 @@ func (p *Pool[In, Out]) Broadcast(msg any) (int, error) {
 		p.nudge()
 	}
 	if full > 0 {
-		return n, fmt.Errorf("pool %q: %d of %d workers: %w", p.opts.Name, full, n+full, ErrMailboxFull)
+		return n, describe(head(p.opts.Name), fmt.Sprintf("%d of %d workers", full, n+full), nil, ErrMailboxFull)
 	}
 	return n, nil
 }
@@ -127,6 +127,11 @@ func (m *mailbox) waiting() bool {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	return len(m.letters) > 0
+}
+
+// mailErr describes a message refused for worker.
+func (p *Pool[In, Out]) mailErr(worker int, kind error) error {
+	return describe(head(p.opts.Name), fmt.Sprintf("worker %d", worker), nil, kind)
 }
 
 // post adds l to the mailbox of s.
@@ -171,12 +176,12 @@ func (p *Pool[In, Out]) deliver(s *slot[In, Out]) {
 			return
 		}
 		if l.to != 0 && l.to != s.id {
-			p.opts.OnError(fmt.Errorf("pool %q: message for worker %d undelivered: the worker exited", p.opts.Name, l.to))
+			p.opts.OnError(fmt.Errorf("%s: message for worker %d undelivered: the worker exited", head(p.opts.Name), l.to))
 			continue
 		}
 		r, ok := s.w.(Receiver)
 		if !ok {
-			p.opts.OnError(fmt.Errorf("pool %q: worker %d: message undelivered: the worker does not implement pool.Receiver", p.opts.Name, s.id))
+			p.opts.OnError(fmt.Errorf("%s: worker %d: message undelivered: the worker does not implement pool.Receiver", head(p.opts.Name), s.id))
 			continue
 		}
 		p.receive(s, r, l.msg)
@@ -188,7 +193,7 @@ func (p *Pool[In, Out]) deliver(s *slot[In, Out]) {
 func (p *Pool[In, Out]) requeue(s *slot[In, Out], letters []letter) {
 	for _, l := range letters {
 		if l.to != 0 {
-			p.opts.OnError(fmt.Errorf("pool %q: message for worker %d undelivered: the worker exited", p.opts.Name, l.to))
+			p.opts.OnError(fmt.Errorf("%s: message for worker %d undelivered: the worker exited", head(p.opts.Name), l.to))
 			continue
 		}
 		p.post(s, l)
@@ -204,14 +209,14 @@ func (p *Pool[In, Out]) receive(s *slot[In, Out], r Receiver, msg any) {
 		if p.opts.CrashOnPanic {
 			panic(rec.Value)
 		}
-		p.opts.OnError(fmt.Errorf("pool %q: worker %d: Receive: %w", p.opts.Name, s.id, pe))
+		p.opts.OnError(describe(head(p.opts.Name), fmt.Sprintf("worker %d: Receive", s.id), nil, pe))
 		p.crash(s, pe, func() {})
 		return
 	}
 	if err == nil {
 		return
 	}
-	err = fmt.Errorf("pool %q: worker %d: Receive: %w", p.opts.Name, s.id, err)
+	err = describe(head(p.opts.Name), fmt.Sprintf("worker %d: Receive", s.id), nil, err)
 	p.opts.OnError(err)
 	if IsFatal(err) {
 		p.crash(s, err, func() {})
@@ -225,6 +230,6 @@ func (p *Pool[In, Out]) dropMail(s *slot[In, Out]) {
 	s.mail.closed = true
 	s.mail.mu.Unlock()
 	if n := len(p.collect(s)); n > 0 && p.state.Load() == stateOpen {
-		p.opts.OnError(fmt.Errorf("pool %q: worker %d exited with %d message(s) undelivered", p.opts.Name, s.id, n))
+		p.opts.OnError(fmt.Errorf("%s: worker %d exited with %d message(s) undelivered", head(p.opts.Name), s.id, n))
 	}
 }

@@ -130,7 +130,7 @@ func TestMessagesToWorkers(t *testing.T) {
 			}
 			err = p.Send(1, "x")
 			require.ErrorIs(t, err, pool.ErrMailboxFull)
-			require.EqualError(t, err, `pool "pool": worker 1: pool: mailbox full`)
+			require.EqualError(t, err, `pool: worker 1: mailbox full`)
 			n, err := p.Broadcast("y")
 			require.Equal(t, 0, n)
 			require.ErrorIs(t, err, pool.ErrMailboxFull)
@@ -166,7 +166,7 @@ func TestMessagesToWorkers(t *testing.T) {
 				mu.Lock()
 				defer mu.Unlock()
 				require.Len(t, errs, 1)
-				require.ErrorContains(t, errs[0], `pool "pool": worker 1: Receive: `)
+				require.ErrorContains(t, errs[0], `pool: worker 1: Receive: `)
 			})
 		}
 	})
@@ -176,7 +176,7 @@ func TestMessagesToWorkers(t *testing.T) {
 			p, _, _ := listenerPool(t, pool.Options{MaxWorkers: 1, MinWorkers: 1, OnError: func(err error) { errc <- err }})
 			synctest.Wait()
 			require.NoError(t, p.Send(1, "fail"))
-			require.EqualError(t, <-errc, `pool "pool": worker 1: Receive: bad message`)
+			require.EqualError(t, <-errc, `pool: worker 1: Receive: bad message`)
 			id, err := p.Run(bg, 1)
 			require.NoError(t, err)
 			require.Equal(t, 1, id)
@@ -191,7 +191,7 @@ func TestMessagesToWorkers(t *testing.T) {
 			defer p.Close(bg)
 			synctest.Wait()
 			require.NoError(t, p.Send(1, "x"))
-			require.EqualError(t, <-errc, `pool "pool": worker 1: message undelivered: the worker does not implement pool.Receiver`)
+			require.EqualError(t, <-errc, `pool: worker 1: message undelivered: the worker does not implement pool.Receiver`)
 		})
 	})
 	t.Run("a worker lent to an inline Run receives once it is back", func(t *testing.T) {
