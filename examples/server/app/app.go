@@ -95,7 +95,7 @@ func (a *App) Handler() http.Handler {
 	r.Method(http.MethodGet, "/readyz", a.ready)
 	r.Method(http.MethodGet, "/debug/pool", a.stats)
 	if a.pool != nil {
-		r.Method(http.MethodGet, "/debug/dashboard", httpx.DashboardHandler(a.pool, httpx.DashboardOptions{StatsURL: "/debug/pool"}))
+		r.Method(http.MethodGet, "/debug/dashboard", httpx.DashboardHandler(a.pool, httpx.DashboardOptions{}))
 	}
 	return r
 }
