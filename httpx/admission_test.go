@@ -191,7 +191,7 @@ func TestHandleServesATypedPool(t *testing.T) {
 
 	stats := httptest.NewRecorder()
 	httpx.StatsHandler(p).ServeHTTP(stats, httptest.NewRequest(http.MethodGet, "/", nil))
-	require.Contains(t, stats.Body.String(), `"Completed":2`)
+	require.Contains(t, stats.Body.String(), `"completed":2`)
 	ready := httptest.NewRecorder()
 	httpx.ReadyHandler(p, httpx.ReadyOptions{}).ServeHTTP(ready, httptest.NewRequest(http.MethodGet, "/", nil))
 	require.Equal(t, http.StatusOK, ready.Code)

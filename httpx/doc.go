@@ -40,9 +40,11 @@
 //
 // # Health
 //
-// [StatsHandler] serves the pool's [pool.Stats] as JSON, [ReadyHandler]
-// answers 503 while the queue is above a threshold so that a load balancer
-// sends traffic elsewhere before requests are rejected, and [LiveHandler]
-// answers 503 only once the pool has failed for good. [DashboardHandler]
-// serves a live page of those stats, the analogue of pm2's monit.
+// [StatsHandler] serves the pool's [pool.Stats] and the process's runtime
+// figures as JSON ([Stats]: snake_case, durations in milliseconds),
+// [ReadyHandler] answers 503 while the queue is above a threshold so that a
+// load balancer sends traffic elsewhere before requests are rejected, and
+// [LiveHandler] answers 503 only once the pool has failed for good.
+// [DashboardHandler] serves a live page of those stats with the last
+// minutes of history kept on the server, the analogue of pm2's monit.
 package httpx

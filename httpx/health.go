@@ -14,13 +14,13 @@ import (
 // not ready when ReadyOptions.Threshold is zero.
 const DefaultReadyThreshold = 0.75
 
-// StatsHandler returns a handler that serves p.Stats() as JSON. Durations
-// are in nanoseconds, as encoding/json writes time.Duration. It panics if p
-// is nil.
+// StatsHandler returns a handler that serves p.Stats() and the process's
+// runtime figures as JSON: a [Stats], in snake_case with durations in
+// milliseconds. It panics if p is nil.
 func StatsHandler(p Pool) http.Handler {
 	mustPool(p, "StatsHandler")
 	return http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
-		writeJSON(w, http.StatusOK, p.Stats())
+		writeJSON(w, http.StatusOK, StatsOf(p.Stats(), ReadRuntime()))
 	})
 }
 

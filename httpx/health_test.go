@@ -5,6 +5,8 @@ import (
 	"encoding/json"
 	"net/http"
 	"net/http/httptest"
+	"regexp"
+	"runtime"
 	"testing"
 	"testing/synctest"
 	"time"
@@ -23,18 +25,67 @@ func check(t *testing.T, h http.Handler) (int, string) {
 }
 
 func TestStatsHandler(t *testing.T) {
-	t.Run("stats are served as JSON", func(t *testing.T) {
-		p := newTasks(t, pool.Options{Name: "cpu", MaxWorkers: 3, QueueSize: 7})
-		require.NoError(t, p.Run(bg, func(context.Context) error { return nil }))
-		code, body := check(t, httpx.StatsHandler(p))
-		require.Equal(t, http.StatusOK, code)
-		var st pool.Stats
-		require.NoError(t, json.Unmarshal([]byte(body), &st))
-		require.Equal(t, "cpu", st.Name)
-		require.Equal(t, 3, st.Max)
-		require.Equal(t, 7, st.QueueCap)
-		require.Equal(t, uint64(1), st.Completed)
+	t.Run("stats are snake_case JSON with durations in milliseconds and the sampled count", func(t *testing.T) {
+		synctest.Test(t, func(t *testing.T) {
+			p, err := pool.NewTasks(pool.Options{Name: "cpu", MaxWorkers: 3, QueueSize: 7})
+			require.NoError(t, err)
+			for range 4 {
+				require.NoError(t, p.Run(bg, func(context.Context) error { time.Sleep(10 * time.Millisecond); return nil }))
+			}
+			code, body := check(t, httpx.StatsHandler(p))
+			require.Equal(t, http.StatusOK, code)
+			require.NoError(t, p.Close(bg))
+
+			var raw map[string]any
+			require.NoError(t, json.Unmarshal([]byte(body), &raw))
+			requireSnakeCase(t, raw)
+			var st httpx.Stats
+			require.NoError(t, json.Unmarshal([]byte(body), &st))
+			require.Equal(t, "cpu", st.Name)
+			require.Equal(t, 3, st.MaxWorkers)
+			require.Equal(t, 7, st.QueueCap)
+			require.Equal(t, uint64(4), st.Completed)
+			require.Equal(t, uint64(4), st.RunSampled)
+			require.Equal(t, 10.0, st.RunMeanMs, "every task ran 10ms of fake time")
+			require.Equal(t, 10.0, st.RunMaxMs)
+			require.InDelta(t, 10.0, st.RunP99Ms, 1.25, "percentiles are within 12.5%")
+			require.Equal(t, 0.0, st.WaitMaxMs, "each task found an idle worker")
+			require.Contains(t, body, `"run_p99_ms":`)
+		})
 	})
+
+	t.Run("stats carry the process's goroutines, heap and GC figures", func(t *testing.T) {
+		runtime.GC()
+		_, body := check(t, httpx.StatsHandler(newTasks(t, pool.Options{})))
+		var st httpx.Stats
+		require.NoError(t, json.Unmarshal([]byte(body), &st))
+		require.Positive(t, st.Runtime.Goroutines)
+		require.Positive(t, st.Runtime.HeapBytes)
+		require.GreaterOrEqual(t, st.Runtime.HeapGoalBytes, st.Runtime.HeapBytes/2)
+		require.GreaterOrEqual(t, st.Runtime.TotalBytes, st.Runtime.HeapBytes)
+		require.Positive(t, st.Runtime.GCCycles, "a GC ran above")
+		require.Equal(t, runtime.GOMAXPROCS(0), st.Runtime.GOMAXPROCS)
+		require.Contains(t, body, `"runtime":{"goroutines":`)
+	})
+}
+
+// snakeCase matches a JSON key in snake_case.
+var snakeCase = regexp.MustCompile(`^[a-z][a-z0-9]*(_[a-z0-9]+)*$`)
+
+// requireSnakeCase checks that every key in v, at any depth, is snake_case.
+func requireSnakeCase(t *testing.T, v any) {
+	t.Helper()
+	switch v := v.(type) {
+	case map[string]any:
+		for k, inner := range v {
+			require.Regexp(t, snakeCase, k)
+			requireSnakeCase(t, inner)
+		}
+	case []any:
+		for _, inner := range v {
+			requireSnakeCase(t, inner)
+		}
+	}
 }
 
 func TestReadyHandler(t *testing.T) {

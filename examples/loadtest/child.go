@@ -19,9 +19,9 @@ import (
 	"github.com/crewkit/crew/examples/server/app"
 )
 
-// serveChild is the child process: the example server on a loopback port,
-// which it prints on stdout, until SIGTERM. args are the mode, workers and
-// queue size.
+// serveChild is the child process: the example server on a loopback port
+// and its admin listener on another, which it prints on stdout, until
+// SIGTERM. args are the mode, workers and queue size.
 func serveChild(args []string) error {
 	workers, err1 := strconv.Atoi(args[1])
 	queue, err2 := strconv.Atoi(args[2])
@@ -39,17 +39,22 @@ func serveChild(args []string) error {
 	if err != nil {
 		return err
 	}
-	fmt.Printf("ADDR %s\n", ln.Addr())
+	admin, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return errors.Join(err, ln.Close())
+	}
+	fmt.Printf("ADDR %s %s\n", ln.Addr(), admin.Addr())
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, os.Interrupt)
 	defer stop()
-	return a.Serve(ctx, ln)
+	return a.Serve(ctx, ln, admin)
 }
 
 // server is a running child process.
 type server struct {
-	mode app.Mode
-	cmd  *exec.Cmd
-	addr string
+	mode  app.Mode
+	cmd   *exec.Cmd
+	addr  string
+	admin string // the admin listener's address, for /debug/pool
 }
 
 // startServers starts a server for each mode. On error it stops the ones
@@ -101,10 +106,11 @@ func startServer(cfg config, mode app.Mode) (*server, error) {
 	}()
 	select {
 	case a := <-addr:
-		if a == "" {
+		pub, admin, _ := strings.Cut(a, " ")
+		if pub == "" {
 			return nil, errors.Join(errors.New("server exited before listening"), cmd.Wait())
 		}
-		s := &server{mode: mode, cmd: cmd, addr: a}
+		s := &server{mode: mode, cmd: cmd, addr: pub, admin: admin}
 		serverStarted(s)
 		return s, nil
 	case <-time.After(30 * time.Second):

@@ -8,12 +8,13 @@ import (
 	"time"
 )
 
-// poolStats is the part of the server's /debug/pool JSON that the load
-// test reads: pool.Stats in pool mode. Other modes serve no counters.
+// poolStats is the part of the server's /debug/pool JSON (on its admin
+// listener) that the load test reads: httpx.Stats in pool mode. Other
+// modes serve no counters.
 type poolStats struct {
-	Completed *int64 // nil outside pool mode
-	Busy      int
-	Queued    int
+	Completed *int64 `json:"completed"` // nil outside pool mode
+	Busy      int    `json:"busy"`
+	Queued    int    `json:"queued"`
 }
 
 // completed waits until srv's pool is idle (no task queued or running) and
@@ -25,7 +26,7 @@ func completed(ctx context.Context, c *http.Client, srv *server) (int64, error) 
 	tick := time.NewTicker(20 * time.Millisecond)
 	defer tick.Stop()
 	for {
-		st, err := fetchStats(ctx, c, "http://"+srv.addr+"/debug/pool")
+		st, err := fetchStats(ctx, c, "http://"+srv.admin+"/debug/pool")
 		switch {
 		case err != nil:
 			return 0, err

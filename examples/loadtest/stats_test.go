@@ -14,7 +14,8 @@ func statsServer(t *testing.T, h http.HandlerFunc) *server {
 	t.Helper()
 	srv := httptest.NewServer(h)
 	t.Cleanup(srv.Close)
-	return &server{addr: srv.Listener.Addr().(*net.TCPAddr).String()}
+	addr := srv.Listener.Addr().(*net.TCPAddr).String()
+	return &server{addr: addr, admin: addr}
 }
 
 func TestCompleted(t *testing.T) {
@@ -22,10 +23,10 @@ func TestCompleted(t *testing.T) {
 		var calls atomic.Int64
 		srv := statsServer(t, func(w http.ResponseWriter, _ *http.Request) {
 			if calls.Add(1) < 3 {
-				_, _ = w.Write([]byte(`{"Completed": 7, "Busy": 2, "Queued": 5}`))
+				_, _ = w.Write([]byte(`{"completed": 7, "busy": 2, "queued": 5}`))
 				return
 			}
-			_, _ = w.Write([]byte(`{"Completed": 12, "Busy": 0, "Queued": 0}`))
+			_, _ = w.Write([]byte(`{"completed": 12, "busy": 0, "queued": 0}`))
 		})
 		n, err := completed(t.Context(), http.DefaultClient, srv)
 		require.NoError(t, err)
@@ -34,7 +35,7 @@ func TestCompleted(t *testing.T) {
 	})
 	t.Run("a server without a pool says nothing", func(t *testing.T) {
 		srv := statsServer(t, func(w http.ResponseWriter, _ *http.Request) {
-			_, _ = w.Write([]byte(`{"mode": "plain", "workers": 2, "queue": 32}`))
+			_, _ = w.Write([]byte(`{"mode": "plain", "workers": 2, "queue_cap": 32}`))
 		})
 		n, err := completed(t.Context(), http.DefaultClient, srv)
 		require.NoError(t, err)

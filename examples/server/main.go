@@ -1,7 +1,8 @@
 // Command server is crew's example HTTP service: CPU-bound endpoints
 // (bcrypt password hashing, image thumbnails, iterated SHA-256) offloaded to
-// a worker pool, with /healthz, /readyz and /debug/pool, JSON logs, and
-// graceful shutdown on SIGINT or SIGTERM.
+// a worker pool, with /healthz and /readyz, an admin listener for
+// operators (/metrics, /debug/pool, /debug/dashboard, /debug/pprof/), JSON
+// logs, and graceful shutdown on SIGINT or SIGTERM.
 //
 // Run it from the examples directory with defaults:
 //
@@ -10,6 +11,8 @@
 // Every flag has an environment variable; flags win:
 //
 //	-addr      CREW_ADDR       listen address (localhost:8080)
+//	-admin     CREW_ADMIN      admin listen address, "off" for none
+//	                           (127.0.0.1:6060; 127.0.0.1:0 with -reuseport)
 //	-mode      CREW_MODE       pool, plain or throttle (pool)
 //	-workers   CREW_WORKERS    concurrent CPU-bound requests (GOMAXPROCS)
 //	-queue     CREW_QUEUE      requests waiting for a worker (256 per worker)
@@ -24,13 +27,21 @@
 // shutdown gives the HTTP drain and the pool's drain their own shares of 30s;
 // package app and docs/example-server.md list the budgets.
 //
-// Once it accepts connections it prints one line on stdout, "ready" and its
-// address (for example "ready 127.0.0.1:8080"), which process managers such
-// as examples/cluster wait for.
+// The admin listener serves Prometheus metrics, the pool's stats as JSON,
+// the live dashboard and net/http/pprof, which the public listener never
+// serves; by default it listens on loopback only. With -reuseport several
+// processes share the public port, and each takes a free admin port
+// unless -admin says otherwise.
+//
+// Once it accepts connections it prints one line on stdout, "ready", its
+// address and its admin address (for example "ready 127.0.0.1:8080 admin
+// 127.0.0.1:6060"), which process managers such as examples/cluster wait
+// for.
 package main
 
 import (
 	"context"
+	"errors"
 	"flag"
 	"fmt"
 	"log/slog"
@@ -62,6 +73,8 @@ func run(args []string) error {
 		return err
 	}
 	addr := fs.String("addr", env("CREW_ADDR", "localhost:8080"), "listen address")
+	admin := fs.String("admin", env("CREW_ADMIN", ""),
+		`admin listen address for /metrics, /debug/ and pprof; "off" for none (default 127.0.0.1:6060, or 127.0.0.1:0 with -reuseport)`)
 	mode := fs.String("mode", env("CREW_MODE", "pool"), "pool, plain (no pool) or throttle (chi middleware.Throttle)")
 	workers := fs.Int("workers", defWorkers, "concurrent CPU-bound requests; 0 means GOMAXPROCS")
 	queue := fs.Int("queue", defQueue, "requests waiting for a worker before 503; 0 means 256 per worker")
@@ -84,11 +97,55 @@ func run(args []string) error {
 	if err != nil {
 		return err
 	}
+	adminLn, err := listenAdmin(ctx, adminAddr(*admin, *reuse))
+	if err != nil {
+		return errors.Join(err, ln.Close())
+	}
 	context.AfterFunc(ctx, stop) // a second signal ends the process at once
 	return app.Run(ctx, app.Config{
 		Mode: app.Mode(*mode), Workers: *workers, QueueSize: *queue, Logger: logger, CrashEndpoint: *crash,
-		Ready: func(a net.Addr) { fmt.Printf("ready %s\n", a) },
-	}, ln)
+		Ready: func(a net.Addr) { fmt.Println(readyLine(a, adminLn)) },
+	}, ln, adminLn)
+}
+
+// Default admin addresses: loopback only, on a fixed port for one process,
+// on a free port when several share the public port with -reuseport.
+const (
+	defaultAdmin      = "127.0.0.1:6060"
+	defaultAdminShare = "127.0.0.1:0"
+)
+
+// adminAddr returns the admin address to listen on: flag (the -admin flag
+// or CREW_ADMIN) when set, otherwise the default for reuse.
+func adminAddr(flag string, reuse bool) string {
+	switch {
+	case flag != "":
+		return flag
+	case reuse:
+		return defaultAdminShare
+	}
+	return defaultAdmin
+}
+
+// listenAdmin announces on addr, or returns a nil listener for "off".
+func listenAdmin(ctx context.Context, addr string) (net.Listener, error) {
+	if addr == "off" {
+		return nil, nil
+	}
+	var lc net.ListenConfig
+	ln, err := lc.Listen(ctx, "tcp", addr)
+	if err != nil {
+		return nil, fmt.Errorf("admin listener: %w", err)
+	}
+	return ln, nil
+}
+
+// readyLine is the line printed once the server accepts connections.
+func readyLine(addr net.Addr, admin net.Listener) string {
+	if admin == nil {
+		return fmt.Sprintf("ready %s admin off", addr)
+	}
+	return fmt.Sprintf("ready %s admin %s", addr, admin.Addr())
 }
 
 // listen announces on addr, with SO_REUSEPORT when reuse is set.

@@ -10,6 +10,7 @@ import (
 	"github.com/crewkit/crew/pool"
 	"github.com/go-chi/chi/v5"
 	"github.com/go-chi/chi/v5/middleware"
+	"github.com/prometheus/client_golang/prometheus"
 )
 
 // App is the server's handler and the pool behind it.
@@ -20,6 +21,8 @@ type App struct {
 	cpu  func(http.Handler) http.Handler
 
 	live, ready, stats http.Handler
+	dash               *httpx.Dashboard     // nil unless ModePool
+	metrics            *prometheus.Registry // what /metrics serves
 	rejects            *rejectLog
 }
 
@@ -33,7 +36,7 @@ func New(cfg Config) (*App, error) {
 	a := &App{cfg: cfg, cpu: func(h http.Handler) http.Handler { return h }, rejects: &rejectLog{log: cfg.Logger}}
 	a.live = http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) { _, _ = w.Write([]byte("ok\n")) })
 	a.ready = jsonHandler(map[string]any{"ready": true, "mode": cfg.Mode})
-	a.stats = jsonHandler(map[string]any{"mode": cfg.Mode, "workers": cfg.Workers, "queue": cfg.QueueSize})
+	a.stats = a.modeStats()
 	switch cfg.Mode {
 	case ModePool:
 		err = a.startPool()
@@ -44,7 +47,11 @@ func New(cfg Config) (*App, error) {
 			RetryAfterFn: func(bool) time.Duration { return time.Second },
 		})
 	}
-	return a, err
+	if err != nil {
+		return nil, err
+	}
+	a.metrics = a.newRegistry()
+	return a, nil
 }
 
 func (a *App) startPool() error {
@@ -65,6 +72,7 @@ func (a *App) startPool() error {
 	a.cpu = a.off.Handler
 	a.live, a.stats = httpx.LiveHandler(p), httpx.StatsHandler(p)
 	a.ready = httpx.ReadyHandler(p, httpx.ReadyOptions{})
+	a.dash = httpx.DashboardHandler(p, httpx.DashboardOptions{})
 	return nil
 }
 
@@ -74,9 +82,11 @@ func (a *App) Pool() *pool.Tasks { return a.pool }
 // Config returns the server's configuration with its defaults filled in.
 func (a *App) Config() Config { return a.cfg }
 
-// Handler returns the server's routes. With Config.CrashEndpoint it also
-// serves GET /api/crash, whose behaviour crash describes. Every error
-// response, 404 and 405 included, is JSON: {"error": "..."}.
+// Handler returns the server's public routes: the API, /healthz and
+// /readyz. With Config.CrashEndpoint it also serves GET /api/crash, whose
+// behaviour crash describes. The operators' routes (/metrics, /debug/...)
+// are AdminHandler's, never served here. Every error response, 404 and 405
+// included, is JSON: {"error": "..."}.
 func (a *App) Handler() http.Handler {
 	r := chi.NewRouter()
 	r.Use(middleware.RequestID, a.logRequests, jsonErrors, middleware.Recoverer, a.bodyDeadline)
@@ -93,10 +103,6 @@ func (a *App) Handler() http.Handler {
 	})
 	r.Method(http.MethodGet, "/healthz", a.live)
 	r.Method(http.MethodGet, "/readyz", a.ready)
-	r.Method(http.MethodGet, "/debug/pool", a.stats)
-	if a.pool != nil {
-		r.Method(http.MethodGet, "/debug/dashboard", httpx.DashboardHandler(a.pool, httpx.DashboardOptions{StatsURL: "/debug/pool"}))
-	}
 	return r
 }
 
@@ -112,9 +118,13 @@ func (a *App) throttleOnly(next http.Handler) http.Handler {
 }
 
 // Close drains the pool: queued and running requests finish, until ctx ends.
-// It also logs the rejections counted but not logged yet.
+// It also stops the dashboard's sampling and logs the rejections counted
+// but not logged yet.
 func (a *App) Close(ctx context.Context) error {
 	a.rejects.stop()
+	if a.dash != nil {
+		a.dash.Close()
+	}
 	if a.pool == nil {
 		return nil
 	}

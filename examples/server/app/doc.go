@@ -6,14 +6,22 @@
 //
 // # Usage
 //
-// Serve the app on a listener until ctx ends (SIGTERM, say), then shut down
-// within the budget described below:
+// Serve the app on a public listener and an admin listener until ctx ends
+// (SIGTERM, say), then shut down within the budget described below:
 //
 //	a, err := app.New(app.Config{Workers: 4, Logger: logger})
 //	if err != nil {
 //		return err
 //	}
-//	return a.Serve(ctx, ln) // nil after a clean shutdown
+//	return a.Serve(ctx, ln, adminLn) // nil after a clean shutdown
+//
+// # Admin listener
+//
+// The public listener serves the API, /healthz and /readyz; the operators'
+// routes (App.AdminHandler: /metrics, /debug/pool, /debug/dashboard,
+// /debug/pprof/) are served only on the admin listener, which the server
+// command binds to loopback by default. Their requests are logged at Debug
+// level, so polling them adds nothing to the log at the default level.
 //
 // # Slow clients
 //

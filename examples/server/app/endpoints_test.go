@@ -38,7 +38,7 @@ func TestEndpoints(t *testing.T) {
 			require.Equal(t, 50, img.Bounds().Dx())
 			require.Equal(t, 25, img.Bounds().Dy())
 
-			for _, path := range []string{"/healthz", "/readyz", "/debug/pool"} {
+			for _, path := range []string{"/healthz", "/readyz"} {
 				require.Equal(t, http.StatusOK, get(t, srv.URL+path).code, path)
 			}
 		})

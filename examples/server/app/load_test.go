@@ -38,7 +38,7 @@ func TestGracefulShutdown(t *testing.T) {
 		require.NoError(t, err)
 		ctx, cancel := context.WithCancel(bg)
 		served := make(chan error, 1)
-		go func() { served <- a.Serve(ctx, ln) }()
+		go func() { served <- a.Serve(ctx, ln, nil) }()
 
 		release, started := make(chan struct{}), make(chan struct{})
 		blocker, err := a.Pool().TrySubmit(bg, func(context.Context) error { close(started); <-release; return nil })

@@ -14,12 +14,27 @@ import (
 // rejected requests.
 const rejectLogEvery = time.Second
 
+// adminLogLevel is the level of the admin listener's request logs: below
+// the default, so that a dashboard or a scraper polling every second adds
+// no line to the log.
+const adminLogLevel = slog.LevelDebug
+
 // logRequests logs each request once it is answered, at Info level, or at
 // Warn for server errors. Rejections (503 with Retry-After) are not logged
 // one by one, which would flood the log exactly when the server is
 // overloaded: rejects counts them and logs their number at most once a
 // second.
 func (a *App) logRequests(next http.Handler) http.Handler {
+	return a.logRequestsAt(slog.LevelInfo)(next)
+}
+
+// logRequestsAt is logRequests with level in place of Info.
+func (a *App) logRequestsAt(level slog.Level) func(http.Handler) http.Handler {
+	return func(next http.Handler) http.Handler { return a.requestLog(level, next) }
+}
+
+// requestLog is the middleware of logRequestsAt.
+func (a *App) requestLog(base slog.Level, next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		ww := middleware.NewWrapResponseWriter(w, r.ProtoMajor)
 		start := time.Now()
@@ -28,7 +43,7 @@ func (a *App) logRequests(next http.Handler) http.Handler {
 				a.rejects.add()
 				return
 			}
-			level := slog.LevelInfo
+			level := base
 			if ww.Status() >= 500 {
 				level = slog.LevelWarn
 			}

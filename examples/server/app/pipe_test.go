@@ -81,7 +81,7 @@ func serveOnPipes(t *testing.T, cfg app.Config) served {
 	ln := newPipeListener()
 	ctx, cancel := context.WithCancel(bg)
 	errc := make(chan error, 1)
-	go func() { errc <- a.Serve(ctx, ln) }()
+	go func() { errc <- a.Serve(ctx, ln, nil) }()
 	return served{App: a, ln: ln, stop: func() error { cancel(); return <-errc }}
 }
 
