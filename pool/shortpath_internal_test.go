@@ -20,7 +20,7 @@ import (
 // makeWarm marks p warm and makes Run's futures start counting at 0, so that
 // their first uses (1, 2, ...) are not sampled.
 func makeWarm[In, Out any](p *Pool[In, Out]) {
-	p.warm.Store(true)
+	p.lat.warm.Store(true)
 	p.free.New = func() any {
 		return &Future[Out]{done: make(chan struct{}, 1), signal: true, core: p.core}
 	}

@@ -7,32 +7,30 @@ import (
 	"github.com/crewkit/crew/internal/histogram"
 )
 
-// counters are one slot's outcome counts and latency histograms. Each slot
-// writes only its own, so updating them never contends.
+// counters are one slot's outcome counts. Each slot writes only its own, so
+// updating them never contends. The latency histograms are the pool's (see
+// latency.go).
 type counters struct {
 	completed, failed, panicked, canceled, timedOut atomic.Uint64
-	runNanos                                        atomic.Uint64
-	run, wait                                       histogram.Histogram
 }
 
 // add folds o into c.
 func (c *counters) add(o *counters) {
 	for _, pair := range [][2]*atomic.Uint64{
 		{&c.completed, &o.completed}, {&c.failed, &o.failed}, {&c.panicked, &o.panicked},
-		{&c.canceled, &o.canceled}, {&c.timedOut, &o.timedOut}, {&c.runNanos, &o.runNanos},
+		{&c.canceled, &o.canceled}, {&c.timedOut, &o.timedOut},
 	} {
 		pair[0].Add(pair[1].Load())
 	}
-	c.run.AddFrom(&o.run)
-	c.wait.AddFrom(&o.wait)
 }
 
 // Latency summarises a distribution of durations. Percentiles are within
 // 12.5% of the true value; Max is exact.
 type Latency struct {
-	// Count is the number of sampled tasks: every task until a worker has
+	// Count is the number of sampled tasks: every task until the pool has
 	// timed 256, then one in 32, because reading the clock costs more than
-	// a tiny task.
+	// a tiny task. The count is pool-wide, so a pool of many workers that
+	// each run few tasks samples as sparsely as a small one.
 	Count uint64
 	// Mean is the average of the samples.
 	Mean time.Duration
@@ -40,7 +38,7 @@ type Latency struct {
 	P50, P90, P99, Max time.Duration
 }
 
-func latency(s *histogram.Snapshot) Latency {
+func summary(s *histogram.Snapshot) Latency {
 	return Latency{
 		Count: s.Count(), Mean: s.Mean(), Max: s.Max(),
 		P50: s.Percentile(0.50), P90: s.Percentile(0.90), P99: s.Percentile(0.99),
@@ -118,10 +116,10 @@ func (p *Pool[In, Out]) Stats() Stats {
 	resolved := st.Completed + st.Failed + st.Panicked + st.Canceled + st.TimedOut
 	st.Submitted = resolved + uint64(st.Busy) + uint64(st.Queued)
 
-	run, wait := total.run.Snapshot(), total.wait.Snapshot()
-	st.RunTime, st.WaitTime = latency(&run), latency(&wait)
+	run, wait, runNanos := p.lat.snapshot()
+	st.RunTime, st.WaitTime = summary(&run), summary(&wait)
 	if capacity := float64(time.Since(p.epoch)) * float64(st.Max); capacity > 0 {
-		st.Utilization = min(float64(total.runNanos.Load())/capacity, 1)
+		st.Utilization = min(float64(runNanos)/capacity, 1)
 	}
 	return st
 }
