@@ -52,9 +52,10 @@ type core struct {
 	runEWMA atomic.Int64
 	failErr atomic.Pointer[error]
 
-	window intensity
-	events *events
-	spawn  func() bool // the pool's maybeSpawn
+	window     intensity
+	stallCheck stallCheck // see stall.go
+	events     *events
+	spawn      func() bool // the pool's maybeSpawn
 
 	// closeBegun is closed once Close has closed the queue: slots waiting
 	// a backoff with nothing queued leave then.

@@ -24,6 +24,11 @@ func (c *counters) add(o *counters) {
 	}
 }
 
+// resolved is the number of tasks the counters saw end, however they ended.
+func (c *counters) resolved() uint64 {
+	return c.completed.Load() + c.failed.Load() + c.panicked.Load() + c.canceled.Load() + c.timedOut.Load()
+}
+
 // Latency summarises a distribution of durations. Percentiles are within
 // 12.5% of the true value; Max is exact.
 type Latency struct {
@@ -81,6 +86,17 @@ type Stats struct {
 	// allowed worker was busy all the time. It is estimated from the sampled
 	// run times.
 	Utilization float64
+
+	// Stalled reports that the pool cannot move: work is queued, every
+	// worker it may run is busy, and no task started or finished between
+	// the last two idle ticks (a whole IdleTimeout), nor since. The usual
+	// cause is tasks that call their own pool (Run, Submit, Go,
+	// Future.Wait) with a ctx other than their own, each waiting for work
+	// that only a free worker could run (see Pool); tasks that all run
+	// longer than IdleTimeout while more wait look the same. A PoolStalled
+	// event reports it when it begins. It turns false as soon as a task
+	// starts or finishes.
+	Stalled bool
 }
 
 var stateNames = [...]string{stateOpen: "open", stateClosing: "closing", stateForced: "closed", stateFailed: "failed"}
@@ -99,6 +115,7 @@ func (p *Pool[In, Out]) Stats() Stats {
 		total.add(&s.stats)
 	}
 	st.Hung = len(p.hung)
+	progress := total.resolved()
 	if isClosed(p.drained) && st.State == "closing" {
 		st.State = "closed"
 	}
@@ -111,6 +128,7 @@ func (p *Pool[In, Out]) Stats() Stats {
 	st.Completed, st.Failed, st.Panicked = total.completed.Load(), total.failed.Load(), total.panicked.Load()
 	st.Canceled = total.canceled.Load() + p.dropped.Load() + p.abandoned.Load()
 	st.TimedOut = total.timedOut.Load()
+	st.Stalled = p.stalled(p.queue.Popped() + progress)
 	st.Rejected, st.Restarts = p.rejected.Load(), p.restarts.Load()
 	st.Recycled, st.HungTotal = p.recycled.Load(), p.hungTotal.Load()
 	resolved := st.Completed + st.Failed + st.Panicked + st.Canceled + st.TimedOut
