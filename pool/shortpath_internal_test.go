@@ -11,8 +11,8 @@ import (
 	"github.com/stretchr/testify/require"
 )
 
-// Tests of exec's short path. A fresh pool times every task until a
-// worker has timed warmSamples of them (sampled tasks take exec's long path,
+// Tests of exec's short path. A fresh pool times every task until it has
+// timed warmSamples of them (sampled tasks take exec's long path,
 // through invoke), so these tests mark the pool warm at once: a task is then
 // sampled only when the Fibonacci hash of its sequence number picks it,
 // which for the small sequence numbers used here is 0 and 34 only.
