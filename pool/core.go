@@ -34,7 +34,6 @@ type core struct {
 	blocked              atomic.Int64  // tasks of this pool waiting on this pool
 	surge                atomic.Int64  // extra slots while Reload replaces workers
 	tick                 atomic.Uint64 // idle clock, advanced every IdleTimeout
-	warm                 atomic.Bool   // a worker has timed warmSamples tasks
 	ticker               *time.Timer
 	nextID               atomic.Int64
 
@@ -46,14 +45,16 @@ type core struct {
 	// until a worker or a drain takes them out, but count as neither queued
 	// nor taking room (see Future.abandon).
 	gone atomic.Int64
+	lat  latency // latency histograms and sampling (see latency.go)
 	// runEWMA is a moving average of sampled run times in nanoseconds, for
 	// EstimatedWait.
 	runEWMA atomic.Int64
 	failErr atomic.Pointer[error]
 
-	window intensity
-	events *events
-	spawn  func() bool // the pool's maybeSpawn
+	window     intensity
+	stallCheck stallCheck // see stall.go
+	events     *events
+	spawn      func() bool // the pool's maybeSpawn
 
 	// closeBegun is closed once Close has closed the queue: slots waiting
 	// a backoff with nothing queued leave then.
@@ -70,6 +71,7 @@ func newCore(opts Options) *core {
 	c.max.Store(int64(opts.MaxWorkers))
 	c.min.Store(int64(opts.MinWorkers))
 	c.events = newEvents(opts.OnEvent)
+	c.lat = newLatency(opts.MaxWorkers)
 	return c
 }
 
@@ -92,41 +94,6 @@ func (c *core) block() func() {
 
 // clock is the monotonic time since the pool started.
 func (c *core) clock() time.Duration { return time.Since(c.epoch) }
-
-// sampleEvery is how many tasks share one latency sample: reading the clock
-// costs more than dispatching a tiny task, so once a worker has timed
-// warmSamples tasks, one task in sampleEvery is timed for the RunTime and
-// WaitTime histograms. Before that every task is, so that a young or quiet
-// pool still reports its latencies.
-const (
-	sampleShift = 5
-	sampleEvery = 1 << sampleShift
-	warmSamples = 256
-)
-
-// now returns the enqueue timestamp of a task to be sampled, or 0. seq is a
-// number that changes from one task to the next, such as the queue's
-// position (ring.Seq); the top bits of its Fibonacci hash pick one task in sampleEvery,
-// spread evenly and out of step with any short period in the workload, as
-// a random draw would but for a fraction of its cost.
-func (c *core) now(seq uint64) uint32 {
-	if c.warm.Load() && (seq*0x9e3779b97f4a7c15)>>(64-sampleShift) != 0 {
-		return 0
-	}
-	return stamp(c.clock())
-}
-
-// weight is how many tasks a sample taken now stands for.
-func (c *core) weight() uint64 {
-	if c.warm.Load() {
-		return sampleEvery
-	}
-	return 1
-}
-
-// stamp converts a clock reading to microseconds, odd so that it is never 0,
-// wrapping every 71 minutes; waits are computed modulo 2^32.
-func stamp(d time.Duration) uint32 { return uint32(d/time.Microsecond) | 1 }
 
 func (c *core) halted() bool {
 	s := c.state.Load()

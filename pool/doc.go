@@ -26,8 +26,19 @@
 //
 // A task whose caller's ctx ends while it is queued never runs; a running
 // task sees its ctx cancelled. Every accepted task resolves exactly once.
-// A task may submit to its own pool and wait: the pool adds a worker while it
-// waits, so nested work cannot deadlock.
+//
+// # Nested calls
+//
+// A task may submit to its own pool and wait, with the ctx it was given (or
+// one derived from it): the pool adds a worker while it waits, so nested
+// work cannot deadlock. That ctx is the only way the pool can recognise
+// its own task, since Go gives a goroutine no identity that a library may
+// use. Called with context.Background() or any unrelated ctx, a nested call
+// waits like any caller's, and a pool whose every worker does that
+// deadlocks; the pool then reports it: once work is queued with every
+// worker busy and no task has started or finished for a whole
+// [Options].IdleTimeout, [Stats].Stalled is true and a [PoolStalled] event
+// is emitted.
 //
 // # Inline runs
 //

@@ -33,10 +33,15 @@ const (
 	PoolReloaded
 	// PoolClosed: Close finished; Err is Close's error, if any.
 	PoolClosed
+	// PoolStalled: work is queued, every worker is busy, and no task
+	// started or finished for a whole IdleTimeout (see Stats.Stalled); Err
+	// describes it.
+	PoolStalled
 )
 
 var eventNames = [...]string{"", "worker started", "worker exited", "worker restarted",
-	"worker recycled", "worker hung", "worker backoff", "pool failed", "pool reloaded", "pool closed"}
+	"worker recycled", "worker hung", "worker backoff", "pool failed", "pool reloaded", "pool closed",
+	"pool stalled"}
 
 // String returns the kind in words, such as "worker hung".
 func (k EventKind) String() string {

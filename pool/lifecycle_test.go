@@ -263,4 +263,41 @@ func TestStatsLatency(t *testing.T) {
 			require.InDelta(t, 1.0, st.Utilization, 0.01, "the only worker was always busy")
 		})
 	})
+	t.Run("a pool of many workers samples pool-wide, not per worker", func(t *testing.T) {
+		synctest.Test(t, func(t *testing.T) {
+			const workers, batches = 64, 20
+			p := newPool(t, func(_ context.Context, d time.Duration) (int, error) {
+				time.Sleep(d)
+				return 0, nil
+			}, pool.Options{MaxWorkers: workers, QueueSize: workers})
+			// Batches of one task per worker, each waited for, so that
+			// every worker runs about batches tasks: far fewer than the
+			// 256 after which sampling thins out.
+			for b := range batches {
+				var fs []*pool.Future[int]
+				for i := range workers {
+					d := time.Duration((b*workers+i)%10+1) * time.Millisecond
+					fs = append(fs, submit(t, p, bg, d))
+				}
+				for _, f := range fs {
+					_, err := f.Wait(bg)
+					require.NoError(t, err)
+				}
+			}
+			st := p.Stats()
+			require.Equal(t, uint64(workers*batches), st.Completed)
+			// 256 timed while the pool warms up, then about one in 32 of
+			// the other 1024.
+			require.GreaterOrEqual(t, st.RunTime.Count, uint64(256))
+			require.LessOrEqual(t, st.RunTime.Count, uint64(256+1024/32*2))
+			require.Equal(t, st.RunTime.Count, st.WaitTime.Count)
+			// Run times are 1ms to 10ms, evenly: the percentiles of the
+			// samples, merged from every worker's records, say so.
+			require.Equal(t, 10*time.Millisecond, st.RunTime.Max)
+			require.InEpsilon(t, float64(5500*time.Microsecond), float64(st.RunTime.Mean), 0.05)
+			require.InEpsilon(t, float64(5*time.Millisecond), float64(st.RunTime.P50), 0.13)
+			require.InEpsilon(t, float64(9*time.Millisecond), float64(st.RunTime.P90), 0.13)
+			require.InEpsilon(t, float64(10*time.Millisecond), float64(st.RunTime.P99), 0.13)
+		})
+	})
 }

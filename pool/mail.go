@@ -122,6 +122,15 @@ func (p *Pool[In, Out]) Broadcast(msg any) (int, error) {
 	return n, nil
 }
 
+// mailbox returns the slot's mailbox, making it on first use.
+func (s *slot[In, Out]) mailbox() *mailbox {
+	if m := s.mail.Load(); m != nil {
+		return m
+	}
+	s.mail.CompareAndSwap(nil, new(mailbox))
+	return s.mail.Load()
+}
+
 // waiting reports whether letters wait in m.
 func (m *mailbox) waiting() bool {
 	m.mu.Lock()
@@ -136,25 +145,30 @@ func (p *Pool[In, Out]) mailErr(worker int, kind error) error {
 
 // post adds l to the mailbox of s.
 func (p *Pool[In, Out]) post(s *slot[In, Out], l letter) int {
-	s.mail.mu.Lock()
-	defer s.mail.mu.Unlock()
+	m := s.mailbox()
+	m.mu.Lock()
+	defer m.mu.Unlock()
 	switch {
-	case s.mail.closed:
+	case m.closed:
 		return mailboxClosed
-	case len(s.mail.letters) >= MailboxSize:
+	case len(m.letters) >= MailboxSize:
 		return mailboxFull
 	}
-	s.mail.letters = append(s.mail.letters, l)
+	m.letters = append(m.letters, l)
 	p.mailPending.Add(1)
 	return posted
 }
 
 // collect takes every letter waiting for s.
 func (p *Pool[In, Out]) collect(s *slot[In, Out]) []letter {
-	s.mail.mu.Lock()
-	letters := s.mail.letters
-	s.mail.letters = nil
-	s.mail.mu.Unlock()
+	m := s.mail.Load()
+	if m == nil {
+		return nil
+	}
+	m.mu.Lock()
+	letters := m.letters
+	m.letters = nil
+	m.mu.Unlock()
 	p.mailPending.Add(-int64(len(letters)))
 	return letters
 }
@@ -226,9 +240,13 @@ func (p *Pool[In, Out]) receive(s *slot[In, Out], r Receiver, msg any) {
 // dropMail closes the mailbox of a slot that exits and reports the
 // letters left in it.
 func (p *Pool[In, Out]) dropMail(s *slot[In, Out]) {
-	s.mail.mu.Lock()
-	s.mail.closed = true
-	s.mail.mu.Unlock()
+	if s.mail.CompareAndSwap(nil, &p.shut) {
+		return // never written to: share the pool's closed mailbox
+	}
+	m := s.mail.Load()
+	m.mu.Lock()
+	m.closed = true
+	m.mu.Unlock()
 	if n := len(p.collect(s)); n > 0 && p.state.Load() == stateOpen {
 		p.opts.OnError(fmt.Errorf("%s: worker %d exited with %d message(s) undelivered", head(p.opts.Name), s.id, n))
 	}

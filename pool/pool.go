@@ -21,12 +21,16 @@ import (
 //
 // Submitting to a pool from inside one of its own tasks is safe only when
 // the call is given the task's ctx, or a ctx derived from it: that ctx is how
-// the pool knows the caller is one of its tasks (Go has no goroutine
-// identity), and while such a task waits (for queue room or for a result,
-// in Run, Submit, Go or Future.Wait), the pool may run one more worker than
-// MaxWorkers, so nested work cannot deadlock it. A task that calls its own
-// pool with context.Background() or any unrelated ctx waits like an outside
-// caller, and when every worker does so the pool deadlocks.
+// the pool knows the caller is one of its tasks, and while such a task waits
+// (for queue room or for a result, in Run, Submit, Go or Future.Wait), the
+// pool may run one more worker than MaxWorkers, so nested work cannot
+// deadlock it. Go gives a goroutine no identity that a library may use, so
+// the pool cannot recognise its own task any other way: a task that calls
+// its own pool with context.Background() or any unrelated ctx waits like an
+// outside caller, and when every worker does so the pool deadlocks. Such a
+// deadlock is reported, not prevented: once work has been queued with every
+// worker busy and no task starting or finishing for a whole IdleTimeout,
+// Stats.Stalled is true and a PoolStalled event is emitted.
 type Pool[In, Out any] struct {
 	*core
 	factory Factory[In, Out]
@@ -44,6 +48,7 @@ type Pool[In, Out any] struct {
 	// mailPending counts messages from the owner not yet delivered, in
 	// every slot's mailbox (see mail.go).
 	mailPending atomic.Int64
+	shut        mailbox // closed: the mailbox of exited slots nobody wrote to
 
 	mu      sync.Mutex // guards the fields below; never held on the hot path
 	slots   map[*slot[In, Out]]struct{}
@@ -136,6 +141,7 @@ func New[In, Out any](factory Factory[In, Out], opts Options) (*Pool[In, Out], e
 		}
 	}
 	p.ovf.on = opts.QueueSize == Unbounded
+	p.shut.closed = true
 	p.lend = !opts.NoInline && opts.TaskTimeout == 0
 	p.spawn = p.maybeSpawn
 	nudges := make(chan struct{})
@@ -197,6 +203,11 @@ func NewFunc[In, Out any](fn func(ctx context.Context, in In) (Out, error), opts
 // If ctx ends first Run returns ctx.Err(): a task still queued then never
 // runs, and a running task sees its context cancelled.
 //
+// From inside one of the pool's own tasks, pass the task's ctx: only then
+// does the pool know the caller is its task and run another worker while it
+// waits. With any other ctx, a pool whose every worker waits this way
+// deadlocks, which Stats.Stalled and a PoolStalled event report (see Pool).
+//
 // When ctx cannot be cancelled, the queue is empty and a worker is idle, Run
 // borrows that worker and calls its Handle on the caller's goroutine instead
 // of waking the worker's goroutine and waiting for it: the worker still
@@ -241,7 +252,9 @@ func (p *Pool[In, Out]) Run(ctx context.Context, in In) (Out, error) {
 
 // Submit queues in and returns its future, waiting while the queue is full
 // until there is room or ctx ends. A task whose ctx ends while it is queued
-// never runs, and a running one sees its context cancelled.
+// never runs, and a running one sees its context cancelled. A task of this
+// pool that submits to it and waits must pass its own ctx to Submit and to
+// Future.Wait, as for Run.
 func (p *Pool[In, Out]) Submit(ctx context.Context, in In) (*Future[Out], error) {
 	return p.submit(ctx, in, true)
 }
@@ -268,7 +281,9 @@ func (p *Pool[In, Out]) submit(ctx context.Context, in In, wait bool) (*Future[O
 // Go queues in without a way to wait for its result (fire and forget),
 // waiting while the queue is full until there is room or ctx ends. The task's
 // error, if any, goes to Options.OnError. A task whose ctx ends while queued
-// never runs. With a ctx that cannot be cancelled, Go does not allocate.
+// never runs. With a ctx that cannot be cancelled, Go does not allocate. A
+// task of this pool calling Go on a full queue must pass its own ctx, as for
+// Run, or its wait for room can deadlock the pool.
 func (p *Pool[In, Out]) Go(ctx context.Context, in In) error {
 	return p.goDetached(ctx, in, true)
 }
@@ -378,6 +393,7 @@ func (p *Pool[In, Out]) onTick() {
 		return
 	}
 	p.idleTick()
+	p.checkStall()
 	p.ticker.Reset(p.opts.IdleTimeout)
 }
 

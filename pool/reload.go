@@ -50,7 +50,7 @@ func (p *Pool[In, Out]) replace(ctx context.Context, s *slot[In, Out]) error {
 	}
 	p.surge.Add(1)
 	p.live.Add(1)
-	fresh := p.start()
+	fresh := p.launch(make(chan struct{}))
 	if fresh == nil {
 		p.surge.Add(-1)
 		return p.stateErr()

@@ -11,8 +11,8 @@ import (
 	"github.com/stretchr/testify/require"
 )
 
-// Tests of exec's short path. A fresh pool times every task until a
-// worker has timed warmSamples of them (sampled tasks take exec's long path,
+// Tests of exec's short path. A fresh pool times every task until it has
+// timed warmSamples of them (sampled tasks take exec's long path,
 // through invoke), so these tests mark the pool warm at once: a task is then
 // sampled only when the Fibonacci hash of its sequence number picks it,
 // which for the small sequence numbers used here is 0 and 34 only.
@@ -20,7 +20,7 @@ import (
 // makeWarm marks p warm and makes Run's futures start counting at 0, so that
 // their first uses (1, 2, ...) are not sampled.
 func makeWarm[In, Out any](p *Pool[In, Out]) {
-	p.warm.Store(true)
+	p.lat.warm.Store(true)
 	p.free.New = func() any {
 		return &Future[Out]{done: make(chan struct{}, 1), signal: true, core: p.core}
 	}

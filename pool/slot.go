@@ -20,12 +20,12 @@ const hungMark = ^uint64(0)
 // a crash. Only the slot's goroutine touches its unexported fields, except
 // the atomics and what the hung watchdog reads after winning running.
 type slot[In, Out any] struct {
-	w       Worker[In, Out]
-	id      int
-	tasks   int // handled by the current worker
-	_       int // where failures was: the task path's fields keep their offsets (P1 is sensitive to them)
-	seq     uint64
-	samples int // tasks timed by this slot
+	w     Worker[In, Out]
+	id    int
+	tasks int // handled by the current worker
+	_     int // where failures was: the task path's fields keep their offsets (P1 is sensitive to them)
+	seq   uint64
+	_     int // where samples was: sampling is pool-wide (see latency.go)
 	// uncounted is set by whoever takes the slot out of live early (idle
 	// retirement or Reload); exit then leaves live alone.
 	uncounted atomic.Bool
@@ -33,9 +33,9 @@ type slot[In, Out any] struct {
 	stop      chan struct{} // closed by halt to retire the slot after its current task
 	stopOnce  sync.Once
 	stopping  atomic.Bool   // set with stop, cheaper to poll between tasks
-	ready     chan struct{} // closed once the slot's first worker is built
+	ready     chan struct{} // Reload's fresh slots only: closed once the first worker is built
 	lease     atomic.Int32  // who holds the worker: leaseOwn, leaseIdle, ... (see inline.go)
-	back      chan struct{} // a borrower's token giving back a worker the slot waits for
+	back      chan struct{} // a borrower's token giving back a worker the slot waits for (lending pools only)
 	offerAt   uint32        // the slot's entry in p.lenders
 	left      chan struct{} // closed when the slot stops serving: it exited or hung
 	leftOnce  sync.Once
@@ -66,17 +66,31 @@ type slot[In, Out any] struct {
 	streak                // failures in a row, with no task completed in between
 	backoff time.Duration // to wait before the next build, set by failed
 
-	// Messages from the pool's owner (see mail.go), and the ID of the
-	// worker the slot holds now, for Send to find it (0 while none).
-	mail mailbox
+	// Messages from the pool's owner (see mail.go), made by the first
+	// message, and the ID of the worker the slot holds now, for Send to
+	// find it (0 while none).
+	mail atomic.Pointer[mailbox]
 	wid  atomic.Int64
+
+	// Pads the slot to a whole number of cache lines (320 bytes, a size
+	// class of its own), so that two slots allocated side by side never
+	// share a line that both their goroutines write on every task.
+	_ [16]byte
 }
 
 // start runs a new slot; the caller has already counted it in live. It
 // returns nil when the pool has halted.
-func (p *Pool[In, Out]) start() *slot[In, Out] {
-	s := &slot[In, Out]{stop: make(chan struct{}), ready: make(chan struct{}), left: make(chan struct{}),
-		back: make(chan struct{}, 1), offerAt: p.offers.Add(1) % lenders}
+func (p *Pool[In, Out]) start() *slot[In, Out] { return p.launch(nil) }
+
+// launch is start for a slot that closes ready, if not nil, once its first
+// worker is built. A slot costs its goroutine plus about 600 bytes: the
+// struct and the channels that every slot needs.
+func (p *Pool[In, Out]) launch(ready chan struct{}) *slot[In, Out] {
+	s := &slot[In, Out]{stop: make(chan struct{}), ready: ready, left: make(chan struct{}),
+		offerAt: p.offers.Add(1) % lenders}
+	if p.lend {
+		s.back = make(chan struct{}, 1)
+	}
 	p.mu.Lock()
 	if p.halted() || p.closing && isClosed(p.drained) {
 		p.mu.Unlock()
@@ -210,9 +224,7 @@ func (p *Pool[In, Out]) build(s *slot[In, Out], holding bool) bool {
 			s.w, s.tasks = w, 0
 			s.wid.Store(int64(s.id))
 			p.emit(WorkerStarted, s.id, nil)
-			select {
-			case <-s.ready:
-			default:
+			if s.ready != nil && !isClosed(s.ready) {
 				close(s.ready)
 			}
 			return true
@@ -353,7 +365,7 @@ func (p *Pool[In, Out]) park(s *slot[In, Out]) (t task[In, Out], st ring.Status,
 		// taken: take it rather than sleep on it.
 		return t, ring.Canceled, false
 	}
-	if p.mailPending.Load() > 0 && s.mail.waiting() {
+	if p.mailPending.Load() > 0 && s.mailbox().waiting() {
 		// Sent after serve looked, and its nudge may have gone before
 		// nudged was taken: deliver it rather than sleep on it.
 		return t, ring.Canceled, false
@@ -556,7 +568,7 @@ func (p *Pool[In, Out]) execFull(s *slot[In, Out], t task[In, Out]) bool {
 		start = p.clock()
 	}
 	if sampled {
-		s.stats.wait.Record(time.Duration(stamp(start)-t.enq) * time.Microsecond)
+		p.lat.shard(s.offerAt).wait.Record(time.Duration(stamp(start)-t.enq) * time.Microsecond)
 	}
 	ctx, tc, cancelTimeout := p.taskContext(s, f)
 	release := func() {
@@ -594,12 +606,11 @@ func (p *Pool[In, Out]) execFull(s *slot[In, Out], t task[In, Out]) bool {
 	}
 	if sampled {
 		elapsed := p.clock() - start
-		s.stats.run.Record(elapsed)
+		sh := p.lat.shard(s.offerAt)
+		sh.run.Record(elapsed)
+		sh.runNanos.Add(uint64(elapsed) * p.weight())
 		p.observeRun(elapsed)
-		s.stats.runNanos.Add(uint64(elapsed) * p.weight())
-		if s.samples++; s.samples == warmSamples {
-			p.warm.Store(true)
-		}
+		p.lat.sampledOne()
 	}
 	s.tasks++
 	p.outcome(s, f, out, err, pe, timedOut)

@@ -7,32 +7,35 @@ import (
 	"github.com/crewkit/crew/internal/histogram"
 )
 
-// counters are one slot's outcome counts and latency histograms. Each slot
-// writes only its own, so updating them never contends.
+// counters are one slot's outcome counts. Each slot writes only its own, so
+// updating them never contends. The latency histograms are the pool's (see
+// latency.go).
 type counters struct {
 	completed, failed, panicked, canceled, timedOut atomic.Uint64
-	runNanos                                        atomic.Uint64
-	run, wait                                       histogram.Histogram
 }
 
 // add folds o into c.
 func (c *counters) add(o *counters) {
 	for _, pair := range [][2]*atomic.Uint64{
 		{&c.completed, &o.completed}, {&c.failed, &o.failed}, {&c.panicked, &o.panicked},
-		{&c.canceled, &o.canceled}, {&c.timedOut, &o.timedOut}, {&c.runNanos, &o.runNanos},
+		{&c.canceled, &o.canceled}, {&c.timedOut, &o.timedOut},
 	} {
 		pair[0].Add(pair[1].Load())
 	}
-	c.run.AddFrom(&o.run)
-	c.wait.AddFrom(&o.wait)
+}
+
+// resolved is the number of tasks the counters saw end, however they ended.
+func (c *counters) resolved() uint64 {
+	return c.completed.Load() + c.failed.Load() + c.panicked.Load() + c.canceled.Load() + c.timedOut.Load()
 }
 
 // Latency summarises a distribution of durations. Percentiles are within
 // 12.5% of the true value; Max is exact.
 type Latency struct {
-	// Count is the number of sampled tasks: every task until a worker has
+	// Count is the number of sampled tasks: every task until the pool has
 	// timed 256, then one in 32, because reading the clock costs more than
-	// a tiny task.
+	// a tiny task. The count is pool-wide, so a pool of many workers that
+	// each run few tasks samples as sparsely as a small one.
 	Count uint64
 	// Mean is the average of the samples.
 	Mean time.Duration
@@ -40,7 +43,7 @@ type Latency struct {
 	P50, P90, P99, Max time.Duration
 }
 
-func latency(s *histogram.Snapshot) Latency {
+func summary(s *histogram.Snapshot) Latency {
 	return Latency{
 		Count: s.Count(), Mean: s.Mean(), Max: s.Max(),
 		P50: s.Percentile(0.50), P90: s.Percentile(0.90), P99: s.Percentile(0.99),
@@ -83,6 +86,17 @@ type Stats struct {
 	// allowed worker was busy all the time. It is estimated from the sampled
 	// run times.
 	Utilization float64
+
+	// Stalled reports that the pool cannot move: work is queued, every
+	// worker it may run is busy, and no task started or finished between
+	// the last two idle ticks (a whole IdleTimeout), nor since. The usual
+	// cause is tasks that call their own pool (Run, Submit, Go,
+	// Future.Wait) with a ctx other than their own, each waiting for work
+	// that only a free worker could run (see Pool); tasks that all run
+	// longer than IdleTimeout while more wait look the same. A PoolStalled
+	// event reports it when it begins. It turns false as soon as a task
+	// starts or finishes.
+	Stalled bool
 }
 
 var stateNames = [...]string{stateOpen: "open", stateClosing: "closing", stateForced: "closed", stateFailed: "failed"}
@@ -101,6 +115,7 @@ func (p *Pool[In, Out]) Stats() Stats {
 		total.add(&s.stats)
 	}
 	st.Hung = len(p.hung)
+	progress := total.resolved()
 	if isClosed(p.drained) && st.State == "closing" {
 		st.State = "closed"
 	}
@@ -113,15 +128,16 @@ func (p *Pool[In, Out]) Stats() Stats {
 	st.Completed, st.Failed, st.Panicked = total.completed.Load(), total.failed.Load(), total.panicked.Load()
 	st.Canceled = total.canceled.Load() + p.dropped.Load() + p.abandoned.Load()
 	st.TimedOut = total.timedOut.Load()
+	st.Stalled = p.stalled(p.queue.Popped() + progress)
 	st.Rejected, st.Restarts = p.rejected.Load(), p.restarts.Load()
 	st.Recycled, st.HungTotal = p.recycled.Load(), p.hungTotal.Load()
 	resolved := st.Completed + st.Failed + st.Panicked + st.Canceled + st.TimedOut
 	st.Submitted = resolved + uint64(st.Busy) + uint64(st.Queued)
 
-	run, wait := total.run.Snapshot(), total.wait.Snapshot()
-	st.RunTime, st.WaitTime = latency(&run), latency(&wait)
+	run, wait, runNanos := p.lat.snapshot()
+	st.RunTime, st.WaitTime = summary(&run), summary(&wait)
 	if capacity := float64(time.Since(p.epoch)) * float64(st.Max); capacity > 0 {
-		st.Utilization = min(float64(total.runNanos.Load())/capacity, 1)
+		st.Utilization = min(float64(runNanos)/capacity, 1)
 	}
 	return st
 }

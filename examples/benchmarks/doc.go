@@ -5,6 +5,10 @@
 //   - P1: one producer queues many tiny fire-and-forget tasks.
 //   - P2: four callers per worker each run a tiny task and wait for it.
 //   - P3: one producer queues CPU-bound tasks of about 10us.
+//   - P7: one producer queues tasks that sleep 10ms, on pools of many
+//     workers (1M tasks on 50,000 workers with CREW_P7=full); each pool
+//     runs in a child process of its own, so that its CPU time and peak
+//     RSS are its own.
 //
 // Every pool is driven through the same small [Pool] interface, built by
 // the [Impl] values that [Impls] returns, so each benchmark runs the same

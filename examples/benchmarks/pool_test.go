@@ -26,18 +26,23 @@ func (r *runs) requireOnce(t *testing.T) {
 func TestPools(t *testing.T) {
 	for _, impl := range benchmarks.Impls() {
 		t.Run(impl.Name, func(t *testing.T) {
-			t.Run("Go runs every task exactly once before Close returns", func(t *testing.T) {
-				if impl.Sync {
-					t.Skip("no fire-and-forget submission")
-				}
-				var r runs
-				p := impl.New(benchmarks.Workers())
-				for i := range tasks {
-					p.Go(r.task(i))
-				}
-				p.Close()
-				r.requireOnce(t)
-			})
+			if impl.Sync {
+				t.Run("Go panics, as it has no fire-and-forget submission", func(t *testing.T) {
+					p := impl.New(benchmarks.Workers())
+					defer p.Close()
+					require.Panics(t, func() { p.Go(func() {}) })
+				})
+			} else {
+				t.Run("Go runs every task exactly once before Close returns", func(t *testing.T) {
+					var r runs
+					p := impl.New(benchmarks.Workers())
+					for i := range tasks {
+						p.Go(r.task(i))
+					}
+					p.Close()
+					r.requireOnce(t)
+				})
+			}
 			t.Run("callers run every task exactly once and see it done", func(t *testing.T) {
 				var r runs
 				p := impl.New(benchmarks.Workers())
@@ -58,10 +63,10 @@ func TestPools(t *testing.T) {
 				p.Close()
 				r.requireOnce(t)
 			})
+			if impl.Name == "goroutines" {
+				return // unbounded by design: one goroutine per task
+			}
 			t.Run("no more tasks run at once than workers", func(t *testing.T) {
-				if impl.Name == "goroutines" {
-					t.Skip("unbounded by design")
-				}
 				const workers = 2
 				var running, peak atomic.Int32
 				p := impl.New(workers)
