@@ -3,12 +3,16 @@ package app_test
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"net"
 	"net/http"
 	"strings"
 	"testing"
+	"testing/synctest"
+	"time"
 
 	"github.com/crewkit/crew/examples/server/app"
+	"github.com/crewkit/crew/httpx"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/testutil"
 	dto "github.com/prometheus/client_model/go"
@@ -154,5 +158,32 @@ func TestAdminListener(t *testing.T) {
 		} {
 			require.True(t, strings.Contains(text, line), "/metrics lacks %s", line)
 		}
+	})
+}
+
+func TestAdminDashboard(t *testing.T) {
+	t.Run("the dashboard samples from the server's start, so its first page has history", func(t *testing.T) {
+		synctest.Test(t, func(t *testing.T) {
+			a, err := app.New(app.Config{Workers: 1, Logger: quiet})
+			require.NoError(t, err)
+			pub, adm := newPipeListener(), newPipeListener()
+			ctx, cancel := context.WithCancel(bg)
+			served := make(chan error, 1)
+			go func() { served <- a.Serve(ctx, pub, adm) }()
+			time.Sleep(90*time.Second + time.Millisecond) // no request meanwhile
+
+			c := adm.dial(t)
+			sendHead(t, c, http.MethodGet, "/debug/dashboard?format=json", 0)
+			r := readReply(t, c)
+			require.Equal(t, http.StatusOK, r.code)
+			var data httpx.DashboardData
+			require.NoError(t, json.Unmarshal(r.body, &data))
+			require.Len(t, data.History, 90, "a sample a second since Serve started")
+			require.Equal(t, 60.0, data.Window.Seconds)
+			require.Equal(t, "cpu", data.Stats.Name)
+
+			cancel()
+			require.NoError(t, <-served)
+		})
 	})
 }
