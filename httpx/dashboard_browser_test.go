@@ -98,7 +98,8 @@ func TestDashboardInBrowser(t *testing.T) {
 		shows(`<b>17</b><span>completed</span>`, "the completed counter")
 		shows(`<b>3</b><span>failed</span>`, "the failed counter")
 		shows(`<td id="run-n">20</td>`, "every task's run time was sampled")
-		shows(`<span id="rate">`, "throughput")
+		shows(`<span id="w-completed">17</span> completed`, "the last minute's completed tasks")
+		shows(`<span id="w-errors">3</span> failed`, "the last minute's failures")
 		require.Regexp(t, `<span id="goroutines">\d+</span>`, regexp.MustCompile(`<span id="goroutines">[^<]*</span>`).FindString(dom))
 
 		for _, chart := range []string{"workers", "queue", "rate", "latency", "goroutines", "heap"} {

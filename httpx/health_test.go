@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"net/http"
 	"net/http/httptest"
+	"reflect"
 	"regexp"
 	"runtime"
 	"testing"
@@ -169,4 +170,57 @@ func TestLiveHandler(t *testing.T) {
 		})
 	})
 
+}
+
+func TestStatsOf(t *testing.T) {
+	t.Run("every field of pool.Stats reaches the JSON, durations as milliseconds", func(t *testing.T) {
+		// Give every field of pool.Stats a distinct value: integers 1, 2,
+		// 3... and durations 1ms, 2ms... in their latencies.
+		var st pool.Stats
+		v := reflect.ValueOf(&st).Elem()
+		want := map[float64]bool{}
+		next := 0
+		for i := range v.NumField() {
+			f := v.Field(i)
+			switch f.Kind() {
+			case reflect.Int, reflect.Uint64:
+				next++
+				if f.Kind() == reflect.Int {
+					f.SetInt(int64(next))
+				} else {
+					f.SetUint(uint64(next))
+				}
+				want[float64(next)] = true
+			case reflect.Float64:
+				f.SetFloat(0.5)
+				want[0.5] = true
+			case reflect.Struct: // a pool.Latency
+				for j := range f.NumField() {
+					next++
+					if f.Field(j).Kind() == reflect.Uint64 {
+						f.Field(j).SetUint(uint64(next))
+					} else {
+						f.Field(j).SetInt(int64(time.Duration(next) * time.Millisecond))
+					}
+					want[float64(next)] = true
+				}
+			}
+		}
+		st.Name, st.State = "cpu", "open"
+
+		b, err := json.Marshal(httpx.StatsOf(st, httpx.Runtime{}))
+		require.NoError(t, err)
+		var body map[string]any
+		require.NoError(t, json.Unmarshal(b, &body))
+		require.Equal(t, "cpu", body["name"])
+		require.Equal(t, "open", body["state"])
+		got := map[float64]bool{}
+		for k, v := range body {
+			if n, ok := v.(float64); ok {
+				require.False(t, got[n], "%s repeats the value %v", k, n)
+				got[n] = true
+			}
+		}
+		require.Equal(t, want, got, "each pool.Stats field appears once, under its own key")
+	})
 }

@@ -13,11 +13,13 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 )
 
-// newRegistry returns the Prometheus registry of /metrics: the Go
-// runtime's and the process's collectors, and in pool mode the pool's.
+// newRegistry returns the Prometheus registry of /metrics: the public
+// requests' durations, the Go runtime's and the process's collectors, and
+// in pool mode the pool's.
 func (a *App) newRegistry() *prometheus.Registry {
 	reg := prometheus.NewRegistry()
-	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	reg.MustRegister(a.requests.hist, collectors.NewGoCollector(),
+		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	if a.pool != nil {
 		reg.MustRegister(prom.NewCollector(a.pool, prom.Options{}))
 	}
@@ -27,8 +29,9 @@ func (a *App) newRegistry() *prometheus.Registry {
 // AdminHandler returns the operators' routes, which Serve serves on the
 // admin listener and never on the public one:
 //
-//   - /metrics: Prometheus metrics of the pool (package prom), the Go
-//     runtime and the process;
+//   - /metrics: Prometheus metrics of the pool (package prom), of the
+//     public requests (http_request_duration_seconds, a histogram by route,
+//     method and status), the Go runtime and the process;
 //   - /debug/pool: the pool's stats and the runtime's figures as JSON
 //     (httpx.StatsHandler; outside pool mode the mode, workers, queue_cap
 //     and runtime);

@@ -1,13 +1,23 @@
 package app_test
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
 	"net"
 	"net/http"
 	"strings"
 	"testing"
+	"testing/synctest"
+	"time"
 
 	"github.com/crewkit/crew/examples/server/app"
+	"github.com/crewkit/crew/httpx"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/testutil"
+	dto "github.com/prometheus/client_model/go"
+	"github.com/prometheus/common/expfmt"
+	"github.com/prometheus/common/model"
 	"github.com/stretchr/testify/require"
 )
 
@@ -72,6 +82,8 @@ func TestAdminListener(t *testing.T) {
 		require.Contains(t, metrics, `crew_pool_workers_max{pool="cpu"} 2`)
 		require.Contains(t, metrics, "go_goroutines ")
 		require.Contains(t, metrics, "process_resident_memory_bytes ")
+		require.Contains(t, metrics, `http_request_duration_seconds_count{code="200",method="GET",route="/api/digest"} 1`)
+		require.Contains(t, metrics, `http_request_duration_seconds_bucket{code="200",method="GET",route="/api/digest",le="+Inf"} 1`)
 
 		st := get(t, s.admin+"/debug/pool").json(t)
 		require.Equal(t, 1.0, st["completed"])
@@ -115,5 +127,63 @@ func TestAdminListener(t *testing.T) {
 			}
 		}
 		require.Equal(t, []string{"DEBUG", "DEBUG", "DEBUG", "DEBUG"}, levels)
+	})
+
+	t.Run("the metrics pass client_golang's lint and label requests by route, not by path", func(t *testing.T) {
+		s := serveBoth(t, app.Config{Workers: 1})
+		get(t, s.public+"/api/digest?rounds=5")
+		get(t, s.public+"/no/such/path")
+		get(t, s.public+"/another/missing/path")
+		do(t, "BREW", s.public+"/api/digest", "", nil)
+		metrics := get(t, s.admin+"/metrics").body
+		problems, err := testutil.GatherAndLint(prometheus.GathererFunc(func() ([]*dto.MetricFamily, error) {
+			parser := expfmt.NewTextParser(model.UTF8Validation)
+			families, err := parser.TextToMetricFamilies(bytes.NewReader(metrics))
+			if err != nil {
+				return nil, err
+			}
+			var out []*dto.MetricFamily
+			for _, f := range families {
+				out = append(out, f)
+			}
+			return out, nil
+		}), "http_request_duration_seconds", "crew_pool_tasks_total", "crew_pool_task_run_seconds")
+		require.NoError(t, err)
+		require.Empty(t, problems)
+		text := string(metrics)
+		for _, line := range []string{
+			`http_request_duration_seconds_count{code="200",method="GET",route="/api/digest"} 1`,
+			`http_request_duration_seconds_count{code="404",method="GET",route="unmatched"} 2`,
+			`http_request_duration_seconds_count{code="405",method="other",route="unmatched"} 1`,
+		} {
+			require.True(t, strings.Contains(text, line), "/metrics lacks %s", line)
+		}
+	})
+}
+
+func TestAdminDashboard(t *testing.T) {
+	t.Run("the dashboard samples from the server's start, so its first page has history", func(t *testing.T) {
+		synctest.Test(t, func(t *testing.T) {
+			a, err := app.New(app.Config{Workers: 1, Logger: quiet})
+			require.NoError(t, err)
+			pub, adm := newPipeListener(), newPipeListener()
+			ctx, cancel := context.WithCancel(bg)
+			served := make(chan error, 1)
+			go func() { served <- a.Serve(ctx, pub, adm) }()
+			time.Sleep(90*time.Second + time.Millisecond) // no request meanwhile
+
+			c := adm.dial(t)
+			sendHead(t, c, http.MethodGet, "/debug/dashboard?format=json", 0)
+			r := readReply(t, c)
+			require.Equal(t, http.StatusOK, r.code)
+			var data httpx.DashboardData
+			require.NoError(t, json.Unmarshal(r.body, &data))
+			require.Len(t, data.History, 90, "a sample a second since Serve started")
+			require.Equal(t, 60.0, data.Window.Seconds)
+			require.Equal(t, "cpu", data.Stats.Name)
+
+			cancel()
+			require.NoError(t, <-served)
+		})
 	})
 }

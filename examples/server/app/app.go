@@ -23,6 +23,7 @@ type App struct {
 	live, ready, stats http.Handler
 	dash               *httpx.Dashboard     // nil unless ModePool
 	metrics            *prometheus.Registry // what /metrics serves
+	requests           *requestMetrics      // public requests' durations, in metrics
 	rejects            *rejectLog
 }
 
@@ -50,6 +51,7 @@ func New(cfg Config) (*App, error) {
 	if err != nil {
 		return nil, err
 	}
+	a.requests = newRequestMetrics()
 	a.metrics = a.newRegistry()
 	return a, nil
 }
@@ -89,7 +91,7 @@ func (a *App) Config() Config { return a.cfg }
 // included, is JSON: {"error": "..."}.
 func (a *App) Handler() http.Handler {
 	r := chi.NewRouter()
-	r.Use(middleware.RequestID, a.logRequests, jsonErrors, middleware.Recoverer, a.bodyDeadline)
+	r.Use(middleware.RequestID, a.logRequests, a.requests.observe, jsonErrors, middleware.Recoverer, a.bodyDeadline)
 	r.NotFound(notFound)
 	r.MethodNotAllowed(methodNotAllowed(r))
 	r.Route("/api", func(r chi.Router) {
