@@ -53,9 +53,11 @@ func (f *Future[Out]) Done() <-chan struct{} { return f.done }
 
 // Wait blocks until the task is resolved and returns its result, or returns
 // ctx.Err() if ctx ends first; the task itself goes on unless it was
-// submitted with that ctx. Waiting from inside a task of the same pool is
-// safe: the pool adds a worker while the waiter blocks, so nested waits
-// cannot starve it.
+// submitted with that ctx. A task of the same pool may wait on a future
+// with the ctx it was given (or one derived from it): the pool adds a worker
+// while it blocks, so nested waits cannot starve it. With an unrelated ctx
+// the pool cannot tell the waiter is its own task; see "Nested calls" in the
+// package documentation.
 func (f *Future[Out]) Wait(ctx context.Context) (Out, error) {
 	select {
 	case <-f.done:
