@@ -3,14 +3,17 @@
 package crew_test
 
 import (
+	"bufio"
 	"context"
 	"crypto/sha256"
 	"fmt"
+	"io/fs"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"regexp"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -83,6 +86,27 @@ func TestReadme(t *testing.T) {
 		require.Equal(t, fmt.Sprintf("%x\n", sum), string(out))
 	})
 
+	t.Run("the README's curl commands answer 200 from the example server and write nothing into the checkout", func(t *testing.T) {
+		var curls []string
+		for _, b := range fences(t, "") {
+			if strings.HasPrefix(b, "curl ") {
+				curls = strings.Split(strings.TrimSpace(b), "\n")
+				break
+			}
+		}
+		require.NotEmpty(t, curls, "the README has a block of curl commands")
+		before := snapshot(t)
+		addr := startServer(t)
+		for _, line := range curls {
+			cmd := strings.ReplaceAll(line, "localhost:8080", addr) + ` -w '\n%{http_code}'`
+			out, err := exec.CommandContext(t.Context(), "sh", "-c", cmd).CombinedOutput()
+			require.NoError(t, err, "%s: %s", line, out)
+			lines := strings.Split(string(out), "\n")
+			require.Equal(t, "200", lines[len(lines)-1], "%s: %s", line, out)
+		}
+		require.Equal(t, before, snapshot(t), "the commands changed the checkout")
+	})
+
 	t.Run("the README's commands write nothing into the repository", func(t *testing.T) {
 		// -o (curl, go build) and -chart (compare) name files the commands
 		// write; they must be outside the checkout.
@@ -96,4 +120,71 @@ func TestReadme(t *testing.T) {
 		}
 		require.NotZero(t, seen, "the README's commands that write files were found")
 	})
+}
+
+// snapshot returns every file of the checkout, .git aside, with its size
+// and modification time.
+func snapshot(t *testing.T) map[string]string {
+	t.Helper()
+	files := map[string]string{}
+	err := filepath.WalkDir(".", func(path string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		if d.IsDir() && d.Name() == ".git" {
+			return filepath.SkipDir
+		}
+		if d.IsDir() {
+			return nil
+		}
+		info, err := d.Info()
+		if err != nil {
+			return err
+		}
+		files[path] = fmt.Sprint(info.Size(), info.ModTime().UnixNano())
+		return nil
+	})
+	require.NoError(t, err)
+	return files
+}
+
+// startServer builds examples/server, starts it on a free loopback port
+// with its defaults otherwise, and returns its address once it is ready.
+// The server is stopped, and waited for, when the test ends.
+func startServer(t *testing.T) string {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(t.Context(), 3*time.Minute)
+	defer cancel()
+	bin := filepath.Join(t.TempDir(), "server")
+	build := exec.CommandContext(ctx, "go", "build", "-o", bin, "./server")
+	build.Dir = "examples"
+	out, err := build.CombinedOutput()
+	require.NoError(t, err, "go build: %s", out)
+
+	srv := exec.Command(bin, "-addr", "127.0.0.1:0")
+	stdout, err := srv.StdoutPipe()
+	require.NoError(t, err)
+	require.NoError(t, srv.Start())
+	t.Cleanup(func() {
+		_ = srv.Process.Signal(syscall.SIGTERM)
+		_ = srv.Wait() // the process is gone before the test ends
+	})
+	ready := make(chan string, 1)
+	go func() {
+		sc := bufio.NewScanner(stdout)
+		for sc.Scan() {
+			if addr, ok := strings.CutPrefix(sc.Text(), "ready "); ok {
+				ready <- addr
+			}
+		}
+		close(ready)
+	}()
+	select {
+	case addr, ok := <-ready:
+		require.True(t, ok, "the server exited before it was ready")
+		return addr
+	case <-ctx.Done():
+		require.FailNow(t, "the server was not ready within 3 minutes")
+		return ""
+	}
 }

@@ -3,6 +3,7 @@ package pool_test
 import (
 	"context"
 	"errors"
+	"runtime"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -200,6 +201,43 @@ func TestErrorTexts(t *testing.T) {
 			return err
 		}, `pool: thread "feed": failed after 7 restarts: crash loop: 8 failures in a row, past 10s of backoff: backend down`,
 			[]error{pool.ErrPoolFailed, errDown}},
+		{"a Resize to nothing", func(*testing.T) error {
+			p, err := pool.NewFunc(fn, pool.Options{})
+			require.NoError(t, err)
+			defer p.Close(bg)
+			return p.Resize(0)
+		}, "pool: Resize needs n >= 1, got 0", nil},
+		{"a Handle that calls runtime.Goexit", func(t *testing.T) error {
+			p, err := pool.NewFunc(func(context.Context, int) (int, error) {
+				runtime.Goexit()
+				return 0, nil
+			}, pool.Options{Name: "exits", MaxWorkers: 1, NoInline: true})
+			require.NoError(t, err)
+			defer p.Close(bg)
+			_, err = p.Run(bg, 1)
+			return err
+		}, `pool "exits": worker 1: Handle called runtime.Goexit`, nil},
+		{"a reload that ran out of time", func(t *testing.T) error {
+			var err error
+			synctest.Test(t, func(t *testing.T) {
+				gate := make(chan struct{})
+				var builds atomic.Int32
+				p, e := pool.New(func(context.Context, pool.WorkerInfo) (pool.Worker[int, int], error) {
+					if builds.Add(1) > 1 {
+						<-gate // the replacement is slow to build
+					}
+					return pool.Func[int, int](fn), nil
+				}, pool.Options{Name: "img", MinWorkers: 1, MaxWorkers: 1})
+				require.NoError(t, e)
+				synctest.Wait()
+				ctx, cancel := context.WithTimeout(bg, time.Second)
+				defer cancel()
+				err = p.Reload(ctx)
+				close(gate)
+				require.NoError(t, p.Close(bg))
+			})
+			return err
+		}, `pool "img": reload: 0 of 1 workers replaced: context deadline exceeded`, []error{context.DeadlineExceeded}},
 		{"a Close that gave up", func(t *testing.T) error {
 			var err error
 			synctest.Test(t, func(t *testing.T) {

@@ -55,6 +55,8 @@ func TestStart(t *testing.T) {
 		require.EqualError(t, err, "manager: Command must name a program")
 		_, err = manager.Start(context.Background(), manager.Options{Command: []string{"x"}, Instances: -1})
 		require.EqualError(t, err, "manager: Instances must be >= 0, got -1")
+		_, err = manager.Start(context.Background(), manager.Options{Command: []string{"x"}, StopTimeout: -time.Second})
+		require.EqualError(t, err, "manager: StopTimeout must be >= 0, got -1s", "a duration has its unit")
 	})
 }
 
