@@ -96,9 +96,10 @@ func TestReadme(t *testing.T) {
 		}
 		require.NotEmpty(t, curls, "the README has a block of curl commands")
 		before := snapshot(t)
-		addr := startServer(t)
+		addr, admin := startServer(t)
 		for _, line := range curls {
-			cmd := strings.ReplaceAll(line, "localhost:8080", addr) + ` -w '\n%{http_code}'`
+			cmd := strings.ReplaceAll(line, "localhost:8080", addr)
+			cmd = strings.ReplaceAll(cmd, "localhost:6060", admin) + ` -w '\n%{http_code}'`
 			out, err := exec.CommandContext(t.Context(), "sh", "-c", cmd).CombinedOutput()
 			require.NoError(t, err, "%s: %s", line, out)
 			lines := strings.Split(string(out), "\n")
@@ -151,7 +152,7 @@ func snapshot(t *testing.T) map[string]string {
 // startServer builds examples/server, starts it on a free loopback port
 // with its defaults otherwise, and returns its address once it is ready.
 // The server is stopped, and waited for, when the test ends.
-func startServer(t *testing.T) string {
+func startServer(t *testing.T) (addr, admin string) {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(t.Context(), 3*time.Minute)
 	defer cancel()
@@ -161,7 +162,7 @@ func startServer(t *testing.T) string {
 	out, err := build.CombinedOutput()
 	require.NoError(t, err, "go build: %s", out)
 
-	srv := exec.Command(bin, "-addr", "127.0.0.1:0")
+	srv := exec.Command(bin, "-addr", "127.0.0.1:0", "-admin", "127.0.0.1:0")
 	stdout, err := srv.StdoutPipe()
 	require.NoError(t, err)
 	require.NoError(t, srv.Start())
@@ -173,18 +174,20 @@ func startServer(t *testing.T) string {
 	go func() {
 		sc := bufio.NewScanner(stdout)
 		for sc.Scan() {
-			if addr, ok := strings.CutPrefix(sc.Text(), "ready "); ok {
-				ready <- addr
+			if line, ok := strings.CutPrefix(sc.Text(), "ready "); ok {
+				ready <- line // ADDR admin ADMIN
 			}
 		}
 		close(ready)
 	}()
 	select {
-	case addr, ok := <-ready:
+	case line, ok := <-ready:
 		require.True(t, ok, "the server exited before it was ready")
-		return addr
+		addr, admin, ok = strings.Cut(line, " admin ")
+		require.True(t, ok, "ready line %q names the admin address", line)
+		return addr, admin
 	case <-ctx.Done():
 		require.FailNow(t, "the server was not ready within 3 minutes")
-		return ""
+		return "", ""
 	}
 }
