@@ -96,7 +96,7 @@ func (e *endpoint) read(handle func(wire.Frame) error) {
 			err = handle(f)
 		}
 		if err != nil {
-			if !errors.Is(err, io.EOF) && !errors.Is(err, os.ErrClosed) && !errors.Is(err, io.ErrClosedPipe) {
+			if !errors.Is(err, io.EOF) && !errors.Is(err, os.ErrClosed) && !errors.Is(err, io.ErrClosedPipe) && !errors.Is(err, ErrClosed) {
 				e.err = err
 			}
 			return
