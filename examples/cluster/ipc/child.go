@@ -11,7 +11,6 @@ import (
 	"runtime/metrics"
 	"strconv"
 	"strings"
-	"syscall"
 
 	"github.com/crewkit/crew/wire"
 )
@@ -61,7 +60,10 @@ func Open(opts ChildOptions) (*Child, error) {
 		return nil, err
 	}
 	_ = os.Unsetenv(EnvVar)
-	r, w := openFD(rfd, "ipc-in"), openFD(wfd, "ipc-out")
+	r, w, err := openFDs(rfd, wfd)
+	if err != nil {
+		return nil, err
+	}
 	c, err := NewChild(r, w, opts)
 	if err != nil {
 		_, _ = r.Close(), w.Close()
@@ -78,14 +80,6 @@ func parseFDs(spec string) (int, int, error) {
 		return 0, 0, fmt.Errorf("ipc: %s must be two descriptors above 2 like \"3,4\", got %q", EnvVar, spec)
 	}
 	return rfd, wfd, nil
-}
-
-// openFD returns fd as a pollable file, so that Close interrupts a read
-// and writes can have deadlines.
-func openFD(fd int, name string) *os.File {
-	syscall.CloseOnExec(fd)
-	_ = syscall.SetNonblock(fd, true)
-	return os.NewFile(uintptr(fd), name)
 }
 
 // NewChild starts a child's end of a channel on r (from the manager) and w
