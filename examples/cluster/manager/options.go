@@ -66,7 +66,9 @@ type Options struct {
 	// ipc.Child.Send, with the child's instance number and pid. It is
 	// called on that child's reading goroutine, one message at a time and
 	// never under a lock; it must be safe for concurrent use, as children
-	// send at the same time. Nil drops the messages.
+	// send at the same time, and return promptly: the child's heartbeat
+	// answers wait while it runs, and count as missed if they wait too
+	// long. Nil drops the messages.
 	OnMessage func(instance, pid int, m ipc.Message)
 	// Stdout and Stderr receive the children's output, except the ready
 	// line; writes are serialised. Nil means os.Stdout and os.Stderr.
