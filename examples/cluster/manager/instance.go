@@ -55,9 +55,7 @@ func (in *instance) run() {
 		case <-c.exited:
 			c = in.restart(c, c.exitError())
 		case now := <-beats:
-			if err := c.health.beat(c.conn, now); err != nil {
-				c = in.restart(c, in.putDown(c, err))
-			}
+			c = in.beat(c, now)
 		case reply := <-in.reqs:
 			c = in.replace(c, reply)
 		case <-in.m.stopping:
@@ -69,6 +67,20 @@ func (in *instance) run() {
 			return
 		}
 	}
+}
+
+// beat checks c's health at now (see health.beat) and returns the child
+// in place afterwards: c, or its replacement if c crashed or was unhealthy.
+func (in *instance) beat(c *child, now time.Time) *child {
+	select {
+	case <-c.exited: // a crash is reported as such, not as missed heartbeats
+		return in.restart(c, c.exitError())
+	default:
+	}
+	if err := c.health.beat(c.conn, now); err != nil {
+		return in.restart(c, in.putDown(c, err))
+	}
+	return c
 }
 
 // putDown stops c, which is unhealthy for the reason why: SIGTERM, then
