@@ -23,7 +23,7 @@ const (
 	DefaultPeriod         = time.Minute
 
 	DefaultHeartbeatInterval = time.Second
-	DefaultMissedHeartbeats  = 3
+	DefaultMissedHeartbeats  = 10
 	DefaultNotReadyGrace     = 10 * time.Second
 	DefaultKillGrace         = 5 * time.Second
 )
@@ -116,15 +116,18 @@ type Policy struct {
 // that misses Missed heartbeats in a row, or that reports itself not ready
 // for NotReadyGrace, is unhealthy: it gets SIGTERM, SIGKILL after
 // KillGrace, and is restarted as a crashed child is, under the same
-// Policy. With the defaults a wedged child is replaced 3 to 4 seconds
-// after its last answer.
+// Policy. With the defaults a wedged child is replaced 10 to 11 seconds
+// after its last answer: the window is wide because an overloaded child
+// answers late (its reading goroutine waits for a CPU like its requests
+// do), and replacing an overloaded process only adds a restart to the
+// overload.
 type Health struct {
 	// Interval is the time between heartbeats and the deadline of each.
 	// Zero means DefaultHeartbeatInterval (1s); negative turns health
 	// checks off.
 	Interval time.Duration
 	// Missed is how many heartbeats in a row a child may leave unanswered
-	// before it is replaced. Zero means DefaultMissedHeartbeats (3).
+	// before it is replaced. Zero means DefaultMissedHeartbeats (10).
 	Missed int
 	// NotReadyGrace is how long a child may report itself not ready before
 	// it is replaced. Zero means DefaultNotReadyGrace (10s).
