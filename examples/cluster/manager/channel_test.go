@@ -159,6 +159,21 @@ func TestChannel(t *testing.T) {
 		require.Equal(t, http.StatusBadRequest, code)
 		require.Contains(t, body, "level must be debug, info, warn or error")
 	})
+	t.Run("after a reload messages reach the new child", func(t *testing.T) {
+		ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+		defer cancel()
+		rec := &recorder{}
+		opts := options(t, 1, "serve", rec)
+		in := inbox(&opts)
+		m := startChecked(t, opts, rec)
+		old := m.Status()[0].PID
+		require.NoError(t, m.Reload(ctx))
+		current := m.Status()[0].PID
+		require.NotEqual(t, old, current)
+		awaitBeat(t, ctx, m, 0, anyBeat)
+		require.NoError(t, m.Send(ctx, 0, ipc.Message{Type: "echo"}))
+		require.Equal(t, current, next(t, ctx, in).pid)
+	})
 	t.Run("a child that does not join the channel is served without it", func(t *testing.T) {
 		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 		defer cancel()
