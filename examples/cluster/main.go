@@ -1,8 +1,9 @@
 // Command cluster runs a server as N processes sharing one port, like Node's
 // cluster module under pm2: it restarts crashed children with capped
 // exponential backoff, replaces them all on SIGHUP without failing a request,
-// stops them gracefully on SIGTERM or Ctrl-C, and shows their pid, uptime,
-// restarts and memory on SIGUSR1 or over HTTP with -status.
+// stops them gracefully on SIGTERM or Ctrl-C, replaces the ones that stop
+// answering its heartbeats, and shows their pid, uptime, restarts, pool
+// and memory on SIGUSR1 or over HTTP with -status.
 //
 // Usage, from the examples directory:
 //
@@ -23,6 +24,7 @@
 //	kill -HUP <cluster pid>     rolling reload, one child at a time
 //	kill -USR1 <cluster pid>    status table on stderr
 //	curl 127.0.0.1:9090         the same table (?format=json for JSON)
+//	curl -d level=debug 127.0.0.1:9090/log-level   new log level in every child
 //	kill <cluster pid>          graceful stop (or Ctrl-C)
 //
 // The manager logs JSON to stderr, as examples/server does, so the
@@ -80,6 +82,10 @@ func parse(args []string, stderr io.Writer) (config, error) {
 	fs.DurationVar(&o.Restart.MaxBackoff, "max-backoff", manager.DefaultMaxBackoff, "cap of the restart delay, which doubles per restart")
 	fs.IntVar(&o.Restart.MaxRestarts, "max-restarts", manager.DefaultMaxRestarts, "restarts of one process within -restart-window before giving up on it (-1: never)")
 	fs.DurationVar(&o.Restart.Period, "restart-window", manager.DefaultPeriod, "window over which restarts are counted")
+	fs.DurationVar(&o.Health.Interval, "heartbeat", manager.DefaultHeartbeatInterval, "time between heartbeats to the processes that joined the channel (negative: none)")
+	fs.IntVar(&o.Health.Missed, "missed-heartbeats", manager.DefaultMissedHeartbeats, "heartbeats in a row a process may miss before it is replaced")
+	fs.DurationVar(&o.Health.NotReadyGrace, "not-ready-grace", manager.DefaultNotReadyGrace, "time a process may report itself not ready before it is replaced")
+	fs.DurationVar(&o.Health.KillGrace, "kill-grace", manager.DefaultKillGrace, "time an unhealthy process has to exit after SIGTERM before SIGKILL")
 	if err := fs.Parse(args); err != nil {
 		return c, err
 	}

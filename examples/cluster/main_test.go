@@ -14,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/crewkit/crew/examples/cluster/manager"
 	"github.com/crewkit/crew/examples/internal/reuseport"
 	"github.com/stretchr/testify/require"
 	"go.uber.org/goleak"
@@ -57,6 +58,15 @@ func TestParse(t *testing.T) {
 		require.Equal(t, []string{"./server", "-mode", "plain"}, c.opts.Command)
 		require.Equal(t, 3, c.opts.Instances)
 		require.Equal(t, "127.0.0.1:9000", c.opts.Addr)
+	})
+	t.Run("the health flags fill the manager's Health", func(t *testing.T) {
+		c, err := parse([]string{"-heartbeat", "250ms", "-missed-heartbeats", "4", "-not-ready-grace", "2s", "-kill-grace", "1s", "--", "./server"}, io.Discard)
+		require.NoError(t, err)
+		require.Equal(t, manager.Health{Interval: 250 * time.Millisecond, Missed: 4, NotReadyGrace: 2 * time.Second, KillGrace: time.Second}, c.opts.Health)
+		c, err = parse([]string{"--", "./server"}, io.Discard)
+		require.NoError(t, err)
+		require.Equal(t, manager.Health{Interval: manager.DefaultHeartbeatInterval, Missed: manager.DefaultMissedHeartbeats,
+			NotReadyGrace: manager.DefaultNotReadyGrace, KillGrace: manager.DefaultKillGrace}, c.opts.Health)
 	})
 	t.Run("a missing command is explained with the usage", func(t *testing.T) {
 		var usage strings.Builder

@@ -36,7 +36,9 @@
 // Once it accepts connections it prints one line on stdout, "ready", its
 // address and its admin address (for example "ready 127.0.0.1:8080 admin
 // 127.0.0.1:6060"), which process managers such as examples/cluster wait
-// for.
+// for. Under examples/cluster it also joins the manager's channel
+// (CREW_IPC): it answers heartbeats with its readiness and pool stats, and
+// takes the log level the manager sends.
 package main
 
 import (
@@ -86,11 +88,11 @@ func run(args []string) error {
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
-	var lvl slog.Level
+	var lvl slog.LevelVar // examples/cluster's manager may change it
 	if err := lvl.UnmarshalText([]byte(*level)); err != nil {
 		return fmt.Errorf("-log-level: %w", err)
 	}
-	logger := slog.New(slog.NewJSONHandler(os.Stderr, &slog.HandlerOptions{Level: lvl}))
+	logger := slog.New(slog.NewJSONHandler(os.Stderr, &slog.HandlerOptions{Level: &lvl}))
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	ln, err := listen(ctx, *addr, *reuse)
@@ -102,10 +104,10 @@ func run(args []string) error {
 		return errors.Join(err, ln.Close())
 	}
 	context.AfterFunc(ctx, stop) // a second signal ends the process at once
-	return app.Run(ctx, app.Config{
+	return serve(ctx, app.Config{
 		Mode: app.Mode(*mode), Workers: *workers, QueueSize: *queue, Logger: logger, CrashEndpoint: *crash,
 		Ready: func(a net.Addr) { fmt.Println(readyLine(a, adminLn)) },
-	}, ln, adminLn)
+	}, &lvl, ln, adminLn)
 }
 
 // Default admin addresses: loopback only, on a fixed port for one process,

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"os"
 	"os/exec"
 	"slices"
 	"strconv"
@@ -14,6 +15,8 @@ import (
 	"sync"
 	"syscall"
 	"time"
+
+	"github.com/crewkit/crew/examples/cluster/ipc"
 )
 
 // errStopping ends a start that the manager's Stop interrupted.
@@ -28,28 +31,76 @@ type child struct {
 	exited  chan struct{} // closed once the process is reaped
 	err     error         // how it exited; read after exited is closed
 	tail    *tail         // the end of its stderr
+	conn    *ipc.Conn     // the manager's end of its channel
+	health  health        // its heartbeats; the instance's goroutine only
 }
 
 // spawn starts a child for instance id; it does not wait for readiness.
+// The child gets its channel as descriptors 3 (from the manager) and 4 (to
+// it), announced in CREW_IPC.
 func (m *Manager) spawn(id int) (*child, error) {
 	o := m.opts
 	cmd := exec.Command(o.Command[0], o.Command[1:]...)
 	cmd.Env = append(cmd.Environ(), o.Env...)
-	cmd.Env = append(cmd.Env, "CREW_ADDR="+m.addr, "CREW_REUSEPORT=1", "CREW_INSTANCE="+strconv.Itoa(id))
+	cmd.Env = append(cmd.Env, "CREW_ADDR="+m.addr, "CREW_REUSEPORT=1", "CREW_INSTANCE="+strconv.Itoa(id), ipc.EnvVar+"=3,4")
 	cmd.SysProcAttr = sysProcAttr()
-	c := &child{cmd: cmd, ready: make(chan struct{}), exited: make(chan struct{}), tail: &tail{skip: o.AccessLog}}
+	c := &child{cmd: cmd, ready: make(chan struct{}), exited: make(chan struct{}), tail: &tail{skip: o.AccessLog},
+		health: health{opts: o.Health}}
 	cmd.Stderr = io.MultiWriter(m.stderr, c.tail)
 	out, err := cmd.StdoutPipe()
 	if err != nil {
 		return nil, err
 	}
-	if err := cmd.Start(); err != nil {
+	p, err := newPipes()
+	if err != nil {
+		return nil, fmt.Errorf("manager: instance %d: %w", id, err)
+	}
+	cmd.ExtraFiles = []*os.File{p.childIn, p.childOut}
+	err = cmd.Start()
+	p.closeChildEnds()
+	if err != nil {
+		p.closeOurEnds()
 		return nil, fmt.Errorf("manager: instance %d: %w", id, err)
 	}
 	c.pid, c.started = cmd.Process.Pid, time.Now()
+	c.conn = ipc.NewConn(p.in, p.out, m.receiver(id, c.pid))
 	go c.watch(out, m.stdout)
 	return c, nil
 }
+
+// receiver returns the function that passes a message from the child pid
+// of instance id to Options.OnMessage.
+func (m *Manager) receiver(id, pid int) func(ipc.Message) {
+	if m.opts.OnMessage == nil {
+		return nil
+	}
+	return func(msg ipc.Message) { m.opts.OnMessage(id, pid, msg) }
+}
+
+// pipes are the two pipes of a child's channel.
+type pipes struct {
+	childIn, out *os.File // manager to child
+	in, childOut *os.File // child to manager
+}
+
+func newPipes() (*pipes, error) {
+	var p pipes
+	var err error
+	if p.childIn, p.out, err = os.Pipe(); err != nil {
+		return nil, err
+	}
+	if p.in, p.childOut, err = os.Pipe(); err != nil {
+		_, _ = p.childIn.Close(), p.out.Close()
+		return nil, err
+	}
+	return &p, nil
+}
+
+// closeChildEnds closes the ends the child inherited, so that the
+// manager reads EOF when the child exits.
+func (p *pipes) closeChildEnds() { _, _ = p.childIn.Close(), p.childOut.Close() }
+
+func (p *pipes) closeOurEnds() { _, _ = p.in.Close(), p.out.Close() }
 
 // watch closes ready at the ready line, copies the rest of stdout to w,
 // and reaps the process.
@@ -66,6 +117,7 @@ func (c *child) watch(out io.Reader, w io.Writer) {
 	}
 	_, _ = io.Copy(w, out) // past a line too long for the scanner
 	c.err = c.cmd.Wait()
+	_ = c.conn.Close() // its errors show as missed heartbeats
 	close(c.exited)
 }
 

@@ -20,6 +20,23 @@
 // Status); when every instance has given up, Done is closed and Err wraps
 // ErrGaveUp.
 //
+// # Messages and health
+//
+// Each child also gets a channel to the manager on a pipe pair, apart from
+// its stdout and stderr (package examples/cluster/ipc). A child that joins
+// it with ipc.Open can be sent messages (Send to one instance, Broadcast to
+// all, as Node's worker.send) and can send its own (Options.OnMessage, as
+// Node's process.send). The manager sends it a heartbeat every
+// Health.Interval; the answer carries the child's readiness, pool stats and
+// memory, which Status and StatusHandler show for every process in one
+// table. A child that misses Health.Missed heartbeats in a row, or reports
+// itself not ready for Health.NotReadyGrace, is stuck: it is stopped
+// (SIGTERM, SIGKILL after Health.KillGrace) and restarted as a crashed
+// child is, under the same Policy, with EventUnhealthy and then
+// EventExited with an error wrapping ErrUnhealthy. StatusHandler's POST
+// /log-level sends a new log level to every child. A child that never
+// joins the channel is watched only for its exit.
+//
 // Reload replaces the children one by one without refusing connections: the
 // new child starts and becomes ready before the old one is stopped. Stop
 // sends SIGTERM to every child and waits; a child that outlives

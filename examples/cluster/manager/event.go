@@ -26,11 +26,16 @@ const (
 	EventReloaded
 	// EventStopped: a child exited after the manager asked it to stop.
 	EventStopped
+	// EventUnhealthy: a running child missed its heartbeats or reported
+	// itself not ready for too long (Err says which); it is stopped and
+	// then reported as EventExited with an error wrapping ErrUnhealthy.
+	EventUnhealthy
 )
 
 var kindNames = map[EventKind]string{
 	EventReady: "ready", EventExited: "exited", EventRestarting: "restarting",
 	EventGaveUp: "gave up", EventReloaded: "reloaded", EventStopped: "stopped",
+	EventUnhealthy: "unhealthy",
 }
 
 // String returns the kind's name, such as "ready".
@@ -48,7 +53,7 @@ type Event struct {
 	PID      int           // the child's process ID
 	OldPID   int           // EventReloaded: the replaced child
 	Delay    time.Duration // EventRestarting: the backoff before the restart
-	Err      error         // EventExited, EventGaveUp: the cause
+	Err      error         // EventExited, EventGaveUp, EventUnhealthy: the cause
 }
 
 // logEvent is the default OnEvent: one log line per event.
@@ -61,6 +66,8 @@ func logEvent(log *slog.Logger) func(Event) {
 			attrs, level = append(attrs, exitAttrs(e.Err)...), slog.LevelWarn
 		case EventRestarting:
 			attrs = append(attrs, "delay", e.Delay.String())
+		case EventUnhealthy:
+			attrs, level = append(attrs, "err", e.Err), slog.LevelWarn
 		case EventGaveUp:
 			attrs, level = append(attrs, "err", e.Err), slog.LevelError
 		case EventReloaded:

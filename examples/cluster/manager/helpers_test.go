@@ -30,9 +30,12 @@ func options(t *testing.T, n int, mode string, rec *recorder) manager.Options {
 		ReadyTimeout: 10 * time.Second,
 		StopTimeout:  10 * time.Second,
 		Restart:      manager.Policy{InitialBackoff: time.Millisecond, MaxBackoff: 8 * time.Millisecond, MaxRestarts: 3, Period: time.Minute},
-		Stdout:       io.Discard,
-		Stderr:       io.Discard,
-		OnEvent:      rec.add,
+		// Heartbeats every 100ms; a child is replaced after 3s without an
+		// answer, a bound that a loaded machine does not reach by accident.
+		Health:  manager.Health{Interval: 100 * time.Millisecond, Missed: 30, KillGrace: 10 * time.Second},
+		Stdout:  io.Discard,
+		Stderr:  io.Discard,
+		OnEvent: rec.add,
 	}
 }
 

@@ -43,11 +43,19 @@ func newInstance(m *Manager, id int, c *child) *instance {
 // run supervises the instance until the manager stops or gives up on it.
 func (in *instance) run() {
 	defer close(in.ended)
+	var beats <-chan time.Time
+	if every := in.m.opts.Health.Interval; every > 0 {
+		t := time.NewTicker(every)
+		defer t.Stop()
+		beats = t.C
+	}
 	c := in.current()
 	for c != nil {
 		select {
 		case <-c.exited:
-			c = in.restart(c)
+			c = in.restart(c, c.exitError())
+		case now := <-beats:
+			c = in.beat(c, now)
 		case reply := <-in.reqs:
 			c = in.replace(c, reply)
 		case <-in.m.stopping:
@@ -61,10 +69,35 @@ func (in *instance) run() {
 	}
 }
 
-// restart starts a child in place of c, which crashed, after the policy's
-// backoff; it returns nil when the manager stops or gives up.
-func (in *instance) restart(c *child) *child {
-	var err error = c.exitError()
+// beat checks c's health at now (see health.beat) and returns the child
+// in place afterwards: c, or its replacement if c crashed or was unhealthy.
+func (in *instance) beat(c *child, now time.Time) *child {
+	select {
+	case <-c.exited: // a crash is reported as such, not as missed heartbeats
+		return in.restart(c, c.exitError())
+	default:
+	}
+	if err := c.health.beat(c.conn, now); err != nil {
+		return in.restart(c, in.putDown(c, err))
+	}
+	return c
+}
+
+// putDown stops c, which is unhealthy for the reason why: SIGTERM, then
+// SIGKILL after Health.KillGrace. It returns the error its restart reports.
+func (in *instance) putDown(c *child, why error) error {
+	in.m.event(Event{Kind: EventUnhealthy, Instance: in.id, PID: c.pid, Err: why})
+	grace := in.m.opts.Health.KillGrace
+	how := "stopped"
+	if !c.stop(grace, in.m.killing) {
+		how = fmt.Sprintf("killed after %v", grace)
+	}
+	return fmt.Errorf("%w: %w; %s: %w", ErrUnhealthy, why, how, c.exitError())
+}
+
+// restart starts a child in place of c, which crashed with err, after the
+// policy's backoff; it returns nil when the manager stops or gives up.
+func (in *instance) restart(c *child, err error) *child {
 	in.m.event(Event{Kind: EventExited, Instance: in.id, PID: c.pid, Err: err})
 	in.mu.Lock()
 	in.lastExit = firstLine(err.Error())

@@ -4,15 +4,19 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"net/http"
 	"os"
 	"os/signal"
 	"strconv"
+	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
 
+	"github.com/crewkit/crew/examples/cluster/ipc"
 	"github.com/crewkit/crew/examples/internal/reuseport"
+	"github.com/crewkit/crew/pool"
 	"go.uber.org/goleak"
 )
 
@@ -36,7 +40,8 @@ func TestMain(m *testing.M) {
 // once with a message, as a server given a bad flag does; "flaky" crashes
 // right after it is ready; "noisy" logs requests and then the cause of its
 // crash to stderr, as JSON, and crashes; "stubborn" serves and ignores
-// SIGTERM.
+// SIGTERM; "mute" serves without joining the manager's channel. The
+// serving ones but "mute" join the channel and obey testChannel's messages.
 func runChild(mode string) error {
 	switch mode {
 	case "fail":
@@ -66,6 +71,11 @@ func runChild(mode string) error {
 	if err != nil {
 		return err
 	}
+	if mode != "mute" {
+		if err := joinChannel(); err != nil {
+			return err
+		}
+	}
 	srv := &http.Server{Handler: childHandler(), ReadHeaderTimeout: 5 * time.Second}
 	served := make(chan error, 1)
 	go func() { served <- srv.Serve(ln) }()
@@ -79,6 +89,45 @@ func runChild(mode string) error {
 	sctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	return srv.Shutdown(sctx)
+}
+
+// joinChannel joins the manager's channel with a pool of two workers to
+// report, and obeys these messages: "echo" sends its data back, "wedge"
+// blocks the channel's goroutine for good, so that heartbeats go
+// unanswered, and "not-ready" makes the child report itself not ready. A
+// log level message is answered with a "level" message holding the level
+// now in force. The channel stays open until the process exits.
+func joinChannel() error {
+	p, err := pool.NewTasks(pool.Options{MaxWorkers: 2, MinWorkers: 2})
+	if err != nil {
+		return err
+	}
+	var ready atomic.Bool
+	ready.Store(true)
+	var level slog.LevelVar
+	var child *ipc.Child
+	child, err = ipc.Open(ipc.ChildOptions{
+		Level:  &level,
+		Logger: slog.New(slog.DiscardHandler),
+		Report: func(r *ipc.Report) { r.Ready, r.Pool = ready.Load(), ipc.PoolOf(p.Stats()) },
+		OnMessage: func(m ipc.Message) {
+			switch m.Type {
+			case "echo":
+				_ = child.Send(context.Background(), m)
+			case ipc.TypeLogLevel:
+				reply, _ := ipc.NewMessage("level", level.Level().String())
+				_ = child.Send(context.Background(), reply)
+			case "wedge":
+				select {}
+			case "not-ready":
+				ready.Store(false)
+			}
+		},
+	})
+	if err == nil && child == nil {
+		err = errors.New("no channel: " + ipc.EnvVar + " is unset")
+	}
+	return err
 }
 
 // childHandler answers / with the child's pid, and /slow with headers at

@@ -8,6 +8,8 @@ import (
 	"os"
 	"runtime"
 	"time"
+
+	"github.com/crewkit/crew/examples/cluster/ipc"
 )
 
 // Defaults applied to zero Options and Policy fields.
@@ -19,6 +21,11 @@ const (
 	DefaultMaxBackoff     = 10 * time.Second
 	DefaultMaxRestarts    = 5
 	DefaultPeriod         = time.Minute
+
+	DefaultHeartbeatInterval = time.Second
+	DefaultMissedHeartbeats  = 10
+	DefaultNotReadyGrace     = 10 * time.Second
+	DefaultKillGrace         = 5 * time.Second
 )
 
 // Options configures a Manager. Only Command is required; every other zero
@@ -29,7 +36,9 @@ type Options struct {
 	// variable with SO_REUSEPORT when CREW_REUSEPORT is "1", print a line
 	// starting with "ready" on stdout once it accepts connections, and shut
 	// down gracefully on SIGTERM. examples/server does all three. Each
-	// child also gets CREW_INSTANCE, its instance number from 0.
+	// child also gets CREW_INSTANCE, its instance number from 0, and its
+	// channel to the manager (CREW_IPC, see examples/cluster/ipc), which
+	// it may use or ignore.
 	Command []string
 	// Instances is the number of children. Zero means runtime.NumCPU().
 	Instances int
@@ -51,6 +60,16 @@ type Options struct {
 	// Restart decides when a crashed child is restarted and when the
 	// manager gives up on it.
 	Restart Policy
+	// Health decides when a child that is running but stuck is replaced.
+	Health Health
+	// OnMessage, if not nil, receives every message a child sends with
+	// ipc.Child.Send, with the child's instance number and pid. It is
+	// called on that child's reading goroutine, one message at a time and
+	// never under a lock; it must be safe for concurrent use, as children
+	// send at the same time, and return promptly: the child's heartbeat
+	// answers wait while it runs, and count as missed if they wait too
+	// long. Nil drops the messages.
+	OnMessage func(instance, pid int, m ipc.Message)
 	// Stdout and Stderr receive the children's output, except the ready
 	// line; writes are serialised. Nil means os.Stdout and os.Stderr.
 	Stdout, Stderr io.Writer
@@ -90,6 +109,42 @@ type Policy struct {
 	Period time.Duration
 }
 
+// Health configures the health checks of the children that joined the
+// manager's channel (examples/cluster/ipc); a child that never sent its
+// Hello is watched only for its exit. Every Interval the manager sends a
+// heartbeat, which the child must answer before the next one. A child
+// that misses Missed heartbeats in a row, or that reports itself not ready
+// for NotReadyGrace, is unhealthy: it gets SIGTERM, SIGKILL after
+// KillGrace, and is restarted as a crashed child is, under the same
+// Policy. With the defaults a wedged child is replaced 10 to 11 seconds
+// after its last answer: the window is wide because an overloaded child
+// answers late (its reading goroutine waits for a CPU like its requests
+// do), and replacing an overloaded process only adds a restart to the
+// overload.
+type Health struct {
+	// Interval is the time between heartbeats and the deadline of each.
+	// Zero means DefaultHeartbeatInterval (1s); negative turns health
+	// checks off.
+	Interval time.Duration
+	// Missed is how many heartbeats in a row a child may leave unanswered
+	// before it is replaced. Zero means DefaultMissedHeartbeats (10).
+	Missed int
+	// NotReadyGrace is how long a child may report itself not ready before
+	// it is replaced. Zero means DefaultNotReadyGrace (10s).
+	NotReadyGrace time.Duration
+	// KillGrace is how long an unhealthy child has to exit after SIGTERM
+	// before it gets SIGKILL. Zero means DefaultKillGrace (5s).
+	KillGrace time.Duration
+}
+
+func (h Health) withDefaults() Health {
+	h.Interval = or(h.Interval, DefaultHeartbeatInterval)
+	h.Missed = or(h.Missed, DefaultMissedHeartbeats)
+	h.NotReadyGrace = or(h.NotReadyGrace, DefaultNotReadyGrace)
+	h.KillGrace = or(h.KillGrace, DefaultKillGrace)
+	return h
+}
+
 // withDefaults validates o and fills in its zero fields.
 func (o Options) withDefaults() (Options, error) {
 	if len(o.Command) == 0 || o.Command[0] == "" {
@@ -105,16 +160,21 @@ func (o Options) withDefaults() (Options, error) {
 		{"ReadyTimeout", o.ReadyTimeout}, {"StopTimeout", o.StopTimeout},
 		{"Restart.InitialBackoff", o.Restart.InitialBackoff},
 		{"Restart.MaxBackoff", o.Restart.MaxBackoff}, {"Restart.Period", o.Restart.Period},
+		{"Health.NotReadyGrace", o.Health.NotReadyGrace}, {"Health.KillGrace", o.Health.KillGrace},
 	} {
 		if f.v < 0 {
 			return o, fmt.Errorf("manager: %s must be >= 0, got %v", f.name, f.v)
 		}
+	}
+	if o.Health.Missed < 0 {
+		return o, fmt.Errorf("manager: Health.Missed must be >= 0, got %d", o.Health.Missed)
 	}
 	o.Instances = or(o.Instances, runtime.NumCPU())
 	o.Addr = or(o.Addr, DefaultAddr)
 	o.ReadyTimeout = or(o.ReadyTimeout, DefaultReadyTimeout)
 	o.StopTimeout = or(o.StopTimeout, DefaultStopTimeout)
 	o.Restart = o.Restart.withDefaults()
+	o.Health = o.Health.withDefaults()
 	if o.Stdout == nil {
 		o.Stdout = os.Stdout
 	}
