@@ -50,8 +50,8 @@ type slot[In, Out any] struct {
 
 	// With a cancellable task running: its context, for a forced
 	// Close (see cancelRunning).
-	runMu  sync.Mutex
-	runCtx *taskCtx
+	_      uint64 // where a mutex was: the fields below keep their offsets
+	runCtx atomic.Pointer[taskCtx]
 
 	// While a task on exec's short path is in Handle: that task's future,
 	// for the recover of whoever runs it (see rescued).
@@ -717,9 +717,7 @@ func (p *Pool[In, Out]) taskContext(s *slot[In, Out], f *Future[Out]) (
 // watchRun registers the context of the task the slot is running, or
 // clears it with nil.
 func (s *slot[In, Out]) watchRun(tc *taskCtx) {
-	s.runMu.Lock()
-	s.runCtx = tc
-	s.runMu.Unlock()
+	s.runCtx.Store(tc)
 }
 
 // cancelRunning cancels the context of every task running now, with the
@@ -730,11 +728,9 @@ func (p *Pool[In, Out]) cancelRunning() {
 	p.mu.Lock()
 	for _, set := range []map[*slot[In, Out]]struct{}{p.slots, p.hung} {
 		for s := range set {
-			s.runMu.Lock()
-			if s.runCtx != nil {
-				running = append(running, s.runCtx)
+			if tc := s.runCtx.Load(); tc != nil {
+				running = append(running, tc)
 			}
-			s.runMu.Unlock()
 		}
 	}
 	p.mu.Unlock()
