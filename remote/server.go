@@ -37,8 +37,9 @@ type ServerOptions struct {
 // callers on one machine, and the fixture for tests. It is safe for
 // concurrent use.
 type Server struct {
-	ns      *server.Server
-	tempDir string
+	ns       *server.Server
+	storeDir string
+	tempDir  string
 }
 
 // NewServer starts an embedded NATS server and returns once it accepts
@@ -78,7 +79,7 @@ func NewServer(opts ServerOptions) (*Server, error) {
 		s.removeTemp()
 		return nil, fmt.Errorf("remote: embedded server: %w", err)
 	}
-	s.ns = ns
+	s.ns, s.storeDir = ns, so.StoreDir
 	ns.Start()
 	ready := opts.ReadyTimeout
 	if ready <= 0 {
@@ -93,6 +94,10 @@ func NewServer(opts ServerOptions) (*Server, error) {
 
 // URL returns the address clients connect to, such as nats://127.0.0.1:4222.
 func (s *Server) URL() string { return s.ns.ClientURL() }
+
+// StoreDir returns the directory that holds JetStream's files, or "" when
+// JetStream is off.
+func (s *Server) StoreDir() string { return s.storeDir }
 
 // Connect returns a new client connection to the server. The connection
 // has no reconnect attempts: a test or a program that owns the server knows

@@ -36,7 +36,9 @@ func TestServer(t *testing.T) {
 	t.Run("close removes the temporary directory and is idempotent", func(t *testing.T) {
 		s, err := remote.NewServer(remote.ServerOptions{})
 		require.NoError(t, err)
+		require.DirExists(t, s.StoreDir())
 		require.NoError(t, s.Close())
+		require.NoDirExists(t, s.StoreDir())
 		require.NoError(t, s.Close())
 	})
 	t.Run("a negative port fails at construction", func(t *testing.T) {
