@@ -2,16 +2,15 @@ package remote
 
 import (
 	"context"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"math/rand/v2"
-	"strconv"
 	"time"
 
 	"github.com/crewkit/crew/pool"
 	"github.com/crewkit/crew/wire"
 	"github.com/nats-io/nats.go"
-	"github.com/nats-io/nats.go/micro"
 )
 
 // Factory returns a pool.Factory whose workers send each task to a member
@@ -40,7 +39,7 @@ func Factory[In, Out any](nc *nats.Conn, service string, opts Options) pool.Fact
 	if err != nil {
 		panic(err.Error())
 	}
-	c := &client{nc: nc, service: service, opts: o, max: o.MaxPayload}
+	c := &client{nc: nc, service: service, opts: o, max: o.MaxPayload, replies: newReceiver(o.Codec)}
 	if c.max == 0 {
 		c.max = int(nc.MaxPayload())
 	}
@@ -55,6 +54,7 @@ type client struct {
 	service string
 	opts    Options
 	max     int
+	replies *receiver
 }
 
 func (c *client) emit(kind EventKind, attempt int) {
@@ -71,6 +71,9 @@ type caller[In, Out any] struct {
 	msgs  chan *nats.Msg
 	timer *time.Timer
 	seq   uint64
+	enc   *sender[In]
+	out   []byte
+	call  []byte // the request prefix's constant tail: heartbeat, codec
 }
 
 // replies buffers messages for one caller: a reply, heartbeats, and stale
@@ -78,12 +81,13 @@ type caller[In, Out any] struct {
 const replies = 256
 
 func newCaller[In, Out any](c *client) (*caller[In, Out], error) {
-	w := &caller[In, Out]{c: c, inbox: c.nc.NewInbox(), msgs: make(chan *nats.Msg, replies)}
+	w := &caller[In, Out]{c: c, inbox: c.nc.NewInbox(), msgs: make(chan *nats.Msg, replies), enc: newSender[In](c.opts.Codec)}
 	sub, err := c.nc.ChanSubscribe(w.inbox, w.msgs)
 	if err != nil {
 		return nil, fmt.Errorf("remote: subscribe for replies: %w", err)
 	}
 	w.sub = sub
+	w.call = appendCall(nil, 0, c.opts.Heartbeat, c.opts.Codec.Name())[1:]
 	w.timer = time.NewTimer(time.Hour)
 	w.timer.Stop()
 	return w, nil
@@ -111,7 +115,7 @@ const (
 // Handle sends in to a member and waits for its answer.
 func (w *caller[In, Out]) Handle(ctx context.Context, in In) (Out, error) {
 	var zero Out
-	body, err := w.c.opts.Codec.NewEncoder().Encode(in)
+	body, err := w.enc.encode(nil, in)
 	if err != nil {
 		return zero, fmt.Errorf("remote: encode request: %w", err)
 	}
@@ -122,13 +126,13 @@ func (w *caller[In, Out]) Handle(ctx context.Context, in In) (Out, error) {
 	wait := w.c.opts.Backoff
 	var start time.Time
 	for attempt := 1; ; attempt++ {
-		msg, out, err := w.attempt(ctx, body)
+		answer, out, err := w.attempt(ctx, body)
 		if err != nil {
 			return zero, err
 		}
 		switch out {
 		case answered:
-			return w.decode(msg)
+			return w.decode(answer)
 		case lost:
 			w.c.emit(Lost, attempt)
 			if !retry {
@@ -170,13 +174,10 @@ func (w *caller[In, Out]) sleep(ctx context.Context, d time.Duration) error {
 // attempt sends body once and waits for the answer, heartbeats resetting
 // the silence allowed. An error means the call is over: ctx ended, or the
 // connection failed.
-func (w *caller[In, Out]) attempt(ctx context.Context, body []byte) (*nats.Msg, outcome, error) {
+func (w *caller[In, Out]) attempt(ctx context.Context, body []byte) ([]byte, outcome, error) {
 	w.seq++
-	id := strconv.FormatUint(w.seq, 36)
-	req := &nats.Msg{Subject: w.c.service, Reply: w.inbox, Data: body, Header: nats.Header{
-		callHeader: {call{id: id, heartbeat: w.c.opts.Heartbeat, codec: w.c.opts.Codec.Name()}.String()},
-	}}
-	if err := w.c.nc.PublishMsg(req); err != nil {
+	w.out = append(append(binary.AppendUvarint(w.out[:0], w.seq), w.call...), body...)
+	if err := w.c.nc.PublishRequest(w.c.service, w.inbox, w.out); err != nil {
 		return nil, 0, fmt.Errorf("remote: send to %q: %w", w.c.service, err)
 	}
 	w.timer.Reset(w.c.opts.LostAfter)
@@ -194,42 +195,41 @@ func (w *caller[In, Out]) attempt(ctx context.Context, body []byte) (*nats.Msg, 
 			if len(m.Data) == 0 && m.Header.Get("Status") == "503" {
 				return nil, noMembers, nil
 			}
-			if m.Header.Get(idHeader) != id {
-				continue // from an attempt given up on
-			}
-			if m.Header.Get(beatHeader) != "" {
+			attempt, kind, _, ok := parseAnswer(m.Data)
+			switch {
+			case !ok || attempt != w.seq:
+				continue // from an attempt given up on, or not crew's
+			case kind == kindBeat:
 				w.timer.Reset(w.c.opts.LostAfter)
-				continue
-			}
-			if m.Header.Get(micro.ErrorCodeHeader) == codeBusy {
+			case kind == kindBusy:
 				return nil, busy, nil
+			default:
+				return m.Data, answered, nil
 			}
-			return m, answered, nil
 		}
 	}
 }
 
 // decode turns a member's final answer into the call's result.
-func (w *caller[In, Out]) decode(m *nats.Msg) (Out, error) {
+func (w *caller[In, Out]) decode(answer []byte) (Out, error) {
 	var out Out
-	dec := w.c.opts.Codec.NewDecoder()
-	switch code := m.Header.Get(micro.ErrorCodeHeader); code {
-	case "":
-		if err := dec.Decode(m.Data, &out); err != nil {
+	_, kind, payload, _ := parseAnswer(answer)
+	switch kind {
+	case kindValue:
+		if err := decode(w.c.replies, payload, &out); err != nil {
 			return out, fmt.Errorf("%w: reply from %q: %w", ErrUndecodable, w.c.service, err)
 		}
 		return out, nil
-	case codeTask:
+	case kindTask:
 		var e wire.Error
-		if err := dec.Decode(m.Data, &e); err != nil {
+		if err := decode(w.c.replies, payload, &e); err != nil {
 			return out, fmt.Errorf("%w: error from %q: %w", ErrUndecodable, w.c.service, err)
 		}
 		return out, e.Err()
-	case codeTooLarge:
-		return out, fmt.Errorf("%w: %s", ErrTooLarge, m.Header.Get(micro.ErrorHeader))
-	case codeUndecoded:
-		return out, fmt.Errorf("%w: %s", ErrUndecodable, m.Header.Get(micro.ErrorHeader))
-	default:
-		return out, fmt.Errorf("remote: service %q answered %s: %s", w.c.service, code, m.Header.Get(micro.ErrorHeader))
+	case kindTooLarge:
+		return out, fmt.Errorf("%w: %s", ErrTooLarge, payload)
+	case kindUndecoded:
+		return out, fmt.Errorf("%w: %s", ErrUndecodable, payload)
 	}
+	return out, fmt.Errorf("remote: service %q answered with unknown kind %d", w.c.service, kind)
 }

@@ -1,54 +1,75 @@
 package remote
 
 import (
-	"strconv"
-	"strings"
+	"encoding/binary"
 	"time"
 )
 
-// Headers crew adds to NATS messages.
+// Every crew message starts with a short prefix, so that the common path
+// carries no NATS headers (which cost a parse on each side):
+//
+//	request: uvarint attempt, uvarint heartbeat ms, byte len(codec), codec, payload
+//	answer:  uvarint attempt, byte kind, payload
+//
+// An answer that is an error also carries micro's error headers, so that
+// the service's stats and other NATS clients see it as one.
 const (
-	// callHeader carries a request's attempt ID, the heartbeat interval
-	// the caller expects in milliseconds, and the codec's name:
-	// "<id> <heartbeat ms> <codec>".
-	callHeader = "Crew-Call"
-	// idHeader echoes the attempt ID on every message a member sends back.
-	idHeader = "Crew-Id"
-	// beatHeader marks a heartbeat: the task is still queued or running.
-	beatHeader = "Crew-Beat"
+	kindValue     = 0 // payload: the task's result
+	kindBeat      = 1 // no payload: the task is still queued or running
+	kindBusy      = 2 // payload: why the member could not take the task
+	kindTask      = 3 // payload: the task's error, a wire.Error
+	kindTooLarge  = 4 // payload: which payload was over the limit
+	kindUndecoded = 5 // payload: why the request did not decode
 )
 
-// Service error codes a member answers with (micro's error code header).
-const (
-	codeBusy      = "503" // the member could not take the task: try another
-	codeTask      = "500" // the task failed: the body is a wire.Error
-	codeTooLarge  = "413" // the reply was over the payload limit
-	codeUndecoded = "400" // the request could not be decoded
-)
+// micro service error codes for the error kinds.
+var errorCodes = [...]string{kindBusy: "503", kindTask: "500", kindTooLarge: "413", kindUndecoded: "400"}
 
-// call is what a member reads from callHeader.
+// call is what a request's prefix says.
 type call struct {
-	id        string
+	attempt   uint64
 	heartbeat time.Duration
-	codec     string
+	codec     []byte
 }
 
-func (c call) String() string {
-	return c.id + " " + strconv.FormatInt(c.heartbeat.Milliseconds(), 10) + " " + c.codec
+func appendCall(b []byte, attempt uint64, heartbeat time.Duration, codec string) []byte {
+	b = binary.AppendUvarint(b, attempt)
+	b = binary.AppendUvarint(b, uint64(heartbeat.Milliseconds()))
+	b = append(b, byte(len(codec)))
+	return append(b, codec...)
 }
 
-func parseCall(s string) (call, bool) {
-	id, rest, ok := strings.Cut(s, " ")
-	if !ok {
-		return call{}, false
+// parseCall splits a request into its call and payload.
+func parseCall(b []byte) (call, []byte, bool) {
+	var c call
+	var k int
+	if c.attempt, k = binary.Uvarint(b); k <= 0 {
+		return c, nil, false
 	}
-	ms, codec, ok := strings.Cut(rest, " ")
-	if !ok {
-		return call{}, false
+	b = b[k:]
+	ms, k := binary.Uvarint(b)
+	if k <= 0 || ms > uint64(time.Hour.Milliseconds()) || len(b) <= k {
+		return c, nil, false
 	}
-	n, err := strconv.ParseInt(ms, 10, 64)
-	if err != nil || n < 0 {
-		return call{}, false
+	c.heartbeat = time.Duration(ms) * time.Millisecond
+	b = b[k:]
+	n := int(b[0])
+	if len(b) < 1+n {
+		return c, nil, false
 	}
-	return call{id: id, heartbeat: time.Duration(n) * time.Millisecond, codec: codec}, true
+	c.codec = b[1 : 1+n]
+	return c, b[1+n:], true
+}
+
+func appendAnswer(b []byte, attempt uint64, kind byte) []byte {
+	return append(binary.AppendUvarint(b, attempt), kind)
+}
+
+// parseAnswer splits an answer into its attempt, kind and payload.
+func parseAnswer(b []byte) (uint64, byte, []byte, bool) {
+	attempt, k := binary.Uvarint(b)
+	if k <= 0 || len(b) <= k {
+		return 0, 0, nil, false
+	}
+	return attempt, b[k], b[k+1:], true
 }

@@ -54,6 +54,9 @@ type Member[In, Out any] struct {
 	max   int
 	svc   micro.Service
 
+	requests *receiver
+	senders  sync.Pool // of *sender[Out]
+
 	ctx    context.Context
 	cancel context.CancelFunc
 
@@ -79,6 +82,8 @@ func Serve[In, Out any](nc *nats.Conn, service string, p *pool.Pool[In, Out], op
 	if m.max == 0 {
 		m.max = int(nc.MaxPayload())
 	}
+	m.requests = newReceiver(m.codec)
+	m.senders.New = func() any { return newSender[Out](m.codec) }
 	group := opts.QueueGroup
 	if group == "" {
 		group = DefaultQueueGroup
@@ -148,25 +153,27 @@ func (m *Member[In, Out]) Stop(ctx context.Context) error {
 
 // handle runs on the endpoint subscription's goroutine: it must not wait.
 func (m *Member[In, Out]) handle(req micro.Request) {
-	c, ok := parseCall(req.Headers().Get(callHeader))
+	c, payload, ok := parseCall(req.Data())
 	if !ok {
-		_ = req.Error(codeUndecoded, "request without a valid "+callHeader+" header", nil)
+		_ = req.Error(errorCodes[kindUndecoded], "request without a crew call prefix", nil)
 		return
 	}
-	id := micro.WithHeaders(micro.Headers{idHeader: {c.id}})
-	if c.codec != m.codec.Name() {
-		_ = req.Error(codeUndecoded, fmt.Sprintf("request in codec %s, member decodes %s", c.codec, m.codec.Name()), nil, id)
+	answer := func(kind byte, msg string) {
+		_ = req.Error(errorCodes[kind], msg, append(appendAnswer(nil, c.attempt, kind), msg...))
+	}
+	if string(c.codec) != m.codec.Name() {
+		answer(kindUndecoded, fmt.Sprintf("request in codec %s, member decodes %s", c.codec, m.codec.Name()))
 		return
 	}
 	var in In
-	if err := m.codec.NewDecoder().Decode(req.Data(), &in); err != nil {
-		_ = req.Error(codeUndecoded, err.Error(), nil, id)
+	if err := decode(m.requests, payload, &in); err != nil {
+		answer(kindUndecoded, err.Error())
 		return
 	}
 	m.mu.Lock()
 	if m.stopping {
 		m.mu.Unlock()
-		_ = req.Error(codeBusy, "member stopping", nil, id)
+		answer(kindBusy, "member stopping")
 		return
 	}
 	m.inflight.Add(1)
@@ -174,7 +181,7 @@ func (m *Member[In, Out]) handle(req micro.Request) {
 	fut, err := m.pool.TrySubmit(m.ctx, in)
 	if err != nil {
 		m.inflight.Done()
-		_ = req.Error(codeBusy, err.Error(), nil, id)
+		answer(kindBusy, err.Error())
 		return
 	}
 	go m.await(req.Reply(), c, fut)
@@ -187,30 +194,45 @@ func (m *Member[In, Out]) await(reply string, c call, fut *pool.Future[Out]) {
 		m.beat(reply, c, fut)
 	}
 	out, err := fut.Wait(context.Background())
-	h := nats.Header{idHeader: {c.id}}
-	enc := m.codec.NewEncoder()
 	if err == nil {
-		body, encErr := enc.Encode(out)
+		var prefix [11]byte
+		enc := m.senders.Get().(*sender[Out])
+		body, encErr := enc.encode(appendAnswer(prefix[:0], c.attempt, kindValue), out)
 		switch {
 		case encErr != nil:
 			err = fmt.Errorf("remote: encode reply: %w", encErr)
 		case len(body) > m.max:
-			m.fail(reply, h, codeTooLarge, fmt.Sprintf("reply of %d bytes over the %d-byte limit", len(body), m.max), nil)
-			return
+			m.fail(reply, c, kindTooLarge, []byte(fmt.Sprintf("reply of %d bytes over the %d-byte limit", len(body), m.max)))
 		default:
-			_ = m.nc.PublishMsg(&nats.Msg{Subject: reply, Header: h, Data: body})
+			_ = m.nc.Publish(reply, body)
+		}
+		m.senders.Put(enc)
+		if err == nil {
 			return
 		}
 	}
+	m.fail(reply, c, kindTask, m.encodeError(err))
+}
+
+// encodeError encodes a task's error self-contained: errors are rare, and
+// keep no stream.
+func (m *Member[In, Out]) encodeError(err error) []byte {
+	enc := m.codec.NewEncoder()
 	body, encErr := enc.Encode(wire.FromError(err))
-	if encErr != nil || len(body) > m.max {
+	if encErr != nil || len(body)+16 > m.max {
 		body, _ = enc.Encode(&wire.Error{Msg: err.Error()})
 	}
-	m.fail(reply, h, codeTask, "task failed", body)
+	return append([]byte{plain}, body...)
 }
 
 // beat sends a heartbeat every c.heartbeat until fut resolves.
 func (m *Member[In, Out]) beat(reply string, c call, fut *pool.Future[Out]) {
+	select {
+	case <-fut.Done():
+		return // the common case: no timer
+	default:
+	}
+	beat := appendAnswer(nil, c.attempt, kindBeat)
 	t := time.NewTimer(c.heartbeat)
 	defer t.Stop()
 	for {
@@ -218,17 +240,21 @@ func (m *Member[In, Out]) beat(reply string, c call, fut *pool.Future[Out]) {
 		case <-fut.Done():
 			return
 		case <-t.C:
-			_ = m.nc.PublishMsg(&nats.Msg{Subject: reply, Header: nats.Header{idHeader: {c.id}, beatHeader: {"1"}}})
+			_ = m.nc.Publish(reply, beat)
 			t.Reset(c.heartbeat)
 		}
 	}
 }
 
-// fail publishes a micro service error. It is not req.Error because that
-// records the error on the request, which the service reads when the
-// handler returns, and this runs later, on another goroutine.
-func (m *Member[In, Out]) fail(reply string, h nats.Header, code, desc string, body []byte) {
-	h[micro.ErrorCodeHeader] = []string{code}
-	h[micro.ErrorHeader] = []string{desc}
-	_ = m.nc.PublishMsg(&nats.Msg{Subject: reply, Header: h, Data: body})
+// fail publishes an error answer with micro's error headers. It is not
+// req.Error because that records the error on the request, which the service
+// reads when the handler returns, and this runs later, on another goroutine.
+func (m *Member[In, Out]) fail(reply string, c call, kind byte, payload []byte) {
+	desc := "task failed"
+	if kind != kindTask {
+		desc = string(payload)
+	}
+	h := nats.Header{micro.ErrorCodeHeader: {errorCodes[kind]}, micro.ErrorHeader: {desc}}
+	data := append(appendAnswer(nil, c.attempt, kind), payload...)
+	_ = m.nc.PublishMsg(&nats.Msg{Subject: reply, Header: h, Data: data})
 }
