@@ -19,23 +19,27 @@ func AtMostOnce(ctx context.Context) context.Context { return mark(ctx, false) }
 // can, with a Done channel that never closes when its parent has none.
 type marked struct {
 	context.Context
-	idempotent bool
-	done       <-chan struct{}
+	key, val any
+	done     <-chan struct{}
 }
 
-func mark(ctx context.Context, idempotent bool) context.Context {
-	m := &marked{Context: ctx, idempotent: idempotent, done: ctx.Done()}
+func withMark(ctx context.Context, key, val any) context.Context {
+	m := &marked{Context: ctx, key: key, val: val, done: ctx.Done()}
 	if m.done == nil {
 		m.done = make(chan struct{})
 	}
 	return m
 }
 
+func mark(ctx context.Context, idempotent bool) context.Context {
+	return withMark(ctx, idempotentKey{}, idempotent)
+}
+
 func (m *marked) Done() <-chan struct{} { return m.done }
 
 func (m *marked) Value(key any) any {
-	if key == (idempotentKey{}) {
-		return m.idempotent
+	if key == m.key {
+		return m.val
 	}
 	return m.Context.Value(key)
 }
