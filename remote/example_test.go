@@ -39,3 +39,33 @@ func Example() {
 	fmt.Println(out, err)
 	// Output: HELLO <nil>
 }
+
+// In durable mode tasks go through a JetStream work queue: a member
+// acknowledges each one after it ran, and a member's death hands its tasks
+// to another member.
+func ExampleDurableFactory() {
+	srv, err := remote.NewServer(remote.ServerOptions{})
+	if err != nil {
+		panic(err)
+	}
+	defer srv.Close()
+
+	mc, _ := srv.Connect()
+	defer mc.Close()
+	work, _ := pool.NewFunc(func(_ context.Context, n int) (int, error) { return n * n, nil }, pool.Options{})
+	defer work.Close(context.Background())
+	member, err := remote.ServeDurable(context.Background(), mc, "square", work, remote.DurableOptions{})
+	if err != nil {
+		panic(err)
+	}
+	defer member.Stop(context.Background())
+
+	cc, _ := srv.Connect()
+	defer cc.Close()
+	p, _ := pool.New(remote.DurableFactory[int, int](cc, "square", remote.DurableOptions{}), pool.Options{MaxWorkers: 4})
+	defer p.Close(context.Background())
+
+	out, err := p.Run(remote.WithTaskID(context.Background(), "square-7"), 7)
+	fmt.Println(out, err)
+	// Output: 49 <nil>
+}

@@ -178,7 +178,14 @@ func (w *caller[In, Out]) attempt(ctx context.Context, body []byte) ([]byte, out
 	w.seq++
 	w.out = append(append(binary.AppendUvarint(w.out[:0], w.seq), w.call...), body...)
 	if err := w.c.nc.PublishRequest(w.c.service, w.inbox, w.out); err != nil {
-		return nil, 0, fmt.Errorf("remote: send to %q: %w", w.c.service, err)
+		err = fmt.Errorf("remote: send to %q: %w", w.c.service, err)
+		if errors.Is(err, nats.ErrConnectionClosed) {
+			// The worker cannot work again: let the pool rebuild it, under
+			// its RestartPolicy, and fail loudly if the connection stays
+			// closed.
+			err = pool.Fatal(err)
+		}
+		return nil, 0, err
 	}
 	w.timer.Reset(w.c.opts.LostAfter)
 	defer w.timer.Stop()

@@ -9,6 +9,7 @@ import (
 	"github.com/crewkit/crew/pool"
 	"github.com/crewkit/crew/remote"
 	"github.com/crewkit/crew/wire"
+	"github.com/nats-io/nats.go"
 	"github.com/stretchr/testify/require"
 )
 
@@ -229,5 +230,21 @@ func TestHeartbeats(t *testing.T) {
 		require.NoError(t, err)
 		require.Equal(t, "slow t", out)
 		require.Zero(t, ev.count(remote.Lost))
+	})
+}
+
+func TestClosedConnection(t *testing.T) {
+	t.Run("a caller whose connection closed fails its call with a fatal error", func(t *testing.T) {
+		s := startServer(t)
+		startMember(t, s, echo, pool.Options{}, remote.MemberOptions{})
+		nc, err := s.Connect()
+		require.NoError(t, err)
+		p := callers(t, nc, remote.Options{}, pool.Options{})
+		_, err = p.Run(context.Background(), job{Text: "before"})
+		require.NoError(t, err)
+		nc.Close()
+		_, err = p.Run(context.Background(), job{Text: "after"})
+		require.ErrorIs(t, err, nats.ErrConnectionClosed)
+		require.True(t, pool.IsFatal(err))
 	})
 }
