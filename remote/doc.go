@@ -31,6 +31,20 @@
 // pool sentinels match errors.As and errors.Is; other errors keep their
 // message.
 //
+// A caller whose connection closed fails its call with an error marked
+// [pool.Fatal], so the pool rebuilds the worker under its RestartPolicy and
+// fails with [pool.ErrPoolFailed] if the connection stays closed.
+//
+// # Durable mode
+//
+// [ServeDurable] and [DurableFactory] put tasks in a JetStream work-queue
+// stream instead: one durable pull consumer shared by every member, an
+// acknowledgement after the task ran and its answer was sent, in-progress
+// acknowledgements while it runs, delivery to another member when one dies
+// (after [DurableOptions].AckWait), deduplication by task ID ([WithTaskID]),
+// and a dead-letter subject ([DeadSubject]) after MaxDeliver deliveries. A
+// task runs at least once; its answer reaches a caller that still waits.
+//
 // # Wire
 //
 // Requests and replies are encoded by a [wire.Codec] ([wire.Gob] by default,
