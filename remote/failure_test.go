@@ -95,8 +95,10 @@ func TestMemberDiesMidTask(t *testing.T) {
 			startMember(t, s, echo, pool.Options{}, remote.MemberOptions{})
 			dying.nc.Close() // no reply and no heartbeat will come
 			require.NoError(t, <-done)
-			require.Equal(t, 1, ev.count(remote.Lost))
-			require.Equal(t, 1, ev.count(remote.Resent))
+			// One loss at least, the dead member's; a stall of the
+			// machine past LostAfter could add one more.
+			require.GreaterOrEqual(t, ev.count(remote.Lost), 1)
+			require.Equal(t, ev.count(remote.Lost), ev.count(remote.Resent))
 		})
 	}
 	t.Run("AtMostOnce overrides Options.Idempotent", func(t *testing.T) {
@@ -214,7 +216,7 @@ func TestOptions(t *testing.T) {
 func TestHeartbeats(t *testing.T) {
 	t.Run("a task that runs past LostAfter is kept alive by heartbeats", func(t *testing.T) {
 		s := startServer(t)
-		const lostAfter = 150 * time.Millisecond
+		const lostAfter = 400 * time.Millisecond
 		slow := func(ctx context.Context, j job) (string, error) {
 			select { // the workload: a task several times longer than LostAfter
 			case <-time.After(3 * lostAfter):
@@ -225,7 +227,7 @@ func TestHeartbeats(t *testing.T) {
 		}
 		startMember(t, s, slow, pool.Options{}, remote.MemberOptions{})
 		ev := newEvents()
-		p := callers(t, connect(t, s), remote.Options{Heartbeat: 10 * time.Millisecond, LostAfter: lostAfter, OnEvent: ev.add}, pool.Options{})
+		p := callers(t, connect(t, s), remote.Options{Heartbeat: 20 * time.Millisecond, LostAfter: lostAfter, OnEvent: ev.add}, pool.Options{})
 		out, err := p.Run(context.Background(), job{Text: "t"})
 		require.NoError(t, err)
 		require.Equal(t, "slow t", out)
