@@ -76,7 +76,7 @@ func (w *durableCaller[In, Out]) Handle(ctx context.Context, in In) (Out, error)
 		return zero, fmt.Errorf("remote: encode request: %w", err)
 	}
 	w.seq++
-	w.out = append(appendCall(w.out[:0], w.seq, 0, w.c.opts.Codec.Name()), body...)
+	w.out = append(appendCall(w.out[:0], w.seq, 0, 0, w.c.opts.Codec.Name()), body...)
 	if len(w.out) > w.c.max {
 		return zero, fmt.Errorf("%w: request of %d bytes over the %d-byte limit", ErrTooLarge, len(w.out), w.c.max)
 	}

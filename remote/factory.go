@@ -87,7 +87,7 @@ func newCaller[In, Out any](c *client) (*caller[In, Out], error) {
 		return nil, fmt.Errorf("remote: subscribe for replies: %w", err)
 	}
 	w.sub = sub
-	w.call = appendCall(nil, 0, c.opts.Heartbeat, c.opts.Codec.Name())[1:]
+	w.call = appendCall(nil, 0, 0, c.opts.Heartbeat, c.opts.Codec.Name())[2:]
 	w.timer = time.NewTimer(time.Hour)
 	w.timer.Stop()
 	return w, nil
@@ -176,7 +176,9 @@ func (w *caller[In, Out]) sleep(ctx context.Context, d time.Duration) error {
 // connection failed.
 func (w *caller[In, Out]) attempt(ctx context.Context, body []byte) ([]byte, outcome, error) {
 	w.seq++
-	w.out = append(append(binary.AppendUvarint(w.out[:0], w.seq), w.call...), body...)
+	w.out = binary.AppendUvarint(w.out[:0], w.seq)
+	w.out = binary.AppendUvarint(w.out, budget(ctx))
+	w.out = append(append(w.out, w.call...), body...)
 	if err := w.c.nc.PublishRequest(w.c.service, w.inbox, w.out); err != nil {
 		err = fmt.Errorf("remote: send to %q: %w", w.c.service, err)
 		if errors.Is(err, nats.ErrConnectionClosed) {
@@ -215,6 +217,16 @@ func (w *caller[In, Out]) attempt(ctx context.Context, body []byte) ([]byte, out
 			}
 		}
 	}
+}
+
+// budget returns the milliseconds left before ctx's deadline, at least 1,
+// or 0 when ctx has none.
+func budget(ctx context.Context) uint64 {
+	dl, ok := ctx.Deadline()
+	if !ok {
+		return 0
+	}
+	return uint64(max(time.Until(dl).Milliseconds(), 1))
 }
 
 // decode turns a member's final answer into the call's result.

@@ -250,3 +250,29 @@ func TestClosedConnection(t *testing.T) {
 		require.True(t, pool.IsFatal(err))
 	})
 }
+
+func TestCallerDeadline(t *testing.T) {
+	t.Run("a task whose caller's deadline passed while it was queued never runs", func(t *testing.T) {
+		s := startServer(t)
+		h := newHandler()
+		m := startMember(t, s, h.run, pool.Options{MaxWorkers: 1}, remote.MemberOptions{})
+		p := callers(t, connect(t, s), remote.Options{}, pool.Options{MaxWorkers: 4})
+		first, err := p.Submit(context.Background(), job{Op: "block", Text: "first"})
+		require.NoError(t, err)
+		require.Equal(t, "first", <-h.started)
+
+		ctx, cancel := context.WithTimeout(context.Background(), 200*time.Millisecond)
+		defer cancel()
+		_, err = p.Run(ctx, job{Op: "block", Text: "late"})
+		require.ErrorIs(t, err, context.DeadlineExceeded)
+		require.Eventually(t, func() bool { return m.pool.Stats().Canceled == 1 }, 5*time.Second, time.Millisecond)
+
+		close(h.release)
+		_, err = first.Wait(context.Background())
+		require.NoError(t, err)
+		out, err := p.Run(context.Background(), job{Text: "after"})
+		require.NoError(t, err)
+		require.Equal(t, "echo after", out)
+		require.Empty(t, h.started, "the late task must not have run")
+	})
+}

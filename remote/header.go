@@ -8,7 +8,7 @@ import (
 // Every crew message starts with a short prefix, so that the common path
 // carries no NATS headers (which cost a parse on each side):
 //
-//	request: uvarint attempt, uvarint heartbeat ms, byte len(codec), codec, payload
+//	request: uvarint attempt, uvarint budget ms, uvarint heartbeat ms, byte len(codec), codec, payload
 //	answer:  uvarint attempt, byte kind, payload
 //
 // An answer that is an error also carries micro's error headers, so that
@@ -27,13 +27,17 @@ var errorCodes = [...]string{kindBusy: "503", kindTask: "500", kindTooLarge: "41
 
 // call is what a request's prefix says.
 type call struct {
-	attempt   uint64
+	attempt uint64
+	// budget is how long the caller will still wait, so that a member
+	// does not start a task whose caller has given up; 0 means no limit.
+	budget    time.Duration
 	heartbeat time.Duration
 	codec     []byte
 }
 
-func appendCall(b []byte, attempt uint64, heartbeat time.Duration, codec string) []byte {
+func appendCall(b []byte, attempt uint64, budget, heartbeat time.Duration, codec string) []byte {
 	b = binary.AppendUvarint(b, attempt)
+	b = binary.AppendUvarint(b, uint64(budget.Milliseconds()))
 	b = binary.AppendUvarint(b, uint64(heartbeat.Milliseconds()))
 	b = append(b, byte(len(codec)))
 	return append(b, codec...)
@@ -46,6 +50,12 @@ func parseCall(b []byte) (call, []byte, bool) {
 	if c.attempt, k = binary.Uvarint(b); k <= 0 {
 		return c, nil, false
 	}
+	b = b[k:]
+	budget, k := binary.Uvarint(b)
+	if k <= 0 || budget > uint64(365*24*time.Hour/time.Millisecond) {
+		return c, nil, false
+	}
+	c.budget = time.Duration(budget) * time.Millisecond
 	b = b[k:]
 	ms, k := binary.Uvarint(b)
 	if k <= 0 || ms > uint64(time.Hour.Milliseconds()) || len(b) <= k {

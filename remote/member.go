@@ -178,18 +178,30 @@ func (m *Member[In, Out]) handle(req micro.Request) {
 	}
 	m.inflight.Add(1)
 	m.mu.Unlock()
-	fut, err := m.pool.TrySubmit(m.ctx, in)
+	ctx, cancel := m.ctx, context.CancelFunc(nil)
+	if c.budget > 0 {
+		// Past the caller's deadline the task is not worth starting: the
+		// pool drops it if it is still queued then.
+		ctx, cancel = context.WithTimeout(m.ctx, c.budget)
+	}
+	fut, err := m.pool.TrySubmit(ctx, in)
 	if err != nil {
+		if cancel != nil {
+			cancel()
+		}
 		m.inflight.Done()
 		answer(kindBusy, err.Error())
 		return
 	}
-	go m.await(req.Reply(), c, fut)
+	go m.await(req.Reply(), c, fut, cancel)
 }
 
 // await answers a task once it resolves, with heartbeats until then.
-func (m *Member[In, Out]) await(reply string, c call, fut *pool.Future[Out]) {
+func (m *Member[In, Out]) await(reply string, c call, fut *pool.Future[Out], cancel context.CancelFunc) {
 	defer m.inflight.Done()
+	if cancel != nil {
+		defer cancel()
+	}
 	if c.heartbeat > 0 {
 		m.beat(reply, c, fut)
 	}
