@@ -57,9 +57,6 @@ type Member[In, Out any] struct {
 	requests *receiver
 	senders  sync.Pool // of *sender[Out]
 
-	ctx    context.Context
-	cancel context.CancelFunc
-
 	mu       sync.Mutex
 	stopping bool
 	inflight sync.WaitGroup
@@ -92,7 +89,6 @@ func Serve[In, Out any](nc *nats.Conn, service string, p *pool.Pool[In, Out], op
 	if version == "" {
 		version = "1.0.0"
 	}
-	m.ctx, m.cancel = context.WithCancel(context.Background())
 	svc, err := micro.AddService(nc, micro.Config{
 		Name:         service,
 		Version:      version,
@@ -106,7 +102,6 @@ func Serve[In, Out any](nc *nats.Conn, service string, p *pool.Pool[In, Out], op
 		},
 	})
 	if err != nil {
-		m.cancel()
 		return nil, fmt.Errorf("remote: serve %q: %w", service, err)
 	}
 	m.svc = svc
@@ -114,7 +109,6 @@ func Serve[In, Out any](nc *nats.Conn, service string, p *pool.Pool[In, Out], op
 	// callers on any connection reach this member.
 	if err := nc.Flush(); err != nil {
 		_ = svc.Stop()
-		m.cancel()
 		return nil, fmt.Errorf("remote: serve %q: %w", service, err)
 	}
 	return m, nil
@@ -128,8 +122,8 @@ func (m *Member[In, Out]) Service() micro.Service { return m.svc }
 
 // Stop stops taking requests, then waits until every task the member took
 // has been answered. Requests that arrive meanwhile are answered busy, so
-// their callers go to another member. If ctx ends first, Stop cancels the
-// tasks' contexts and returns ctx.Err() without waiting for them further.
+// their callers go to another member. If ctx ends first, Stop returns
+// ctx.Err(); the tasks still running are the pool's, which Close cancels.
 // Stop does not close the pool.
 func (m *Member[In, Out]) Stop(ctx context.Context) error {
 	m.mu.Lock()
@@ -143,10 +137,8 @@ func (m *Member[In, Out]) Stop(ctx context.Context) error {
 	}()
 	select {
 	case <-done:
-		m.cancel()
 		return err
 	case <-ctx.Done():
-		m.cancel()
 		return errors.Join(err, ctx.Err())
 	}
 }
@@ -178,11 +170,12 @@ func (m *Member[In, Out]) handle(req micro.Request) {
 	}
 	m.inflight.Add(1)
 	m.mu.Unlock()
-	ctx, cancel := m.ctx, context.CancelFunc(nil)
+	// A task's ctx ends only at its caller's deadline, past which it is not
+	// worth starting: the pool drops it if it is still queued then. Without
+	// a deadline the ctx cannot end, which keeps the pool on its fast path.
+	ctx, cancel := context.Background(), context.CancelFunc(nil)
 	if c.budget > 0 {
-		// Past the caller's deadline the task is not worth starting: the
-		// pool drops it if it is still queued then.
-		ctx, cancel = context.WithTimeout(m.ctx, c.budget)
+		ctx, cancel = context.WithTimeout(ctx, c.budget)
 	}
 	fut, err := m.pool.TrySubmit(ctx, in)
 	if err != nil {
