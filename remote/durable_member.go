@@ -60,7 +60,7 @@ func ServeDurable[In, Out any](ctx context.Context, nc *nats.Conn, service strin
 		return nil, fmt.Errorf("remote: jetstream: %w", err)
 	}
 	m := &DurableMember[In, Out]{nc: nc, js: js, pool: p, opts: o, service: service, max: o.MaxPayload,
-		requests: newReceiver(o.Codec), done: newAnswers(4096), slots: make(chan struct{}, o.MaxInFlight)}
+		requests: newReceiver(o.Codec), done: newAnswers(4096, 16<<20), slots: make(chan struct{}, o.MaxInFlight)}
 	if m.max == 0 {
 		m.max = int(nc.MaxPayload())
 	}
@@ -282,16 +282,19 @@ func (m *DurableMember[In, Out]) deadLetter(msg jetstream.Msg, reply string, c c
 }
 
 // answers remembers the answers of recent tasks by task ID, to answer a
-// task delivered again after its ack was lost without running it again.
+// task delivered again after its ack was lost without running it again. It
+// keeps at most n answers and maxBytes of them, dropping the oldest first.
 type answers struct {
-	mu    sync.Mutex
-	byID  map[string][]byte
-	order []string
-	next  int
+	mu       sync.Mutex
+	byID     map[string][]byte
+	order    []string // a ring, oldest at next
+	next     int
+	bytes    int
+	maxBytes int
 }
 
-func newAnswers(n int) *answers {
-	return &answers{byID: make(map[string][]byte, n), order: make([]string, n)}
+func newAnswers(n, maxBytes int) *answers {
+	return &answers{byID: make(map[string][]byte, n), order: make([]string, n), maxBytes: maxBytes}
 }
 
 func (a *answers) get(id string) ([]byte, bool) {
@@ -305,15 +308,29 @@ func (a *answers) get(id string) ([]byte, bool) {
 }
 
 func (a *answers) put(id string, answer []byte) {
-	if id == "" {
+	if id == "" || len(answer) > a.maxBytes {
 		return
 	}
 	a.mu.Lock()
 	defer a.mu.Unlock()
-	if old := a.order[a.next]; old != "" {
-		delete(a.byID, old)
+	if _, ok := a.byID[id]; ok {
+		return
 	}
+	a.evict(a.next)
 	a.order[a.next] = id
 	a.byID[id] = answer
+	a.bytes += len(answer)
 	a.next = (a.next + 1) % len(a.order)
+	for i := a.next; a.bytes > a.maxBytes; i = (i + 1) % len(a.order) {
+		a.evict(i)
+	}
+}
+
+// evict forgets the answer at ring position i, if any.
+func (a *answers) evict(i int) {
+	if old := a.order[i]; old != "" {
+		a.bytes -= len(a.byID[old])
+		delete(a.byID, old)
+		a.order[i] = ""
+	}
 }
