@@ -109,7 +109,9 @@ func (k EventKind) String() string {
 
 // Event reports a retry or a loss on one call.
 type Event struct {
-	Kind    EventKind
+	// Kind says what happened.
+	Kind EventKind
+	// Service is the service the call went to.
 	Service string
 	// Attempt counts the sends of this call so far, starting at 1.
 	Attempt int
