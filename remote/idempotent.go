@@ -35,8 +35,10 @@ func mark(ctx context.Context, idempotent bool) context.Context {
 	return withMark(ctx, idempotentKey{}, idempotent)
 }
 
+// Done returns the parent's Done channel, or one that never closes.
 func (m *marked) Done() <-chan struct{} { return m.done }
 
+// Value returns the mark for its key and asks the parent for the others.
 func (m *marked) Value(key any) any {
 	if key == m.key {
 		return m.val
