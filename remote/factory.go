@@ -1,0 +1,254 @@
+package remote
+
+import (
+	"context"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"time"
+
+	"github.com/crewkit/crew/pool"
+	"github.com/crewkit/crew/wire"
+	"github.com/nats-io/nats.go"
+)
+
+// Factory returns a pool.Factory whose workers send each task to a member
+// of service over nc and return its answer, so that
+//
+//	p, err := pool.New(remote.Factory[In, Out](nc, "resize", remote.Options{}), pool.Options{MaxWorkers: 64})
+//
+// gives Run, Submit, Stats and Close over the network, the local pool
+// bounding how many tasks are in flight (one per worker).
+//
+// A busy answer is retried with backoff, and NATS's queue group picks the
+// member again, until ctx ends. A member that goes silent mid-task fails the
+// call with ErrMemberLost or sends it again, as Options.Idempotent and the
+// per-call Idempotent and AtMostOnce choose. A task's error arrives with its
+// kind: errors.Is matches pool.ErrTimeout, pool.ErrPoolFailed and the other
+// pool sentinels, errors.As finds a *pool.PanicError, and other errors keep
+// their message.
+//
+// Factory panics with a message starting with "remote:" when opts are
+// invalid, since that is a programming error.
+func Factory[In, Out any](nc *nats.Conn, service string, opts Options) pool.Factory[In, Out] {
+	o, err := opts.withDefaults()
+	if err == nil && (nc == nil || service == "") {
+		err = errors.New("remote: Factory needs a connection and a service name")
+	}
+	if err != nil {
+		panic(err.Error())
+	}
+	c := &client{nc: nc, service: service, opts: o, max: o.MaxPayload, replies: newReceiver(o.Codec)}
+	if c.max == 0 {
+		c.max = int(nc.MaxPayload())
+	}
+	return func(ctx context.Context, info pool.WorkerInfo) (pool.Worker[In, Out], error) {
+		return newCaller[In, Out](c)
+	}
+}
+
+// client is what a Factory's workers share.
+type client struct {
+	nc      *nats.Conn
+	service string
+	opts    Options
+	max     int
+	replies *receiver
+}
+
+func (c *client) emit(kind EventKind, attempt int) {
+	if c.opts.OnEvent != nil {
+		c.opts.OnEvent(Event{Kind: kind, Service: c.service, Attempt: attempt})
+	}
+}
+
+// caller is one worker: one call at a time, on its own reply inbox.
+type caller[In, Out any] struct {
+	c     *client
+	inbox string
+	sub   *nats.Subscription
+	msgs  chan *nats.Msg
+	timer *time.Timer
+	seq   uint64
+	enc   *sender[In]
+	out   []byte
+	call  []byte // the request prefix's constant tail: heartbeat, codec
+}
+
+// replies buffers messages for one caller: a reply, heartbeats, and stale
+// messages of attempts it gave up on.
+const replies = 256
+
+func newCaller[In, Out any](c *client) (*caller[In, Out], error) {
+	w := &caller[In, Out]{c: c, inbox: c.nc.NewInbox(), msgs: make(chan *nats.Msg, replies), enc: newSender[In](c.opts.Codec)}
+	sub, err := c.nc.ChanSubscribe(w.inbox, w.msgs)
+	if err != nil {
+		return nil, fmt.Errorf("remote: subscribe for replies: %w", err)
+	}
+	w.sub = sub
+	w.call = appendCall(nil, 0, 0, c.opts.Heartbeat, c.opts.Codec.Name())[2:]
+	w.timer = time.NewTimer(time.Hour)
+	w.timer.Stop()
+	return w, nil
+}
+
+// Close unsubscribes the worker's inbox.
+func (w *caller[In, Out]) Close(context.Context) error {
+	w.timer.Stop()
+	if err := w.sub.Unsubscribe(); err != nil && !errors.Is(err, nats.ErrConnectionClosed) {
+		return fmt.Errorf("remote: unsubscribe: %w", err)
+	}
+	return nil
+}
+
+// outcome classifies one attempt.
+type outcome int
+
+const (
+	answered outcome = iota
+	busy
+	noMembers
+	lost
+)
+
+// Handle sends in to a member and waits for its answer.
+func (w *caller[In, Out]) Handle(ctx context.Context, in In) (Out, error) {
+	var zero Out
+	body, err := w.enc.encode(nil, in)
+	if err != nil {
+		return zero, fmt.Errorf("remote: encode request: %w", err)
+	}
+	if len(body) > w.c.max {
+		return zero, fmt.Errorf("%w: request of %d bytes over the %d-byte limit", ErrTooLarge, len(body), w.c.max)
+	}
+	retry := idempotent(ctx, w.c.opts.Idempotent)
+	wait := w.c.opts.Backoff
+	var start time.Time
+	for attempt := 1; ; attempt++ {
+		answer, out, err := w.attempt(ctx, body)
+		if err != nil {
+			return zero, err
+		}
+		switch out {
+		case answered:
+			return w.decode(answer)
+		case lost:
+			w.c.emit(Lost, attempt)
+			if !retry {
+				return zero, fmt.Errorf("%w: no answer from service %q for %v", ErrMemberLost, w.c.service, w.c.opts.LostAfter)
+			}
+			w.c.emit(Resent, attempt)
+			continue
+		case noMembers:
+			w.c.emit(NoResponders, attempt)
+			if start.IsZero() {
+				start = time.Now()
+			}
+			if time.Since(start) >= w.c.opts.NoMembersWait {
+				return zero, fmt.Errorf("%w on %q", ErrNoMembers, w.c.service)
+			}
+		case busy:
+			w.c.emit(Busy, attempt)
+			start = time.Time{}
+		}
+		if err := w.sleep(ctx, wait); err != nil {
+			return zero, err
+		}
+		wait = min(2*wait, w.c.opts.MaxBackoff)
+	}
+}
+
+// sleep waits d with jitter (between d/2 and d), or until ctx ends.
+func (w *caller[In, Out]) sleep(ctx context.Context, d time.Duration) error {
+	w.timer.Reset(d/2 + rand.N(d/2+1))
+	select {
+	case <-w.timer.C:
+		return nil
+	case <-ctx.Done():
+		w.timer.Stop()
+		return ctx.Err()
+	}
+}
+
+// attempt sends body once and waits for the answer, heartbeats resetting
+// the silence allowed. An error means the call is over: ctx ended, or the
+// connection failed.
+func (w *caller[In, Out]) attempt(ctx context.Context, body []byte) ([]byte, outcome, error) {
+	w.seq++
+	w.out = binary.AppendUvarint(w.out[:0], w.seq)
+	w.out = binary.AppendUvarint(w.out, budget(ctx))
+	w.out = append(append(w.out, w.call...), body...)
+	if err := w.c.nc.PublishRequest(w.c.service, w.inbox, w.out); err != nil {
+		err = fmt.Errorf("remote: send to %q: %w", w.c.service, err)
+		if errors.Is(err, nats.ErrConnectionClosed) {
+			// The worker cannot work again: let the pool rebuild it, under
+			// its RestartPolicy, and fail loudly if the connection stays
+			// closed.
+			err = pool.Fatal(err)
+		}
+		return nil, 0, err
+	}
+	w.timer.Reset(w.c.opts.LostAfter)
+	defer w.timer.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return nil, 0, ctx.Err()
+		case <-w.timer.C:
+			return nil, lost, nil
+		case m, ok := <-w.msgs:
+			if !ok {
+				return nil, 0, fmt.Errorf("remote: reply subscription closed: %w", nats.ErrConnectionClosed)
+			}
+			if len(m.Data) == 0 && m.Header.Get("Status") == "503" {
+				return nil, noMembers, nil
+			}
+			attempt, kind, _, ok := parseAnswer(m.Data)
+			switch {
+			case !ok || attempt != w.seq:
+				continue // from an attempt given up on, or not crew's
+			case kind == kindBeat:
+				w.timer.Reset(w.c.opts.LostAfter)
+			case kind == kindBusy:
+				return nil, busy, nil
+			default:
+				return m.Data, answered, nil
+			}
+		}
+	}
+}
+
+// budget returns the milliseconds left before ctx's deadline, at least 1,
+// or 0 when ctx has none.
+func budget(ctx context.Context) uint64 {
+	dl, ok := ctx.Deadline()
+	if !ok {
+		return 0
+	}
+	return uint64(max(time.Until(dl).Milliseconds(), 1))
+}
+
+// decode turns a member's final answer into the call's result.
+func (w *caller[In, Out]) decode(answer []byte) (Out, error) {
+	var out Out
+	_, kind, payload, _ := parseAnswer(answer)
+	switch kind {
+	case kindValue:
+		if err := decode(w.c.replies, payload, &out); err != nil {
+			return out, fmt.Errorf("%w: reply from %q: %w", ErrUndecodable, w.c.service, err)
+		}
+		return out, nil
+	case kindTask:
+		var e wire.Error
+		if err := decode(w.c.replies, payload, &e); err != nil {
+			return out, fmt.Errorf("%w: error from %q: %w", ErrUndecodable, w.c.service, err)
+		}
+		return out, e.Err()
+	case kindTooLarge:
+		return out, fmt.Errorf("%w: %s", ErrTooLarge, payload)
+	case kindUndecoded:
+		return out, fmt.Errorf("%w: %s", ErrUndecodable, payload)
+	}
+	return out, fmt.Errorf("remote: service %q answered with unknown kind %d", w.c.service, kind)
+}
