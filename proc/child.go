@@ -36,7 +36,6 @@ type child struct {
 	why      error            // set before broken is closed: why it is unusable
 	exited   chan struct{}    // closed once the child is reaped
 	state    *os.ProcessState // set before exited is closed
-	killed   atomic.Bool      // the parent sent SIGKILL
 	stderr   tail
 	outputs  sync.WaitGroup // the two forwarders
 	pipes    []*os.File     // the read ends of stdout and stderr
@@ -120,9 +119,12 @@ func (c *child) violate(why error) {
 	c.warn("discarding a child that broke the protocol", c, "reason", why.Error())
 }
 
+// kill sends SIGKILL; it does nothing once the child is reaped, or for a
+// child with no process (the fuzz test's).
 func (c *child) kill() {
-	c.killed.Store(true)
-	_ = c.cmd.Process.Signal(syscall.SIGKILL) // fails only once it is reaped
+	if c.cmd != nil && c.cmd.Process != nil {
+		_ = c.cmd.Process.Signal(syscall.SIGKILL)
+	}
 }
 
 // isBroken reports whether the child is unusable; a nil child is.

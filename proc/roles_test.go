@@ -114,6 +114,17 @@ func serveRole(role string) int {
 		}, proc.ServeOptions{})
 	case "silent": // never answers the handshake
 		time.Sleep(time.Hour)
+	case "middle": // a parent that prints its child's PID and waits to be killed
+		p, err := pool.New(proc.Factory[Job, Reply](proc.Self("echo"), proc.Options{}), pool.Options{MaxWorkers: 1})
+		if err != nil {
+			break
+		}
+		r, err := p.Run(ctx, Job{Op: "pid"})
+		if err != nil {
+			break
+		}
+		fmt.Println(r.PID)
+		time.Sleep(time.Hour)
 	case "garbage", "double":
 		err = misbehave(role)
 	default:
