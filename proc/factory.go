@@ -1,6 +1,7 @@
 package proc
 
 import (
+	"bufio"
 	"context"
 	"encoding/json"
 	"errors"
@@ -84,13 +85,14 @@ func (f *factory) spawn(id int) (c *child, err error) {
 	}
 	taskR, taskW := pipe()
 	replR, replW := pipe()
+	ctrlR, ctrlW := pipe()
 	outR, outW := pipe()
 	errR, errW := pipe()
 	if err != nil {
 		closeAll(files)
 		return nil, fmt.Errorf("proc: pipe: %w", err)
 	}
-	cmd.ExtraFiles = append([]*os.File{taskR, replW}, cmd.ExtraFiles...)
+	cmd.ExtraFiles = append([]*os.File{taskR, replW, ctrlR}, cmd.ExtraFiles...)
 	cmd.Stdin, cmd.Stdout, cmd.Stderr = nil, outW, errW
 	cmd.Env = f.env(cmd.Env)
 	dieWithParent(cmd)
@@ -98,12 +100,12 @@ func (f *factory) spawn(id int) (c *child, err error) {
 		closeAll(files)
 		return nil, fmt.Errorf("proc: worker %d: start %s: %w", id, cmd.Path, err)
 	}
-	closeAll([]*os.File{taskR, replW, outW, errW}) // the child's ends
+	closeAll([]*os.File{taskR, replW, ctrlR, outW, errW}) // the child's ends
 	c = &child{
 		worker: id, pid: cmd.Process.Pid, cmd: cmd, max: f.opts.MaxFrame,
-		tasks: taskW, repl: replR, enc: f.opts.Codec.NewEncoder(), dec: f.opts.Codec.NewDecoder(),
-		replies: make(chan wire.Frame, 1), broken: make(chan struct{}), exited: make(chan struct{}),
-		reading: make(chan struct{}), stopped: make(chan struct{}),
+		tasks: taskW, ctrl: ctrlW, repl: replR, br: bufio.NewReaderSize(replR, 64<<10),
+		enc: f.opts.Codec.NewEncoder(), dec: f.opts.Codec.NewDecoder(), fired: make(chan struct{}, 1),
+		broken: make(chan struct{}), exited: make(chan struct{}), stopped: make(chan struct{}),
 		stderr: tail{max: f.opts.StderrLines}, pipes: []*os.File{outR, errR}, warn: f.warn,
 	}
 	if f.opts.MemoryLimit > 0 {
@@ -112,7 +114,6 @@ func (f *factory) spawn(id int) (c *child, err error) {
 		}
 	}
 	go c.wait()
-	go c.read()
 	c.outputs.Add(2)
 	go func() {
 		defer c.outputs.Done()
@@ -158,7 +159,7 @@ func closeAll(files []*os.File) {
 // handshake sends hello and waits for ready. On failure the child is
 // stopped and reaped, and the error matches ErrHandshake.
 func (f *factory) handshake(ctx context.Context, c *child, info pool.WorkerInfo) error {
-	err := c.send(wire.Frame{Kind: kindHello, Body: marshal(hello{
+	err := c.send(c.tasks, wire.Frame{Kind: kindHello, Body: marshal(hello{
 		Version: protocolVersion, Codec: f.opts.Codec.Name(), Worker: info.ID, Pool: info.Pool,
 	})}, f.opts.StartTimeout)
 	if err == nil {
@@ -174,28 +175,23 @@ func (f *factory) handshake(ctx context.Context, c *child, info pool.WorkerInfo)
 	return c.death(err, f.opts.Grace)
 }
 
-// await waits for the child's answer to hello.
+// await reads the child's answer to hello.
 func (f *factory) await(ctx context.Context, c *child) error {
-	t := time.NewTimer(f.opts.StartTimeout)
-	defer t.Stop()
-	var fr wire.Frame
-	select {
-	case fr = <-c.replies:
-	case <-c.broken:
-		select {
-		case fr = <-c.replies: // answered, then broke: report the answer
-		default:
-			if c.why != nil && c.why != errPipeClosed {
-				return c.why
-			}
-			return errors.New("no answer")
+	_ = c.repl.SetReadDeadline(time.Now().Add(f.opts.StartTimeout))
+	unwatch := c.watch(ctx)
+	fr, err := c.next(0)
+	unwatch()
+	switch {
+	case errors.Is(err, errGone):
+		return errors.New("no answer")
+	case errors.Is(err, os.ErrDeadlineExceeded):
+		if ctx.Err() != nil {
+			return context.Cause(ctx)
 		}
-	case <-t.C:
 		return fmt.Errorf("no handshake within %v", f.opts.StartTimeout)
-	case <-ctx.Done():
-		return context.Cause(ctx)
-	}
-	if fr.Kind == kindRefuse {
+	case err != nil:
+		return err
+	case fr.Kind == kindRefuse:
 		return fmt.Errorf("refused: %s", fr.Body)
 	}
 	var r ready

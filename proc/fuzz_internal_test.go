@@ -1,16 +1,18 @@
 package proc
 
 import (
-	"os"
+	"bufio"
+	"bytes"
 	"testing"
 
 	"github.com/crewkit/crew/wire"
 )
 
 // FuzzReplies feeds arbitrary bytes to the parent's reply handling, as a
-// child that writes garbage would: framing, the protocol's state checks and
-// the decoding of every delivered answer must fail cleanly, never panic,
-// and deliver at most one answer to the one task in flight.
+// child that writes garbage would: the handshake's answer, then the
+// answers to tasks 1, 2, ... Framing, the protocol's checks and the
+// decoding of every accepted answer must fail cleanly, never panic, and
+// accept exactly one answer per task, in order.
 func FuzzReplies(f *testing.F) {
 	enc := wire.Gob.NewEncoder()
 	result, _ := enc.Encode(&struct{ Text string }{"ok"})
@@ -22,44 +24,42 @@ func FuzzReplies(f *testing.F) {
 	f.Add(wire.AppendFrame(append([]byte(nil), ready...), wire.Frame{Kind: kindError, ID: 1, Body: []byte("\xff\x00")}))
 	f.Add([]byte{0xff, 0xff, 0xff, 0xff, 'O'})
 	f.Fuzz(func(t *testing.T, data []byte) {
-		r, w, err := os.Pipe()
-		if err != nil {
-			t.Fatal(err)
-		}
-		// No process: kill does nothing. replies holds the handshake and
-		// the one answer the protocol allows.
-		c := &child{max: 1 << 20, repl: r, replies: make(chan wire.Frame, 2), broken: make(chan struct{}),
-			reading: make(chan struct{}), warn: func(string, *child, ...any) {}}
-		c.inflight.Store(1)
-		go func() { _, _ = w.Write(data); _ = w.Close() }()
-		c.read()
-		_ = r.Close()
-		if !c.isBroken() {
-			t.Fatal("the reader returned with the child usable")
-		}
+		// No process: kill does nothing.
+		c := &child{max: 1 << 16, br: bufio.NewReaderSize(bytes.NewReader(data), 4096),
+			broken: make(chan struct{}), warn: func(string, *child, ...any) {}}
 		dec := wire.Gob.NewDecoder()
-		var answers int
-		for {
-			select {
-			case fr := <-c.replies:
-				switch fr.Kind {
-				case kindResult:
-					answers++
-					var out struct{ Text string }
-					_ = dec.Decode(fr.Body, &out)
-				case kindError, kindFatal:
-					answers++
-					var e wire.Error
-					_ = dec.Decode(fr.Body, &e)
-					_ = e.Err()
+		for want := uint64(0); ; want++ {
+			if want > 0 && c.stray() != nil {
+				return // bytes before the task was sent: refused
+			}
+			fr, err := c.next(want)
+			if err != nil {
+				if !c.isBroken() && err != errGone {
+					t.Fatalf("child usable after %v", err)
+				}
+				return
+			}
+			if want == 0 {
+				if fr.Kind != kindReady && fr.Kind != kindRefuse {
+					t.Fatalf("handshake frame of kind %q accepted", fr.Kind)
 				}
 				continue
-			default:
 			}
-			break
-		}
-		if answers > 1 {
-			t.Fatalf("%d answers delivered for one task", answers)
+			if fr.ID != want {
+				t.Fatalf("answer to %d accepted for task %d", fr.ID, want)
+			}
+			switch fr.Kind {
+			case kindResult:
+				var out struct{ Text string }
+				_ = dec.Decode(fr.Body, &out)
+			case kindError, kindFatal:
+				var e wire.Error
+				if dec.Decode(fr.Body, &e) == nil {
+					_ = e.Err()
+				}
+			default:
+				t.Fatalf("answer of kind %q accepted", fr.Kind)
+			}
 		}
 	})
 }

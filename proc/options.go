@@ -123,28 +123,17 @@ type ServeOptions struct {
 	// MaxFrame limits the size of one encoded task or reply in bytes. Zero
 	// means wire.DefaultMaxFrame (64 MiB).
 	MaxFrame int
-
-	// Grace is how long Serve waits, once the parent has gone, for a
-	// running task to return after its ctx was cancelled. Zero means
-	// DefaultGrace (one second).
-	Grace time.Duration
 }
 
 func (o ServeOptions) withDefaults() (ServeOptions, error) {
 	if o.MaxFrame < 0 {
 		return o, fmt.Errorf("proc: MaxFrame must be >= 0, got %d", o.MaxFrame)
 	}
-	if o.Grace < 0 {
-		return o, fmt.Errorf("proc: Grace must be >= 0, got %v", o.Grace)
-	}
 	if o.Codec == nil {
 		o.Codec = wire.Gob
 	}
 	if o.MaxFrame == 0 {
 		o.MaxFrame = wire.DefaultMaxFrame
-	}
-	if o.Grace == 0 {
-		o.Grace = DefaultGrace
 	}
 	return o, nil
 }

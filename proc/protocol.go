@@ -17,10 +17,13 @@ const (
 	envRole = "CREW_PROC_ROLE"
 )
 
-// The child reads tasks from fd 3 and writes replies to fd 4.
+// The child reads the handshake and tasks from fd 3, writes its answers
+// to fd 4, and reads cancel requests from fd 5, so that the goroutine that
+// runs tasks reads its next task itself, with no hand-off.
 const (
 	taskFD  = 3
 	replyFD = 4
+	ctrlFD  = 5
 )
 
 // Frame kinds. The parent sends hello, task and cancel; the child sends

@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"strings"
 	"time"
@@ -43,7 +44,7 @@ func (testWorker) Handle(ctx context.Context, j Job) (Reply, error) {
 	case "pid":
 		return Reply{PID: pid}, nil
 	case "print":
-		fmt.Println(j.Text)
+		fmt.Println("out:", j.Text)
 		fmt.Fprintln(os.Stderr, "err:", j.Text)
 		return Reply{PID: pid}, nil
 	case "block": // waits for cancellation
@@ -105,6 +106,16 @@ func serveRole(role string) int {
 				return strings.ToUpper(s), nil
 			}), nil
 		}, proc.ServeOptions{})
+	case "square":
+		err = proc.Serve(ctx, func(context.Context, pool.WorkerInfo) (pool.Worker[int, int], error) {
+			return pool.Func[int, int](square), nil
+		}, proc.ServeOptions{})
+	case "spin":
+		err = proc.Serve(ctx, func(context.Context, pool.WorkerInfo) (pool.Worker[int, int], error) {
+			return pool.Func[int, int](spinTask), nil
+		}, proc.ServeOptions{})
+	case "pipe-square":
+		err = pipeSquare()
 	case "early-exit":
 		fmt.Fprintln(os.Stderr, "no configuration found")
 		return 3
@@ -160,7 +171,10 @@ func misbehave(role string) error {
 			return err
 		}
 		if role == "garbage" {
-			_, err := w.Write([]byte("\x00\x00\x00\x05?garbage on the protocol pipe"))
+			if _, err := w.Write([]byte("\x00\x00\x00\x05?garbage on the protocol pipe")); err != nil {
+				return err
+			}
+			_, err := io.Copy(io.Discard, r) // until the parent kills it
 			return err
 		}
 		body, err := enc.Encode(&Reply{PID: os.Getpid()})

@@ -10,8 +10,8 @@ import (
 	"os"
 	"os/exec"
 	"strconv"
+	"sync"
 	"syscall"
-	"time"
 
 	"github.com/crewkit/crew/pool"
 	"github.com/crewkit/crew/wire"
@@ -41,18 +41,19 @@ func Self(role string, args ...string) func() *exec.Cmd {
 }
 
 // Serve runs the child side of a process worker: it builds one worker with
-// factory, as a pool would, and feeds it the tasks the parent sends on the
-// protocol pipe until the parent closes it or exits, or ctx ends. It
-// returns nil then, having closed the worker; the child's main should
-// return. Call it in a binary that Factory starts, directly or through
-// Self. It returns ErrNotWorker in a process that Factory did not start.
+// factory, as a pool would, and feeds it the tasks the parent sends until
+// the parent closes the pipe or exits, or ctx ends. It returns nil then,
+// having closed the worker; the child's main should return. Call it in a
+// binary that Factory starts, directly or through Self. It returns
+// ErrNotWorker in a process that Factory did not start.
 //
-// Tasks run one at a time on one goroutine, as in a pool. A task's ctx is
-// cancelled when the parent asks (its caller gave up or its deadline
-// passed). A panic in Handle fails the task with a *pool.PanicError, which
-// the parent's pool treats as a crash: the child is replaced. WorkerInfo
+// Tasks run one at a time on the goroutine that called Serve, as in a
+// pool. A task's ctx is cancelled when the parent asks (its caller gave up
+// or its deadline passed). A panic in Handle fails the task with a
+// *pool.PanicError, and the parent's pool replaces the child. WorkerInfo
 // carries the parent's worker ID and pool name; its Post is not connected
-// and returns pool.ErrClosed.
+// and returns pool.ErrClosed. A task that ignores its ctx keeps Serve from
+// returning; the parent kills the child after its Grace.
 //
 // Serve panics if opts is invalid.
 func Serve[In, Out any](ctx context.Context, factory pool.Factory[In, Out], opts ServeOptions) error {
@@ -65,19 +66,22 @@ func Serve[In, Out any](ctx context.Context, factory pool.Factory[In, Out], opts
 	}
 	// Grandchildren must neither inherit the pipes nor take themselves for
 	// workers.
-	syscall.CloseOnExec(taskFD)
-	syscall.CloseOnExec(replyFD)
+	for _, fd := range []int{taskFD, replyFD, ctrlFD} {
+		syscall.CloseOnExec(fd)
+	}
 	_ = os.Unsetenv(envProtocol)
 	_ = os.Unsetenv(envRole)
-	// Non-blocking, so that reads go through the poller and Close ends
-	// one when ctx ends.
+	// Non-blocking, so that reads park in the poller, where a task that a
+	// read readies runs at once, and so that Close ends a read.
 	_ = syscall.SetNonblock(taskFD, true)
-	r, w := os.NewFile(taskFD, "crew-tasks"), os.NewFile(replyFD, "crew-replies")
+	_ = syscall.SetNonblock(ctrlFD, true)
+	r, w, ctrl := os.NewFile(taskFD, "crew-tasks"), os.NewFile(replyFD, "crew-replies"), os.NewFile(ctrlFD, "crew-control")
 	defer w.Close()
 	defer r.Close()
-	stop := context.AfterFunc(ctx, func() { _ = r.Close() })
+	defer ctrl.Close()
+	stop := context.AfterFunc(ctx, func() { _ = r.Close(); _ = ctrl.Close() })
 	defer stop()
-	return serve(ctx, r, w, factory, o)
+	return serve(ctx, r, w, ctrl, factory, o)
 }
 
 // server is the child's end of the protocol.
@@ -87,16 +91,13 @@ type server[In, Out any] struct {
 	dec  wire.Decoder
 	opts ServeOptions
 	wk   pool.Worker[In, Out]
+
+	mu     sync.Mutex // guards the running task's ID and cancel
+	cur    uint64
+	cancel context.CancelFunc
 }
 
-type job[In any] struct {
-	id  uint64
-	ctx context.Context
-	in  In
-	end context.CancelFunc
-}
-
-func serve[In, Out any](ctx context.Context, r io.Reader, w io.Writer, factory pool.Factory[In, Out], o ServeOptions) error {
+func serve[In, Out any](ctx context.Context, r io.Reader, w io.Writer, ctrl io.Reader, factory pool.Factory[In, Out], o ServeOptions) error {
 	br := bufio.NewReaderSize(r, 64<<10)
 	s := &server[In, Out]{w: w, enc: o.Codec.NewEncoder(), dec: o.Codec.NewDecoder(), opts: o}
 	wk, err := s.handshake(ctx, br, factory)
@@ -104,31 +105,25 @@ func serve[In, Out any](ctx context.Context, r io.Reader, w io.Writer, factory p
 		return err
 	}
 	s.wk = wk
-	jobs := make(chan job[In])
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
-		for j := range jobs {
-			s.run(j)
-		}
+		s.control(ctrl)
 	}()
-	err = s.dispatch(ctx, br, jobs)
-	close(jobs)
-	t := time.NewTimer(o.Grace)
-	defer t.Stop()
-	select {
-	case <-done:
-		if c, ok := wk.(interface{ Close(context.Context) error }); ok {
-			_ = c.Close(ctx)
-		}
-	case <-t.C: // a task ignores its ctx: leave it to the process's exit
+	err = s.loop(ctx, br)
+	if c, ok := ctrl.(io.Closer); ok {
+		_ = c.Close() // ends control
+	}
+	<-done
+	if c, ok := wk.(interface{ Close(context.Context) error }); ok {
+		_ = c.Close(ctx)
 	}
 	return err
 }
 
 // handshake reads hello, builds the worker and answers ready, or refuse.
 func (s *server[In, Out]) handshake(ctx context.Context, br *bufio.Reader, factory pool.Factory[In, Out]) (pool.Worker[In, Out], error) {
-	f, err := wire.ReadFrame(br, s.opts.MaxFrame)
+	f, err := readFrame(br, s.opts.MaxFrame)
 	if err != nil {
 		return nil, fmt.Errorf("%w: %w", ErrHandshake, err)
 	}
@@ -171,50 +166,60 @@ func build[In, Out any](ctx context.Context, factory pool.Factory[In, Out], info
 	return w, err
 }
 
-// dispatch reads the parent's frames, hands tasks to the runner and
-// cancels the running one on request. It returns nil when the parent
-// closes the pipe or ctx ends.
-func (s *server[In, Out]) dispatch(ctx context.Context, br *bufio.Reader, jobs chan<- job[In]) error {
-	var cur job[In]
-	defer func() {
-		if cur.end != nil {
-			cur.end()
-		}
-	}()
+// loop reads tasks and runs them one at a time until the parent closes the
+// pipe or ctx ends.
+func (s *server[In, Out]) loop(ctx context.Context, br *bufio.Reader) error {
 	for {
-		f, err := wire.ReadFrame(br, s.opts.MaxFrame)
+		f, err := readFrame(br, s.opts.MaxFrame)
 		if err != nil {
 			if errors.Is(err, io.EOF) || ctx.Err() != nil {
 				return nil
 			}
 			return fmt.Errorf("proc: read from parent: %w", err)
 		}
-		switch f.Kind {
-		case kindTask:
-			j := job[In]{id: f.ID}
-			if err := s.dec.Decode(f.Body, &j.in); err != nil {
-				return fmt.Errorf("%w: decode task %d: %w", ErrProtocol, f.ID, err)
-			}
-			if cur.end != nil {
-				cur.end()
-			}
-			j.ctx, j.end = context.WithCancel(ctx)
-			cur = j
-			jobs <- j
-		case kindCancel:
-			if f.ID == cur.id && cur.end != nil {
-				cur.end()
-			}
-		default:
+		if f.Kind != kindTask {
 			return fmt.Errorf("%w: frame kind 0x%02x from the parent", ErrProtocol, f.Kind)
 		}
+		var in In
+		if err := s.dec.Decode(f.Body, &in); err != nil {
+			return fmt.Errorf("%w: decode task %d: %w", ErrProtocol, f.ID, err)
+		}
+		s.run(ctx, f.ID, in)
+	}
+}
+
+// control reads cancel requests until the parent closes the pipe.
+func (s *server[In, Out]) control(ctrl io.Reader) {
+	br := bufio.NewReader(ctrl)
+	for {
+		f, err := readFrame(br, s.opts.MaxFrame)
+		if err != nil {
+			s.mu.Lock()
+			if s.cancel != nil {
+				s.cancel() // the parent is gone
+			}
+			s.mu.Unlock()
+			return
+		}
+		s.mu.Lock()
+		if f.Kind == kindCancel && f.ID == s.cur && s.cancel != nil {
+			s.cancel()
+		}
+		s.mu.Unlock()
 	}
 }
 
 // run handles one task and writes its answer.
-func (s *server[In, Out]) run(j job[In]) {
-	out, err := s.handle(j)
-	j.end()
+func (s *server[In, Out]) run(ctx context.Context, id uint64, in In) {
+	tctx, cancel := context.WithCancel(ctx)
+	s.mu.Lock()
+	s.cur, s.cancel = id, cancel
+	s.mu.Unlock()
+	out, err := s.handle(tctx, in)
+	s.mu.Lock()
+	s.cur, s.cancel = 0, nil
+	s.mu.Unlock()
+	cancel()
 	kind := kindResult
 	var body []byte
 	if err == nil {
@@ -237,14 +242,14 @@ func (s *server[In, Out]) run(j job[In]) {
 			body, _ = s.enc.Encode(&wire.Error{Msg: err.Error()})
 		}
 	}
-	_ = wire.WriteFrame(s.w, wire.Frame{Kind: kind, ID: j.id, Body: body}, s.opts.MaxFrame)
+	_ = wire.WriteFrame(s.w, wire.Frame{Kind: kind, ID: id, Body: body}, s.opts.MaxFrame)
 }
 
-func (s *server[In, Out]) handle(j job[In]) (out Out, err error) {
+func (s *server[In, Out]) handle(ctx context.Context, in In) (out Out, err error) {
 	defer func() {
 		if v := recover(); v != nil {
 			err = &pool.PanicError{Value: v, Stack: stack()}
 		}
 	}()
-	return s.wk.Handle(j.ctx, j.in)
+	return s.wk.Handle(ctx, in)
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"os"
 	"time"
 
 	"github.com/crewkit/crew/pool"
@@ -46,7 +47,6 @@ func (w *worker[In, Out]) Handle(ctx context.Context, msg In) (out Out, err erro
 	}
 	w.seq++
 	id := w.seq
-	c.inflight.Store(id)
 	if err := w.sendTask(ctx, c, id, body); err != nil {
 		return out, pool.Fatal(c.death(nil, w.f.opts.Grace))
 	}
@@ -66,41 +66,38 @@ func (w *worker[In, Out]) Handle(ctx context.Context, msg In) (out Out, err erro
 func (w *worker[In, Out]) sendTask(ctx context.Context, c *child, id uint64, body []byte) error {
 	f := wire.Frame{Kind: kindTask, ID: id, Body: body}
 	if len(body) <= 4096 || ctx.Done() == nil {
-		return c.send(f, 0)
+		return c.send(c.tasks, f, 0)
 	}
 	stop := context.AfterFunc(ctx, func() {
 		_ = c.tasks.SetWriteDeadline(time.Now().Add(w.f.opts.Grace))
 	})
 	defer stop()
-	return c.send(f, 0)
+	return c.send(c.tasks, f, 0)
 }
 
-// answer waits for the child's answer to task id.
+// answer reads the child's answer to task id. When ctx ends first it sends
+// a cancel request and waits Grace more, then kills the child.
 func (w *worker[In, Out]) answer(ctx context.Context, c *child, id uint64) (wire.Frame, error) {
-	select {
-	case fr := <-c.replies:
-		return fr, nil
-	case <-c.broken:
-		return w.lost(c, nil)
-	case <-ctx.Done():
+	unwatch := c.watch(ctx)
+	fr, err := c.next(id)
+	unwatch()
+	if err == nil || !errors.Is(err, os.ErrDeadlineExceeded) {
+		return fr, w.lost(c, err)
 	}
 	// The caller gave up: ask the child to stop, and give it Grace.
-	t := time.NewTimer(w.f.opts.Grace)
-	defer t.Stop()
-	if c.send(wire.Frame{Kind: kindCancel, ID: id}, w.f.opts.Grace) != nil {
-		return w.lost(c, nil)
+	if c.send(c.ctrl, wire.Frame{Kind: kindCancel, ID: id}, w.f.opts.Grace) != nil {
+		return fr, w.lost(c, errGone)
 	}
-	select {
-	case fr := <-c.replies:
-		return fr, nil
-	case <-c.broken:
-		return w.lost(c, nil)
-	case <-t.C:
+	_ = c.repl.SetReadDeadline(time.Now().Add(w.f.opts.Grace))
+	fr, err = c.next(id)
+	_ = c.repl.SetReadDeadline(time.Time{})
+	if err == nil || !errors.Is(err, os.ErrDeadlineExceeded) {
+		return fr, w.lost(c, err)
 	}
 	reason := fmt.Errorf("%w: no answer %v after the task's ctx ended (%w)", ErrUnresponsive, w.f.opts.Grace, context.Cause(ctx))
 	c.fail(reason)
 	c.kill()
-	fr, err := w.lost(c, reason)
+	err = pool.Fatal(c.death(reason, w.f.opts.Grace))
 	if errors.Is(ctx.Err(), context.DeadlineExceeded) {
 		// A pool keeps a worker whose task timed out (it is not a
 		// crash): start the next child now rather than on the next
@@ -110,15 +107,17 @@ func (w *worker[In, Out]) answer(ctx context.Context, c *child, id uint64) (wire
 	return fr, err
 }
 
-// lost fails the task whose child broke or was killed under it; the error
-// is fatal, so that the pool rebuilds the worker and counts a crash.
-func (w *worker[In, Out]) lost(c *child, reason error) (wire.Frame, error) {
-	select {
-	case fr := <-c.replies: // answered just before it broke
-		return fr, nil
-	default:
+// lost turns the error of reading an answer into the task's error: the
+// child died or broke the protocol, and the error is fatal, so that the
+// pool rebuilds the worker and counts a crash.
+func (w *worker[In, Out]) lost(c *child, err error) error {
+	if err == nil {
+		return nil
 	}
-	return wire.Frame{}, pool.Fatal(c.death(reason, w.f.opts.Grace))
+	if errors.Is(err, ErrProtocol) {
+		return pool.Fatal(c.death(err, w.f.opts.Grace))
+	}
+	return pool.Fatal(c.death(nil, w.f.opts.Grace))
 }
 
 // decode turns the child's answer into the task's result or error.
@@ -179,10 +178,15 @@ func (w *worker[In, Out]) replace() {
 // caller that gives up while the child starts fails with its ctx's cause;
 // the start goes on for the next task.
 func (w *worker[In, Out]) current(ctx context.Context) (*child, error) {
+	if w.next == nil && w.c != nil {
+		if err := w.c.stray(); err != nil {
+			w.c.violate(err)
+		}
+	}
 	if w.next == nil && w.c.isBroken() {
 		if w.c != nil {
 			why := "it exited or closed its pipe"
-			if w.c.why != nil && w.c.why != errPipeClosed {
+			if w.c.why != nil {
 				why = w.c.why.Error()
 			}
 			w.warn("replacing a child that broke between tasks", w.c, "reason", why)
