@@ -108,10 +108,9 @@ func (f *factory) spawn(id int) (c *child, err error) {
 		broken: make(chan struct{}), exited: make(chan struct{}), stopped: make(chan struct{}),
 		stderr: tail{max: f.opts.StderrLines}, pipes: []*os.File{outR, errR}, warn: f.warn,
 	}
+	limitErr := error(nil)
 	if f.opts.MemoryLimit > 0 {
-		if err := limitData(c.pid, f.opts.MemoryLimit); err != nil {
-			c.kill()
-		}
+		limitErr = limitData(c.pid, f.opts.MemoryLimit)
 	}
 	go c.wait()
 	c.outputs.Add(2)
@@ -123,6 +122,11 @@ func (f *factory) spawn(id int) (c *child, err error) {
 		defer c.outputs.Done()
 		forward(errR, func(s string) { f.sink.line(id, c.pid, "stderr", s) }, &c.stderr)
 	}()
+	if limitErr != nil {
+		c.kill()
+		c.stop(f.opts.Grace, nil)
+		return nil, fmt.Errorf("proc: worker %d: %w", id, limitErr)
+	}
 	if f.opts.MaxRSS > 0 {
 		c.rss, _ = openRSS(c.pid) // nil when unsupported: never recycled
 	}
