@@ -128,6 +128,15 @@ func TestCrashes(t *testing.T) {
 		_, err = run(t, p, Job{Op: "pid"})
 		require.NoError(t, err)
 	})
+	t.Run("a child's GC gets a GOMEMLIMIT below its hard cap", func(t *testing.T) {
+		p := newPool(t, "echo", proc.Options{MemoryLimit: 1 << 30}, pool.Options{MaxWorkers: 1})
+		r, err := run(t, p, Job{Op: "getenv", Text: "GOMEMLIMIT"})
+		require.NoError(t, err)
+		require.Equal(t, strconv.Itoa((1<<30)/10*9), r.Text)
+		r, err = run(t, p, Job{Op: "getenv", Text: "CREW_PROC"})
+		require.NoError(t, err)
+		require.Empty(t, r.Text, "Serve hides the worker's marker from grandchildren")
+	})
 	t.Run("a child above MaxRSS is recycled after its task", func(t *testing.T) {
 		logs, logger := newLogs()
 		p := newPool(t, "echo", proc.Options{Logger: logger, MaxRSS: 200 << 20}, pool.Options{MaxWorkers: 1})

@@ -43,6 +43,8 @@ func (testWorker) Handle(ctx context.Context, j Job) (Reply, error) {
 		return Reply{PID: pid, Text: strings.ToUpper(j.Text)}, nil
 	case "pid":
 		return Reply{PID: pid}, nil
+	case "getenv":
+		return Reply{PID: pid, Text: os.Getenv(j.Text)}, nil
 	case "print":
 		fmt.Println("out:", j.Text)
 		fmt.Fprintln(os.Stderr, "err:", j.Text)
