@@ -75,44 +75,11 @@ func pidOf(t *testing.T, line string) int {
 	return pid
 }
 
-// logs collects log records as text lines.
-type logs struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-	ch  chan string
-}
-
-func newLogs() (*logs, *slog.Logger) {
-	l := &logs{ch: make(chan string, 1024)}
+// newLogs returns a logger whose records, one Write each, are collected
+// as lines.
+func newLogs() (*lines, *slog.Logger) {
+	l := newLines()
 	return l, slog.New(slog.NewTextHandler(l, nil))
-}
-
-func (l *logs) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	l.buf.Write(p)
-	select {
-	case l.ch <- string(p):
-	default:
-	}
-	return len(p), nil
-}
-
-func (l *logs) wait(t *testing.T, substr string) string {
-	t.Helper()
-	deadline := time.NewTimer(waitLimit)
-	defer deadline.Stop()
-	for {
-		select {
-		case s := <-l.ch:
-			if strings.Contains(s, substr) {
-				return s
-			}
-		case <-deadline.C:
-			t.Fatalf("no log record containing %q", substr)
-			return ""
-		}
-	}
 }
 
 // newPool starts a pool of test children in role and closes it when the

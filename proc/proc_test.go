@@ -42,6 +42,15 @@ func TestPoolOfProcesses(t *testing.T) {
 		require.Regexp(t, `^worker \d+: out: hello from the child$`, out.wait(t, "out: hello"))
 		require.Regexp(t, `^worker \d+: err: hello from the child$`, out.wait(t, "err: hello"))
 	})
+	t.Run("output goes to the Logger as records with the worker, pid and stream", func(t *testing.T) {
+		logs, logger := newLogs()
+		p := newPool(t, "echo", proc.Options{Logger: logger}, pool.Options{MaxWorkers: 1})
+		r, err := run(t, p, Job{Op: "print", Text: "to the logger"})
+		require.NoError(t, err)
+		rec := logs.wait(t, "out: to the logger")
+		require.Regexp(t, `level=INFO msg="out: to the logger" worker=\d+ pid=`+strconv.Itoa(r.PID)+` stream=stdout`, rec)
+		require.Contains(t, logs.wait(t, "err: to the logger"), "stream=stderr")
+	})
 	t.Run("the JSON codec works when both sides use it", func(t *testing.T) {
 		p := newPool(t, "echo-json", proc.Options{Codec: wire.JSON}, pool.Options{MaxWorkers: 1})
 		r, err := run(t, p, Job{Op: "upper", Text: "json"})
