@@ -24,12 +24,13 @@
 //
 // # Wire
 //
-// Parent and child speak over a dedicated pipe pair, the child's fds 3 and
-// 4, with [wire] frames; the child's stdout and stderr stay free for its
-// logs, which the parent forwards line by line tagged with the worker ID
-// ([Options].Output or [Options].Logger). The codec is chosen once (gob by
-// default, JSON as an option) and checked, with the protocol version, in a
-// handshake that the child sends once its worker is built.
+// Parent and child speak over dedicated pipes, the child's fds 3 to 5 (tasks
+// down, answers up, cancel requests down), with [wire] frames; the child's
+// stdout and stderr stay free for its logs, which the parent forwards line
+// by line tagged with the worker ID ([Options].Output or [Options].Logger).
+// The codec is chosen once (gob by default, JSON as an option) and checked,
+// with the protocol version, in a handshake that the child sends once its
+// worker is built.
 //
 // # What a process adds
 //

@@ -24,8 +24,8 @@ import (
 //
 // cmd is called once per child and must return a new, unstarted command;
 // use Self to start the running binary again in a worker role. Factory
-// sets the command's ExtraFiles (fds 3 and 4 carry the protocol; the
-// command's own ExtraFiles follow from fd 5), Stdout and Stderr (forwarded
+// sets the command's ExtraFiles (fds 3 to 5 carry the protocol; the
+// command's own ExtraFiles follow from fd 6), Stdout and Stderr (forwarded
 // line by line, see Options.Output), and adds to its Env (the parent's
 // environment when empty). A worker's build returns once its child has
 // built its own worker and completed the handshake.

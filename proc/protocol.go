@@ -11,7 +11,7 @@ const protocolVersion = 1
 // Environment variables set for every child.
 const (
 	// envProtocol holds the protocol version; Serve refuses to run
-	// without it, so that fds 3 and 4 are never misread.
+	// without it, so that fds 3 to 5 are never misread.
 	envProtocol = "CREW_PROC"
 	// envRole holds the role given to Self.
 	envRole = "CREW_PROC_ROLE"
