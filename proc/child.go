@@ -102,7 +102,8 @@ func (c *child) send(to *os.File, f wire.Frame, deadline time.Duration) error {
 		defer func() { _ = to.SetWriteDeadline(time.Time{}) }()
 	}
 	if err := wire.WriteFrame(to, f, c.max); err != nil {
-		c.violate(fmt.Errorf("write to child: %w", err))
+		c.fail(fmt.Errorf("write to child: %w", err))
+		c.kill()
 		return err
 	}
 	return nil

@@ -1,3 +1,5 @@
+//go:build linux
+
 package proc_test
 
 import (
@@ -112,6 +114,21 @@ func TestCrashes(t *testing.T) {
 		require.NoError(t, err)
 		require.NotEqual(t, pid, r.PID)
 		require.Equal(t, uint64(1), p.Stats().Restarts)
+	})
+	t.Run("a child that dies between tasks is replaced before the next one", func(t *testing.T) {
+		logs, logger := newLogs()
+		p := newPool(t, "echo", proc.Options{Logger: logger}, pool.Options{MaxWorkers: 1})
+		before, err := run(t, p, Job{Op: "pid"})
+		require.NoError(t, err)
+		dead := pidfd(t, before.PID)
+		require.NoError(t, syscall.Kill(before.PID, syscall.SIGKILL))
+		require.NoError(t, dead(waitLimit)) // it exited; the parent may not have noticed yet
+		after, err := run(t, p, Job{Op: "pid"})
+		require.NoError(t, err)
+		require.NotEqual(t, before.PID, after.PID)
+		requireGone(t, before.PID)
+		require.Contains(t, logs.wait(t, "replacing a child"), "pid="+strconv.Itoa(before.PID))
+		require.Equal(t, uint64(0), p.Stats().Restarts, "no task failed, so the pool saw no crash")
 	})
 	t.Run("a child that exits mid-task reports its status and last stderr lines", func(t *testing.T) {
 		p := newPool(t, "echo", proc.Options{Output: newLines()}, pool.Options{MaxWorkers: 1})

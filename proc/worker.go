@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"syscall"
 	"time"
 
 	"github.com/crewkit/crew/pool"
@@ -33,22 +34,9 @@ type startResult struct {
 // first the child is asked to cancel the task, and killed if it does not
 // answer within Options.Grace.
 func (w *worker[In, Out]) Handle(ctx context.Context, msg In) (out Out, err error) {
-	c, err := w.current(ctx)
+	c, id, err := w.send(ctx, msg, true)
 	if err != nil {
 		return out, err
-	}
-	body, err := c.enc.Encode(&msg)
-	if err != nil {
-		return out, fmt.Errorf("%w: worker %d: %w", ErrEncode, w.info.ID, err)
-	}
-	if len(body) > w.f.opts.MaxFrame {
-		return out, fmt.Errorf("%w: worker %d: %w: %d bytes, limit %d", ErrEncode, w.info.ID,
-			wire.ErrFrameTooLarge, len(body), w.f.opts.MaxFrame)
-	}
-	w.seq++
-	id := w.seq
-	if err := w.sendTask(ctx, c, id, body); err != nil {
-		return out, pool.Fatal(c.death(nil, w.f.opts.Grace))
 	}
 	fr, err := w.answer(ctx, c, id)
 	if err != nil {
@@ -59,6 +47,33 @@ func (w *worker[In, Out]) Handle(ctx context.Context, msg In) (out Out, err erro
 		w.checkRSS(c)
 	}
 	return out, err
+}
+
+// send encodes msg and writes it to the current child as a new task. A
+// child that turns out to be gone before it could read the task (the pipe
+// is broken: it died between tasks and is not reaped yet) is replaced, and
+// the task sent again to its successor once, when retry is set.
+func (w *worker[In, Out]) send(ctx context.Context, msg In, retry bool) (*child, uint64, error) {
+	c, err := w.current(ctx)
+	if err != nil {
+		return nil, 0, err
+	}
+	body, err := c.enc.Encode(&msg)
+	if err != nil {
+		return nil, 0, fmt.Errorf("%w: worker %d: %w", ErrEncode, w.info.ID, err)
+	}
+	if len(body) > w.f.opts.MaxFrame {
+		return nil, 0, fmt.Errorf("%w: worker %d: %w: %d bytes, limit %d", ErrEncode, w.info.ID,
+			wire.ErrFrameTooLarge, len(body), w.f.opts.MaxFrame)
+	}
+	w.seq++
+	if err := w.sendTask(ctx, c, w.seq, body); err != nil {
+		if retry && errors.Is(err, syscall.EPIPE) {
+			return w.send(ctx, msg, false) // current replaces the broken child
+		}
+		return nil, 0, pool.Fatal(c.death(nil, w.f.opts.Grace))
+	}
+	return c, w.seq, nil
 }
 
 // sendTask writes the task frame. A large frame can fill the pipe and
