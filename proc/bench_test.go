@@ -237,6 +237,7 @@ func spinBatch(p *pool.Pool[int, int], n int) time.Duration {
 // BenchmarkSpinTask: one task of BenchmarkCPU1ms on the caller's
 // goroutine, to tell how long its work takes here. One op is one task.
 func BenchmarkSpinTask(b *testing.B) {
+	b.ReportAllocs()
 	for range b.N {
 		_, _ = spinTask(context.Background(), 3000)
 	}

@@ -252,7 +252,8 @@ func (c *child) drain(grace time.Duration) {
 // or broke the protocol as recorded.
 func (c *child) death(reason error, grace time.Duration) *ExitError {
 	c.stop(grace, nil)
-	e := &ExitError{Worker: c.worker, PID: c.pid, Reason: reason, Code: -1, Stderr: c.stderr.get()}
+	e := &ExitError{Worker: c.worker, PID: c.pid, Reason: reason, Code: -1}
+	e.Stderr, e.Fatal = c.stderr.get()
 	if reason == nil && c.isBroken() {
 		e.Reason = c.why
 	}

@@ -49,6 +49,10 @@ type ExitError struct {
 	Code int
 	// Signal is the signal that ended the child, or 0.
 	Signal syscall.Signal
+	// Fatal is the last stderr line in which a Go child's runtime said why
+	// it died ("fatal error: ..." or "panic: ..."), which the goroutine
+	// dump after it may have pushed out of Stderr; empty if there was none.
+	Fatal string
 	// Stderr holds the child's last stderr lines, oldest first.
 	Stderr []string
 }
@@ -64,6 +68,9 @@ func (e *ExitError) Error() string {
 		fmt.Fprintf(&b, ": killed by signal %d (%v)", int(e.Signal), e.Signal)
 	} else {
 		fmt.Fprintf(&b, ": exited with status %d", e.Code)
+	}
+	if e.Fatal != "" {
+		fmt.Fprintf(&b, ": %s", e.Fatal)
 	}
 	if len(e.Stderr) > 0 {
 		fmt.Fprintf(&b, "; last stderr: %s", strings.Join(e.Stderr, " | "))

@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"os"
 	"runtime/debug"
+	"strings"
 	"sync"
 )
 
@@ -63,11 +64,14 @@ func appendInt(b []byte, n int) []byte {
 	return append(b, d[i:]...)
 }
 
-// tail keeps the last lines of a stream.
+// tail keeps the last lines of a stream, and the last line in which a Go
+// runtime said why it is dying: its goroutine dump that follows would push
+// that line out of the tail.
 type tail struct {
 	mu    sync.Mutex
 	lines []string
 	max   int
+	cause string
 }
 
 func (t *tail) add(s string) {
@@ -75,6 +79,9 @@ func (t *tail) add(s string) {
 		s = s[:maxTailLine]
 	}
 	t.mu.Lock()
+	if strings.HasPrefix(s, "fatal error: ") || strings.HasPrefix(s, "panic: ") {
+		t.cause = s
+	}
 	if len(t.lines) == t.max {
 		copy(t.lines, t.lines[1:])
 		t.lines = t.lines[:t.max-1]
@@ -83,10 +90,10 @@ func (t *tail) add(s string) {
 	t.mu.Unlock()
 }
 
-func (t *tail) get() []string {
+func (t *tail) get() (lines []string, cause string) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	return append([]string(nil), t.lines...)
+	return append([]string(nil), t.lines...), t.cause
 }
 
 // forward reads r line by line until it ends, passing each line to emit

@@ -165,10 +165,12 @@ func TestCrashes(t *testing.T) {
 	})
 	t.Run("a child above MaxRSS is recycled after its task", func(t *testing.T) {
 		logs, logger := newLogs()
-		p := newPool(t, "echo", proc.Options{Logger: logger, MaxRSS: 200 << 20}, pool.Options{MaxWorkers: 1})
+		// A child starts below 30 MB (with -race too); holding 64 MiB more
+		// takes it past 64 MiB.
+		p := newPool(t, "echo", proc.Options{Logger: logger, MaxRSS: 64 << 20}, pool.Options{MaxWorkers: 1})
 		small, err := run(t, p, Job{Op: "pid"})
 		require.NoError(t, err)
-		big, err := run(t, p, Job{Op: "hog", N: 300})
+		big, err := run(t, p, Job{Op: "hog", N: 64})
 		require.NoError(t, err)
 		require.Equal(t, small.PID, big.PID)
 		logs.wait(t, "recycling")
