@@ -25,9 +25,11 @@ type Options struct {
 	// child must use the same one (the handshake checks). Default wire.Gob.
 	Codec wire.Codec
 
-	// MaxFrame limits the size of one encoded task or reply in bytes; a
-	// larger task fails its caller, a larger reply discards the child.
-	// Zero means wire.DefaultMaxFrame (64 MiB).
+	// MaxFrame limits the size of one encoded task or reply in bytes. A
+	// larger task fails its caller with ErrEncode, and the child is
+	// replaced before the next task (a gob stream may have described a
+	// type in the frame that was not sent); a larger reply discards the
+	// child. Zero means wire.DefaultMaxFrame (64 MiB).
 	MaxFrame int
 
 	// StartTimeout bounds the start of a child: from the exec to its

@@ -7,6 +7,7 @@ import (
 	"math"
 	"os"
 	"strconv"
+	"strings"
 	"syscall"
 	"testing"
 	"time"
@@ -302,6 +303,15 @@ func TestBadPeers(t *testing.T) {
 				require.Equal(t, before.PID, after.PID, "the child lives on")
 			})
 		}
+	})
+	t.Run("a task larger than MaxFrame fails alone and the next task succeeds", func(t *testing.T) {
+		p := newPool(t, "echo", proc.Options{MaxFrame: 1 << 10}, pool.Options{MaxWorkers: 1})
+		_, err := run(t, p, Job{Op: "upper", Text: strings.Repeat("x", 2<<10)})
+		require.ErrorIs(t, err, proc.ErrEncode)
+		require.ErrorIs(t, err, wire.ErrFrameTooLarge)
+		r, err := run(t, p, Job{Op: "upper", Text: "small"})
+		require.NoError(t, err)
+		require.Equal(t, "SMALL", r.Text)
 	})
 	t.Run("a result the child cannot encode fails its task only", func(t *testing.T) {
 		p := newPool(t, "echo", proc.Options{}, pool.Options{MaxWorkers: 1})

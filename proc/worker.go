@@ -63,6 +63,9 @@ func (w *worker[In, Out]) send(ctx context.Context, msg In, retry bool) (*child,
 		return nil, 0, fmt.Errorf("%w: worker %d: %w", ErrEncode, w.info.ID, err)
 	}
 	if len(body) > w.f.opts.MaxFrame {
+		// The encoder may have described a type in the body that is not
+		// sent: the child's decoder would miss it. Start afresh.
+		w.replace()
 		return nil, 0, fmt.Errorf("%w: worker %d: %w: %d bytes, limit %d", ErrEncode, w.info.ID,
 			wire.ErrFrameTooLarge, len(body), w.f.opts.MaxFrame)
 	}
