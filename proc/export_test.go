@@ -13,7 +13,10 @@ const (
 	ReplyFD    = replyFD
 )
 
-// ReadyBody is a valid ready frame's body for codec.
-func ReadyBody(codec string) []byte {
-	return marshal(ready{Version: protocolVersion, Codec: codec, PID: os.Getpid()})
+// ReadyBody is a ready frame's body for version and codec.
+func ReadyBody(version int, codec string) []byte {
+	return marshal(ready{Version: version, Codec: codec, PID: os.Getpid()})
 }
+
+// ProtocolVersion is the version the handshake expects.
+const ProtocolVersion = protocolVersion

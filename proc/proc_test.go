@@ -276,6 +276,12 @@ func TestBadPeers(t *testing.T) {
 		require.Contains(t, err.Error(), `codec "json", want "gob"`)
 		requireNoChildren(t)
 	})
+	t.Run("the parent refuses a child of another protocol version", func(t *testing.T) {
+		_, err := proc.Factory[Job, Reply](proc.Self("future"), proc.Options{})(context.Background(), pool.WorkerInfo{ID: 1})
+		require.ErrorIs(t, err, proc.ErrHandshake)
+		require.Contains(t, err.Error(), "handshake failed: protocol version 99, want 1: killed by signal 9")
+		requireNoChildren(t)
+	})
 	t.Run("a child that never answers the handshake is killed after StartTimeout", func(t *testing.T) {
 		_, err := proc.Factory[Job, Reply](proc.Self("silent"), proc.Options{StartTimeout: 100 * time.Millisecond})(context.Background(), pool.WorkerInfo{ID: 1})
 		require.ErrorIs(t, err, proc.ErrHandshake)

@@ -138,7 +138,7 @@ func serveRole(role string) int {
 		}
 		fmt.Println(r.PID)
 		time.Sleep(time.Hour)
-	case "garbage", "double":
+	case "garbage", "double", "future":
 		err = misbehave(role)
 	default:
 		err = fmt.Errorf("unknown role %q", role)
@@ -150,16 +150,21 @@ func serveRole(role string) int {
 	return 0
 }
 
-// misbehave speaks the protocol by hand and breaks it: after a valid
-// handshake it writes garbage for its first task ("garbage"), or answers
-// each task twice in one write ("double").
+// misbehave speaks the protocol by hand and breaks it: it answers the
+// handshake with protocol version 99 ("future"), or after a valid handshake
+// it writes garbage for its first task ("garbage"), or answers each task
+// twice in one write ("double").
 func misbehave(role string) error {
 	r := bufio.NewReader(os.NewFile(proc.TaskFD, "tasks"))
 	w := os.NewFile(proc.ReplyFD, "replies")
 	if _, err := wire.ReadFrame(r, 0); err != nil {
 		return err
 	}
-	if err := wire.WriteFrame(w, wire.Frame{Kind: proc.KindReady, Body: proc.ReadyBody("gob")}, 0); err != nil {
+	version := proc.ProtocolVersion
+	if role == "future" {
+		version = 99
+	}
+	if err := wire.WriteFrame(w, wire.Frame{Kind: proc.KindReady, Body: proc.ReadyBody(version, "gob")}, 0); err != nil {
 		return err
 	}
 	dec, enc := wire.Gob.NewDecoder(), wire.Gob.NewEncoder()
