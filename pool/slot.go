@@ -50,8 +50,12 @@ type slot[In, Out any] struct {
 
 	// With a cancellable task running: its context, for a forced
 	// Close (see cancelRunning).
-	_      uint64 // where a mutex was: the fields below keep their offsets
-	runCtx atomic.Pointer[taskCtx]
+	// A Retirer worker's answer, asked once per task (see retiring); in
+	// the room a mutex had, so that the fields below keep their offsets.
+	askedAt  int32 // s.tasks when Retire was last asked
+	retire   bool  // Retire said yes
+	_        [3]byte
+	runCtx   atomic.Pointer[taskCtx]
 
 	// While a task on exec's short path is in Handle: that task's future,
 	// for the recover of whoever runs it (see rescued).
@@ -75,7 +79,7 @@ type slot[In, Out any] struct {
 	// Pads the slot to a whole number of cache lines (320 bytes, a size
 	// class of its own), so that two slots allocated side by side never
 	// share a line that both their goroutines write on every task.
-	_ [16]byte
+	retirer Retirer // s.w, when it implements Retirer
 }
 
 // start runs a new slot; the caller has already counted it in live. It
@@ -222,6 +226,8 @@ func (p *Pool[In, Out]) build(s *slot[In, Out], holding bool) bool {
 		w, err := p.newWorker(info)
 		if err == nil {
 			s.w, s.tasks = w, 0
+			s.retirer, _ = w.(Retirer)
+			s.askedAt, s.retire = 0, false
 			s.wid.Store(int64(s.id))
 			p.emit(WorkerStarted, s.id, nil)
 			if s.ready != nil && !isClosed(s.ready) {
@@ -453,15 +459,27 @@ func (p *Pool[In, Out]) surplus(s *slot[In, Out]) bool {
 	return s.stopping.Load() || p.live.Load() > p.limit() && p.retire(s)
 }
 
-// spent reports whether the slot's worker reached MaxTasksPerWorker.
+// spent reports whether the slot's worker is due for replacement: it
+// reached MaxTasksPerWorker, or, being a Retirer, asked to retire.
 func (p *Pool[In, Out]) spent(s *slot[In, Out]) bool {
 	n := p.opts.MaxTasksPerWorker
-	return n > 0 && s.w != nil && s.tasks >= n
+	return n > 0 && s.w != nil && s.tasks >= n || s.retirer != nil && s.retiring()
 }
 
-// recycle replaces a worker that reached MaxTasksPerWorker: it is closed
-// here and the slot builds a fresh one before its next task. The slot's
-// loop checks spent, which inlines, before calling it.
+// retiring asks a Retirer worker, once per task it ran, whether it should
+// be replaced, and remembers a yes.
+func (s *slot[In, Out]) retiring() bool {
+	if s.retire || s.w == nil || int32(s.tasks) == s.askedAt {
+		return s.retire && s.w != nil
+	}
+	s.askedAt = int32(s.tasks)
+	s.retire = s.retirer.Retire()
+	return s.retire
+}
+
+// recycle replaces a worker that is spent: it is closed here and the slot
+// builds a fresh one before its next task. The slot's loop checks spent,
+// which inlines, before calling it.
 func (p *Pool[In, Out]) recycle(s *slot[In, Out]) {
 	if p.spent(s) {
 		p.recycled.Add(1)
@@ -624,10 +642,17 @@ func (p *Pool[In, Out]) outcome(s *slot[In, Out], f *Future[Out], out Out, err e
 		p.settle(s, f, out, pe, &s.stats.panicked)
 	case pe != nil:
 		p.crash(s, pe, func() { p.settle(s, f, out, pe, &s.stats.panicked) })
+	case err != nil && IsFatal(err) && !p.stateless:
+		// A fatal error wins over a timeout: the worker said it cannot
+		// go on (a process worker killed at its deadline, say), so it is
+		// rebuilt and counts against the policy either way.
+		n := &s.stats.failed
+		if timedOut {
+			err, n = fmt.Errorf("%w: %w", ErrTimeout, err), &s.stats.timedOut
+		}
+		p.crash(s, err, func() { p.settle(s, f, out, err, n) })
 	case err != nil && timedOut:
 		p.settle(s, f, out, fmt.Errorf("%w: %w", ErrTimeout, err), &s.stats.timedOut)
-	case err != nil && IsFatal(err) && !p.stateless:
-		p.crash(s, err, func() { p.settle(s, f, out, err, &s.stats.failed) })
 	case err != nil:
 		p.settle(s, f, out, err, &s.stats.failed)
 	default:

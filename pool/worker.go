@@ -23,6 +23,16 @@ type Worker[In, Out any] interface {
 // RestartPolicy, like a crash. ctx ends when the pool is closed.
 type Factory[In, Out any] func(ctx context.Context, info WorkerInfo) (Worker[In, Out], error)
 
+// Retirer is implemented by workers that know when they should be
+// replaced, such as a process worker whose memory grew past a threshold.
+// The pool asks Retire on the worker's goroutine once after each task; a
+// worker that says yes is closed and rebuilt before its next task, as
+// MaxTasksPerWorker does (a WorkerRecycled event, Stats.Recycled), and it
+// does not count against the RestartPolicy.
+type Retirer interface {
+	Retire() bool
+}
+
 // Func adapts a function to a Worker with no state.
 type Func[In, Out any] func(ctx context.Context, msg In) (Out, error)
 

@@ -58,9 +58,10 @@ type Options struct {
 
 	// MaxRSS recycles a child whose resident memory (VmRSS, Linux only) is
 	// above this many bytes after a task: the task's result is delivered,
-	// the child is closed gracefully and a fresh one takes its place before
-	// the next task. Checking costs one read of /proc per task. Zero means
-	// never.
+	// then the worker asks the pool to retire it (pool.Retirer), so the
+	// child is closed gracefully and a fresh worker built before the next
+	// task, counted in Stats.Recycled with a WorkerRecycled event. Checking
+	// costs one read of /proc per task. Zero means never.
 	MaxRSS int64
 
 	// Output receives each line the child writes to stdout or stderr,

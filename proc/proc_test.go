@@ -180,6 +180,7 @@ func TestCrashes(t *testing.T) {
 		require.NotEqual(t, big.PID, next.PID)
 		requireGone(t, big.PID)
 		require.Equal(t, uint64(0), p.Stats().Restarts)
+		require.Equal(t, uint64(1), p.Stats().Recycled, "the pool recycled the worker")
 	})
 }
 

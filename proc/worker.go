@@ -14,8 +14,8 @@ import (
 
 // worker is the pool's side of one process worker. The pool calls Handle
 // one task at a time; the worker keeps one child, and replaces it between
-// tasks when it died idle, was killed for ignoring cancellation, or grew
-// past MaxRSS.
+// tasks when it died idle or was killed for ignoring cancellation. A child
+// grown past MaxRSS is retired through the pool (see Retire).
 type worker[In, Out any] struct {
 	f    *factory
 	info pool.WorkerInfo
@@ -42,11 +42,7 @@ func (w *worker[In, Out]) Handle(ctx context.Context, msg In) (out Out, err erro
 	if err != nil {
 		return out, err
 	}
-	out, err = w.decode(c, fr)
-	if err == nil || !pool.IsFatal(err) {
-		w.checkRSS(c)
-	}
-	return out, err
+	return w.decode(c, fr)
 }
 
 // send encodes msg and writes it to the current child as a new task. A
@@ -162,17 +158,20 @@ func (w *worker[In, Out]) undecodable(c *child, what string, err error) error {
 	return pool.Fatal(c.death(reason, w.f.opts.Grace))
 }
 
-// checkRSS starts replacing the child when it grew past MaxRSS.
-func (w *worker[In, Out]) checkRSS(c *child) {
-	if c.rss == nil {
-		return
+// Retire reports whether the child grew past MaxRSS. The pool asks after
+// each task and then closes this worker, which stops the child, and builds
+// a new one: a WorkerRecycled event and Stats.Recycled, not a crash.
+func (w *worker[In, Out]) Retire() bool {
+	c := w.c
+	if c == nil || c.rss == nil {
+		return false
 	}
 	rss, err := c.rss.read()
 	if err != nil || rss <= w.f.opts.MaxRSS {
-		return
+		return false
 	}
 	w.warn("recycling a child whose resident memory is above MaxRSS", c, "rss", rss, "max_rss", w.f.opts.MaxRSS)
-	w.replace()
+	return true
 }
 
 // replace stops the current child and starts a fresh one, in the
