@@ -52,10 +52,10 @@ type slot[In, Out any] struct {
 	// Close (see cancelRunning).
 	// A Retirer worker's answer, asked once per task (see retiring); in
 	// the room a mutex had, so that the fields below keep their offsets.
-	askedAt  int32 // s.tasks when Retire was last asked
-	retire   bool  // Retire said yes
-	_        [3]byte
-	runCtx   atomic.Pointer[taskCtx]
+	askedAt int32 // s.tasks when Retire was last asked
+	retire  bool  // Retire said yes
+	_       [3]byte
+	runCtx  atomic.Pointer[taskCtx]
 
 	// While a task on exec's short path is in Handle: that task's future,
 	// for the recover of whoever runs it (see rescued).
