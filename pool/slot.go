@@ -48,14 +48,14 @@ type slot[In, Out any] struct {
 	cur     *Future[Out]  // the running task's future, published by running
 	stats   counters
 
-	// With a cancellable task running: its context, for a forced
-	// Close (see cancelRunning).
 	// A Retirer worker's answer, asked once per task (see retiring); in
 	// the room a mutex had, so that the fields below keep their offsets.
 	askedAt int32 // s.tasks when Retire was last asked
 	retire  bool  // Retire said yes
 	_       [3]byte
-	runCtx  atomic.Pointer[taskCtx]
+	// With a cancellable task running: its context, for a forced Close
+	// (see cancelRunning).
+	runCtx atomic.Pointer[taskCtx]
 
 	// While a task on exec's short path is in Handle: that task's future,
 	// for the recover of whoever runs it (see rescued).
