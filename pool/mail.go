@@ -54,7 +54,8 @@ type letter struct {
 
 // Send queues msg for the worker with the given ID (WorkerInfo.ID, or
 // Event.Worker). It never waits: ErrNoWorker when no live worker has that
-// ID, ErrMailboxFull when MailboxSize messages already wait for it,
+// ID (workers are built in the background: a WorkerStarted event says when
+// one is live), ErrMailboxFull when MailboxSize messages already wait for it,
 // ErrClosed once Close began. The worker receives msg through its Receiver
 // after the task it is running, if any. A message whose worker exits first
 // is reported to Options.OnError, as is one for a worker that does not

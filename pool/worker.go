@@ -48,6 +48,15 @@ type WorkerInfo struct {
 	Pool string
 
 	messages *messaging.Port[Message]
+	post     func(body any) error // set by NewWorkerInfo
+}
+
+// NewWorkerInfo returns a WorkerInfo whose Post calls post. It is for worker
+// kinds that run a Factory away from its pool, such as process workers
+// (package proc): their child side builds the worker with it and carries
+// each post back to the pool's Messages.
+func NewWorkerInfo(id int, pool string, post func(body any) error) WorkerInfo {
+	return WorkerInfo{ID: id, Pool: pool, post: post}
 }
 
 // Message is what a worker posts to its pool's owner with WorkerInfo.Post.
@@ -63,6 +72,9 @@ type Message struct {
 // is full the oldest message is dropped and counted. It returns ErrClosed
 // once the pool has closed.
 func (w WorkerInfo) Post(body any) error {
+	if w.post != nil {
+		return w.post(body)
+	}
 	if w.messages == nil {
 		return ErrClosed
 	}

@@ -45,6 +45,8 @@ type child struct {
 	pipes    []*os.File     // the read ends of stdout and stderr
 	rss      *rssMeter
 	warn     func(msg string, c *child, args ...any)
+	codec    wire.Codec           // for posts, each decoded on its own
+	post     func(body any) error // the pool's WorkerInfo.Post
 	stopOnce sync.Once
 	stopped  chan struct{} // closed once stop is done
 }
@@ -118,6 +120,31 @@ var errGone = errors.New("reply pipe closed")
 // killed. It returns os.ErrDeadlineExceeded when repl's read deadline
 // passed before a frame was complete, and errGone at the pipe's end.
 func (c *child) next(want uint64) (wire.Frame, error) {
+	for {
+		f, err := c.read(want)
+		if err != nil || f.Kind != kindPost {
+			return f, err
+		}
+		if err := c.forward(f); err != nil {
+			return f, err
+		}
+	}
+}
+
+// forward passes a post from the child to the pool's Messages.
+func (c *child) forward(f wire.Frame) error {
+	var env envelope
+	if err := c.codec.NewDecoder().Decode(f.Body, &env); err != nil {
+		err = fmt.Errorf("%w: cannot decode a post: %w", ErrProtocol, err)
+		c.violate(err)
+		return err
+	}
+	_ = c.post(env.V) // a full Messages buffer drops the oldest, and counts it
+	return nil
+}
+
+// read reads one frame and checks it against what the protocol allows.
+func (c *child) read(want uint64) (wire.Frame, error) {
 	f, err := readFrame(c.br, c.max)
 	switch {
 	case err == nil:
@@ -147,6 +174,8 @@ func allowed(f wire.Frame, want uint64) error {
 			return nil
 		}
 		return fmt.Errorf("%w: second handshake", ErrProtocol)
+	case kindPost:
+		return nil // at any time, even from a factory before its handshake
 	case kindResult, kindError, kindFatal:
 		if want == 0 {
 			return fmt.Errorf("%w: answer before the handshake", ErrProtocol)
@@ -167,12 +196,24 @@ func (c *child) stray() error {
 	if n == 0 {
 		return nil
 	}
-	if n >= wire.HeaderSize {
+	for n >= wire.HeaderSize {
 		h, _ := c.br.Peek(wire.HeaderSize)
-		if size := int(binary.BigEndian.Uint32(h)); size <= c.max && wire.HeaderSize+size <= n {
-			if f, err := readFrame(c.br, c.max); err == nil {
-				return allowed(f, ^uint64(0)) // no task has that ID
-			}
+		size := int(binary.BigEndian.Uint32(h))
+		if size > c.max || wire.HeaderSize+size > n {
+			break
+		}
+		f, err := readFrame(c.br, c.max)
+		if err != nil {
+			break
+		}
+		if f.Kind != kindPost {
+			return allowed(f, ^uint64(0)) // no task has that ID
+		}
+		if err := c.forward(f); err != nil { // posted between tasks
+			return err
+		}
+		if n = c.br.Buffered(); n == 0 {
+			return nil
 		}
 	}
 	return fmt.Errorf("%w: %d bytes between tasks", ErrProtocol, n)

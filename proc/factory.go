@@ -63,6 +63,7 @@ func (f *factory) start(ctx context.Context, info pool.WorkerInfo) (*child, erro
 	if err != nil {
 		return nil, err
 	}
+	c.post = info.Post
 	if err := f.handshake(ctx, c, info); err != nil {
 		return nil, err
 	}
@@ -107,6 +108,7 @@ func (f *factory) spawn(id int) (c *child, err error) {
 		enc: f.opts.Codec.NewEncoder(), dec: f.opts.Codec.NewDecoder(), fired: make(chan struct{}, 1),
 		broken: make(chan struct{}), exited: make(chan struct{}), stopped: make(chan struct{}),
 		stderr: tail{max: f.opts.StderrLines}, pipes: []*os.File{outR, errR}, warn: f.warn,
+		codec: f.opts.Codec,
 	}
 	limitErr := error(nil)
 	if f.opts.MemoryLimit > 0 {

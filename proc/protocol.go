@@ -26,8 +26,9 @@ const (
 	ctrlFD  = 5
 )
 
-// Frame kinds. The parent sends hello, task and cancel; the child sends
-// ready or refuse once, then one result, error or fatal per task.
+// Frame kinds. The parent sends hello, task, message and cancel; the child
+// sends ready or refuse once, then one result, error or fatal per task and
+// per message, and posts at any time.
 const (
 	kindHello  byte = 'H' // parent: protocol version, codec, worker ID (JSON)
 	kindTask   byte = 'T' // parent: one task, ID is the task's
@@ -37,7 +38,15 @@ const (
 	kindResult byte = 'O' // child: the task's result
 	kindError  byte = 'E' // child: the task's error, a wire.Error
 	kindFatal  byte = 'F' // child: the task's error, marked pool.Fatal
+	kindMsg    byte = 'M' // parent: a message for the worker's Receive, ID like a task's
+	kindPost   byte = 'P' // child: a value the worker posted with WorkerInfo.Post
 )
+
+// envelope carries a message or a post, whose type the receiver does not
+// know: with gob its concrete type must be registered (gob.Register) on
+// both sides. Each envelope is encoded on its own, so that one that fails
+// or is too large cannot disturb the stream of tasks and answers.
+type envelope struct{ V any }
 
 // hello is the parent's handshake.
 type hello struct {

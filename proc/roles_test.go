@@ -84,6 +84,40 @@ func (testWorker) Handle(ctx context.Context, j Job) (Reply, error) {
 	return Reply{}, fmt.Errorf("unknown op %q", j.Op)
 }
 
+// mailWorker receives messages from the pool's owner and posts to it.
+type mailWorker struct {
+	info pool.WorkerInfo
+	last string // the last message received: worker state, no lock needed
+}
+
+func (m *mailWorker) Handle(_ context.Context, j Job) (Reply, error) {
+	switch j.Op {
+	case "last":
+		return Reply{PID: os.Getpid(), Text: m.last}, nil
+	case "post":
+		for i := range j.N {
+			if err := m.info.Post(fmt.Sprintf("%s %d", j.Text, i)); err != nil {
+				return Reply{}, err
+			}
+		}
+		return Reply{PID: os.Getpid()}, nil
+	}
+	return Reply{}, fmt.Errorf("unknown op %q", j.Op)
+}
+
+func (m *mailWorker) Receive(_ context.Context, msg any) error {
+	switch msg {
+	case "panic":
+		panic("receive panicked")
+	case "fatal":
+		return pool.Fatal(errors.New("cannot go on"))
+	case "fail":
+		return errors.New("bad message")
+	}
+	m.last = fmt.Sprint(msg)
+	return nil
+}
+
 func spin(d time.Duration) {
 	for start := time.Now(); time.Since(start) < d; {
 	}
@@ -115,6 +149,10 @@ func serveRole(role string) int {
 	case "spin":
 		err = proc.Serve(ctx, func(context.Context, pool.WorkerInfo) (pool.Worker[int, int], error) {
 			return pool.Func[int, int](spinTask), nil
+		}, proc.ServeOptions{})
+	case "mail":
+		err = proc.Serve(ctx, func(_ context.Context, info pool.WorkerInfo) (pool.Worker[Job, Reply], error) {
+			return &mailWorker{info: info}, nil
 		}, proc.ServeOptions{})
 	case "pipe-square":
 		err = pipeSquare()

@@ -51,9 +51,13 @@ func Self(role string, args ...string) func() *exec.Cmd {
 // pool. A task's ctx is cancelled when the parent asks (its caller gave up
 // or its deadline passed). A panic in Handle fails the task with a
 // *pool.PanicError, and the parent's pool replaces the child. WorkerInfo
-// carries the parent's worker ID and pool name; its Post is not connected
-// and returns pool.ErrClosed. A task that ignores its ctx keeps Serve from
-// returning; the parent kills the child after its Grace.
+// carries the parent's worker ID and pool name, and its Post sends to the
+// parent pool's Messages (the parent reads posts while it waits for a
+// task's answer, so a post made between tasks arrives with the next task).
+// A message the pool's owner sends (Pool.Send, Pool.Broadcast) reaches the
+// worker's Receive, if it implements pool.Receiver, between two tasks. A
+// task that ignores its ctx keeps Serve from returning; the parent kills
+// the child after its Grace.
 //
 // Serve panics if opts is invalid.
 func Serve[In, Out any](ctx context.Context, factory pool.Factory[In, Out], opts ServeOptions) error {
@@ -86,6 +90,7 @@ func Serve[In, Out any](ctx context.Context, factory pool.Factory[In, Out], opts
 
 // server is the child's end of the protocol.
 type server[In, Out any] struct {
+	wmu  sync.Mutex // serialises writes to w, and enc, between answers and posts
 	w    io.Writer
 	enc  wire.Encoder
 	dec  wire.Decoder
@@ -137,7 +142,7 @@ func (s *server[In, Out]) handshake(ctx context.Context, br *bufio.Reader, facto
 	}
 	var wk pool.Worker[In, Out]
 	if err == nil {
-		wk, err = build(ctx, factory, pool.WorkerInfo{ID: h.Worker, Pool: h.Pool})
+		wk, err = build(ctx, factory, pool.NewWorkerInfo(h.Worker, h.Pool, s.post))
 	}
 	if err != nil {
 		_ = wire.WriteFrame(s.w, wire.Frame{Kind: kindRefuse, Body: []byte(err.Error())}, s.opts.MaxFrame)
@@ -176,6 +181,10 @@ func (s *server[In, Out]) loop(ctx context.Context, br *bufio.Reader) error {
 				return nil
 			}
 			return fmt.Errorf("proc: read from parent: %w", err)
+		}
+		if f.Kind == kindMsg {
+			s.receive(ctx, f)
+			continue
 		}
 		if f.Kind != kindTask {
 			return fmt.Errorf("%w: frame kind 0x%02x from the parent", ErrProtocol, f.Kind)
@@ -222,6 +231,8 @@ func (s *server[In, Out]) run(ctx context.Context, id uint64, in In) {
 	cancel()
 	kind := kindResult
 	var body []byte
+	s.wmu.Lock()
+	defer s.wmu.Unlock()
 	if err == nil {
 		if body, err = s.enc.Encode(&out); err != nil {
 			err = fmt.Errorf("proc: child: cannot encode the result: %w", err)
@@ -231,6 +242,12 @@ func (s *server[In, Out]) run(ctx context.Context, id uint64, in In) {
 			err = pool.Fatal(fmt.Errorf("proc: child: result of %d bytes exceeds MaxFrame %d", len(body), s.opts.MaxFrame))
 		}
 	}
+	s.answer(id, kind, body, err)
+}
+
+// answer writes the answer to a task or a message: kind and body, or err
+// when it is not nil. The caller encoded body with s.enc and holds wmu.
+func (s *server[In, Out]) answer(id uint64, kind byte, body []byte, err error) {
 	if err != nil {
 		kind = kindError
 		var pe *pool.PanicError
@@ -243,6 +260,52 @@ func (s *server[In, Out]) run(ctx context.Context, id uint64, in In) {
 		}
 	}
 	_ = wire.WriteFrame(s.w, wire.Frame{Kind: kind, ID: id, Body: body}, s.opts.MaxFrame)
+}
+
+// receive hands a message from the pool's owner to the worker's Receive
+// and answers it as a task is answered: the parent's pool deals with the
+// error, a Fatal one or a panic replacing the child.
+func (s *server[In, Out]) receive(ctx context.Context, f wire.Frame) {
+	var env envelope
+	err := s.opts.Codec.NewDecoder().Decode(f.Body, &env)
+	if err == nil {
+		err = s.deliver(ctx, env.V)
+	}
+	s.wmu.Lock()
+	defer s.wmu.Unlock()
+	s.answer(f.ID, kindResult, nil, err)
+}
+
+func (s *server[In, Out]) deliver(ctx context.Context, msg any) (err error) {
+	r, ok := s.wk.(pool.Receiver)
+	if !ok {
+		return errors.New("message undelivered: the worker does not implement pool.Receiver")
+	}
+	defer func() {
+		if v := recover(); v != nil {
+			err = &pool.PanicError{Value: v, Stack: stack()}
+		}
+	}()
+	return r.Receive(ctx, msg)
+}
+
+// post sends a value the worker posted to the parent, encoded on its own
+// (see envelope). It is WorkerInfo.Post in the child, safe for concurrent
+// use.
+func (s *server[In, Out]) post(v any) error {
+	body, err := s.opts.Codec.NewEncoder().Encode(&envelope{V: v})
+	if err != nil {
+		return fmt.Errorf("%w: post: %w", ErrEncode, err)
+	}
+	s.wmu.Lock()
+	defer s.wmu.Unlock()
+	if err := wire.WriteFrame(s.w, wire.Frame{Kind: kindPost, Body: body}, s.opts.MaxFrame); err != nil {
+		if errors.Is(err, wire.ErrFrameTooLarge) {
+			return fmt.Errorf("%w: post: %w", ErrEncode, err)
+		}
+		return pool.ErrClosed // the parent is gone
+	}
+	return nil
 }
 
 func (s *server[In, Out]) handle(ctx context.Context, in In) (out Out, err error) {

@@ -158,6 +158,42 @@ func (w *worker[In, Out]) undecodable(c *child, what string, err error) error {
 	return pool.Fatal(c.death(reason, w.f.opts.Grace))
 }
 
+// Receive sends a message from the pool's owner (Pool.Send, Pool.Broadcast)
+// to the child, whose worker gets it in its Receive, and waits for that to
+// return: the child's error comes back as Receive's, a Fatal one or a panic
+// replacing the child. The message is encoded on its own, so with gob its
+// concrete type must be registered (gob.Register) in parent and child.
+func (w *worker[In, Out]) Receive(ctx context.Context, msg any) error {
+	c, err := w.current(ctx)
+	if err != nil {
+		return err
+	}
+	body, err := w.f.opts.Codec.NewEncoder().Encode(&envelope{V: msg})
+	if err != nil {
+		return fmt.Errorf("%w: worker %d: message: %w", ErrEncode, w.info.ID, err)
+	}
+	if len(body) > w.f.opts.MaxFrame {
+		return fmt.Errorf("%w: worker %d: message: %w: %d bytes, limit %d", ErrEncode, w.info.ID,
+			wire.ErrFrameTooLarge, len(body), w.f.opts.MaxFrame)
+	}
+	w.seq++
+	if err := c.send(c.tasks, wire.Frame{Kind: kindMsg, ID: w.seq, Body: body}, 0); err != nil {
+		return pool.Fatal(c.death(nil, w.f.opts.Grace))
+	}
+	fr, err := w.answer(ctx, c, w.seq)
+	if err != nil || fr.Kind == kindResult {
+		return err
+	}
+	var e wire.Error
+	if err := c.dec.Decode(fr.Body, &e); err != nil {
+		return w.undecodable(c, "error", err)
+	}
+	if fr.Kind == kindFatal {
+		return pool.Fatal(e.Err())
+	}
+	return e.Err()
+}
+
 // Retire reports whether the child grew past MaxRSS. The pool asks after
 // each task and then closes this worker, which stops the child, and builds
 // a new one: a WorkerRecycled event and Stats.Recycled, not a crash.
