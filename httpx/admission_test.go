@@ -103,6 +103,10 @@ func TestAdmissionByWaitingTime(t *testing.T) {
 			require.Equal(t, http.StatusServiceUnavailable, second.Code)
 			require.NotEmpty(t, second.Header().Get("Retry-After"))
 			require.Equal(t, []string{"/first"}, s.ran())
+			st := p.Stats()
+			require.Zero(t, st.Failed, "a shed request is not a failure")
+			require.Equal(t, uint64(1), st.Canceled, "it never ran")
+			require.Equal(t, uint64(1), st.Completed)
 		})
 	})
 

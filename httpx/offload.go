@@ -29,7 +29,16 @@ type answers struct {
 
 // ErrOverloaded is the error of a request shed by the waiting budget
 // (Options.MaxWait): it was answered as a rejection, without running.
-var ErrOverloaded = errors.New("httpx: the request could not start within the waiting budget")
+// It matches pool.ErrShed, so that the pool counts a shed request in
+// Stats.Canceled (it never ran), not in Failed.
+var ErrOverloaded error = overloaded{}
+
+type overloaded struct{}
+
+func (overloaded) Error() string { return "httpx: the request could not start within the waiting budget" }
+
+// Is makes errors.Is(ErrOverloaded, pool.ErrShed) true.
+func (overloaded) Is(target error) bool { return target == pool.ErrShed }
 
 // Pool is what the stats, readiness, liveness and dashboard handlers and the
 // admission rule need of a pool. Every crew pool implements it:

@@ -20,6 +20,11 @@ var (
 	// ErrTimeout resolves a task that ran past Options.TaskTimeout. It is
 	// joined with the task's own error when the task returned one.
 	ErrTimeout = errors.New("pool: task timed out")
+	// ErrShed is for a task to return, alone or wrapped, when it declines to
+	// run because it waited in the queue past the point where its result
+	// could still be used (a queue-delay budget, such as httpx's MaxWait).
+	// Such a task counts in Stats.Canceled, not Failed: it never ran.
+	ErrShed = errors.New("pool: shed")
 )
 
 // PanicError is the error of a task whose handler panicked. The worker that

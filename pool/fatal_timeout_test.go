@@ -3,6 +3,7 @@ package pool_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"testing"
 	"testing/synctest"
 	"time"
@@ -39,4 +40,21 @@ func TestFatalErrorAtTimeoutRebuildsTheWorker(t *testing.T) {
 		require.Equal(t, uint64(1), st.TimedOut)
 		require.Equal(t, uint64(1), st.Restarts)
 	})
+}
+
+func TestShedTaskCountsAsCanceled(t *testing.T) {
+	p := newPool(t, func(_ context.Context, n int) (int, error) {
+		if n == 0 {
+			return 0, fmt.Errorf("waited too long: %w", pool.ErrShed)
+		}
+		return n, nil
+	}, pool.Options{MaxWorkers: 1})
+	_, err := p.Run(context.Background(), 0)
+	require.ErrorIs(t, err, pool.ErrShed)
+	_, err = p.Run(context.Background(), 1)
+	require.NoError(t, err)
+	st := p.Stats()
+	require.Equal(t, uint64(1), st.Canceled)
+	require.Zero(t, st.Failed)
+	require.Equal(t, uint64(1), st.Completed)
 }

@@ -2,6 +2,7 @@ package pool
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"sync"
 	"sync/atomic"
@@ -653,6 +654,9 @@ func (p *Pool[In, Out]) outcome(s *slot[In, Out], f *Future[Out], out Out, err e
 		p.crash(s, err, func() { p.settle(s, f, out, err, n) })
 	case err != nil && timedOut:
 		p.settle(s, f, out, fmt.Errorf("%w: %w", ErrTimeout, err), &s.stats.timedOut)
+	case err != nil && errors.Is(err, ErrShed):
+		p.settle(s, f, out, err, &s.stats.canceled) // it declined to run
+
 	case err != nil:
 		p.settle(s, f, out, err, &s.stats.failed)
 	default:

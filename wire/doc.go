@@ -26,7 +26,7 @@
 // [FromError] turns an error into an [Error] that any codec can carry, and
 // [Error.Err] turns it back into one that [errors.Is] and [errors.As] test
 // as the original: a [*pool.PanicError], [pool.ErrTimeout],
-// [pool.ErrPoolFailed], [pool.ErrClosed], [pool.ErrQueueFull],
+// [pool.ErrPoolFailed], [pool.ErrClosed], [pool.ErrQueueFull], [pool.ErrShed],
 // [context.Canceled] and [context.DeadlineExceeded] keep their kind; other
 // errors keep their message.
 package wire

@@ -16,6 +16,7 @@ const (
 	KindPoolFailed = "pool_failed"
 	KindClosed     = "closed"
 	KindQueueFull  = "queue_full"
+	KindShed       = "shed"
 	KindCanceled   = "canceled"
 	KindDeadline   = "deadline"
 )
@@ -52,6 +53,8 @@ func FromError(err error) *Error {
 		e.Kind = KindClosed
 	case errors.Is(err, pool.ErrQueueFull):
 		e.Kind = KindQueueFull
+	case errors.Is(err, pool.ErrShed):
+		e.Kind = KindShed
 	case errors.Is(err, context.Canceled):
 		e.Kind = KindCanceled
 	case errors.Is(err, context.DeadlineExceeded):
@@ -90,6 +93,8 @@ func sentinel(kind string) error {
 		return pool.ErrClosed
 	case KindQueueFull:
 		return pool.ErrQueueFull
+	case KindShed:
+		return pool.ErrShed
 	case KindCanceled:
 		return context.Canceled
 	case KindDeadline:

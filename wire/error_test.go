@@ -21,6 +21,7 @@ func TestErrors(t *testing.T) {
 		{"pool failed", pool.ErrPoolFailed, pool.ErrPoolFailed},
 		{"closed", pool.ErrClosed, pool.ErrClosed},
 		{"queue full", pool.ErrQueueFull, pool.ErrQueueFull},
+		{"shed", fmt.Errorf("waited 300ms: %w", pool.ErrShed), pool.ErrShed},
 		{"canceled", fmt.Errorf("wait: %w", context.Canceled), context.Canceled},
 		{"deadline", context.DeadlineExceeded, context.DeadlineExceeded},
 	}
