@@ -46,13 +46,7 @@ func (p *Pool[In, Out]) checkStall() {
 func (p *Pool[In, Out]) progress() uint64 {
 	var total counters
 	p.mu.Lock()
-	total.add(&p.retired)
-	for s := range p.slots {
-		total.add(&s.stats)
-	}
-	for s := range p.hung {
-		total.add(&s.stats)
-	}
+	p.sumLocked(&total)
 	p.mu.Unlock()
 	return p.queue.Popped() + total.resolved()
 }

@@ -101,12 +101,9 @@ type Stats struct {
 
 var stateNames = [...]string{stateOpen: "open", stateClosing: "closing", stateForced: "closed", stateFailed: "failed"}
 
-// Stats returns a snapshot of the pool. It does not stop the pool: it reads
-// per-worker counters without taking any lock that tasks take.
-func (p *Pool[In, Out]) Stats() Stats {
-	var total counters
-	st := Stats{Name: p.opts.Name, State: stateNames[p.state.Load()]}
-	p.mu.Lock()
+// sumLocked adds the counters of every slot, live, hung or exited, to
+// total. The caller holds p.mu.
+func (p *Pool[In, Out]) sumLocked(total *counters) {
 	total.add(&p.retired)
 	for s := range p.slots {
 		total.add(&s.stats)
@@ -114,6 +111,15 @@ func (p *Pool[In, Out]) Stats() Stats {
 	for s := range p.hung {
 		total.add(&s.stats)
 	}
+}
+
+// Stats returns a snapshot of the pool. It does not stop the pool: it reads
+// per-worker counters without taking any lock that tasks take.
+func (p *Pool[In, Out]) Stats() Stats {
+	var total counters
+	st := Stats{Name: p.opts.Name, State: stateNames[p.state.Load()]}
+	p.mu.Lock()
+	p.sumLocked(&total)
 	st.Hung = len(p.hung)
 	progress := total.resolved()
 	if isClosed(p.drained) && st.State == "closing" {
