@@ -49,6 +49,7 @@ type Stats struct {
 	RunP90Ms   float64 `json:"run_p90_ms"`
 	RunP99Ms   float64 `json:"run_p99_ms"`
 	RunMaxMs   float64 `json:"run_max_ms"` // the longest sampled run time
+	RunSumMs   float64 `json:"run_sum_ms"` // total of the sampled run times
 
 	WaitSampled uint64  `json:"wait_sampled"` // tasks whose queue wait was sampled
 	WaitMeanMs  float64 `json:"wait_mean_ms"` // mean sampled wait in the queue
@@ -56,6 +57,7 @@ type Stats struct {
 	WaitP90Ms   float64 `json:"wait_p90_ms"`
 	WaitP99Ms   float64 `json:"wait_p99_ms"`
 	WaitMaxMs   float64 `json:"wait_max_ms"` // the longest sampled wait
+	WaitSumMs   float64 `json:"wait_sum_ms"` // total of the sampled waits
 
 	Runtime Runtime `json:"runtime"` // the whole process's figures, not only the pool's
 }
@@ -86,11 +88,11 @@ func StatsOf(st pool.Stats, rt Runtime) Stats {
 
 		RunSampled: st.RunTime.Count, RunMeanMs: ms(st.RunTime.Mean),
 		RunP50Ms: ms(st.RunTime.P50), RunP90Ms: ms(st.RunTime.P90), RunP99Ms: ms(st.RunTime.P99),
-		RunMaxMs: ms(st.RunTime.Max),
+		RunMaxMs: ms(st.RunTime.Max), RunSumMs: ms(st.RunTime.Sum),
 
 		WaitSampled: st.WaitTime.Count, WaitMeanMs: ms(st.WaitTime.Mean),
 		WaitP50Ms: ms(st.WaitTime.P50), WaitP90Ms: ms(st.WaitTime.P90), WaitP99Ms: ms(st.WaitTime.P99),
-		WaitMaxMs: ms(st.WaitTime.Max),
+		WaitMaxMs: ms(st.WaitTime.Max), WaitSumMs: ms(st.WaitTime.Sum),
 
 		Runtime: rt,
 	}

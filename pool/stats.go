@@ -41,12 +41,46 @@ type Latency struct {
 	Mean time.Duration
 	// P50, P90 and P99 are percentiles of the samples; Max is the largest.
 	P50, P90, P99, Max time.Duration
+	// Sum is the total of the samples, exact.
+	Sum time.Duration
+	// Buckets count the samples at most each of a fixed set of bounds,
+	// from 10µs to 1m (LatencyBounds), cumulatively, as a Prometheus
+	// histogram does; a sample within the 12.5% resolution of the pool's
+	// histograms may count toward a bound next to its own.
+	Buckets []Bucket
 }
 
+// Bucket is one bound of a Latency and the number of samples at most it.
+type Bucket struct {
+	UpperBound time.Duration
+	Count      uint64
+}
+
+// latencyBounds are the bounds of Latency.Buckets: the spread of CPU tasks
+// and of their waits, from tiny ones to what a request can bear.
+var latencyBounds = [...]time.Duration{
+	10 * time.Microsecond, 50 * time.Microsecond, 100 * time.Microsecond, 500 * time.Microsecond,
+	time.Millisecond, 2500 * time.Microsecond, 5 * time.Millisecond, 10 * time.Millisecond,
+	25 * time.Millisecond, 50 * time.Millisecond, 100 * time.Millisecond, 250 * time.Millisecond,
+	500 * time.Millisecond, time.Second, 2500 * time.Millisecond, 5 * time.Second,
+	10 * time.Second, 30 * time.Second, time.Minute,
+}
+
+// LatencyBounds returns the bounds of Latency.Buckets, ascending. They are
+// the same for every pool and every Stats, so a histogram built from them
+// keeps its buckets from one scrape to the next.
+func LatencyBounds() []time.Duration { return latencyBounds[:] }
+
 func summary(s *histogram.Snapshot) Latency {
+	counts := s.CountsAtMost(latencyBounds[:])
+	buckets := make([]Bucket, len(counts))
+	for i, n := range counts {
+		buckets[i] = Bucket{UpperBound: latencyBounds[i], Count: n}
+	}
 	return Latency{
-		Count: s.Count(), Mean: s.Mean(), Max: s.Max(),
+		Count: s.Count(), Mean: s.Mean(), Max: s.Max(), Sum: s.Sum(),
 		P50: s.Percentile(0.50), P90: s.Percentile(0.90), P99: s.Percentile(0.99),
+		Buckets: buckets,
 	}
 }
 

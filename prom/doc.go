@@ -25,19 +25,17 @@
 //	crew_pool_workers_hung_total                  counter
 //	crew_pool_state{state="open|closing|closed|failed"}  gauge, 1 for the current state
 //	crew_pool_utilization_ratio                   gauge, since the pool started
-//	crew_pool_task_run_seconds                    summary: p50, p90, p99
-//	crew_pool_task_wait_seconds                   summary: p50, p90, p99
+//	crew_pool_task_run_seconds                    histogram, fixed buckets 10µs to 1m
+//	crew_pool_task_wait_seconds                   histogram, fixed buckets 10µs to 1m
 //
 // # Latency is sampled
 //
-// A pool times every task until a worker has timed 256, then one task in
-// 32, because reading the clock costs more than a tiny task. The run and
-// wait summaries are built from those samples: their _count is the number
-// of timed tasks (compare crew_pool_tasks_total for the tasks run), their
-// quantiles are within 12.5% of the true value, and they cover the time
-// since the pool started. They are summaries, not histograms, because a
-// pool reports percentiles, not bucket counts: they cannot be aggregated
-// across instances with histogram_quantile. Rates of _sum and _count give
-// the mean over any window: rate(crew_pool_task_run_seconds_sum[1m]) /
-// rate(crew_pool_task_run_seconds_count[1m]).
+// A pool times every task until it has timed 256, then one task in 32,
+// because reading the clock costs more than a tiny task. The run and wait
+// histograms are built from those samples: their _count is the number of
+// timed tasks (compare crew_pool_tasks_total for the tasks run), their
+// _sum is exact, and their buckets are fixed bounds from 10µs to 1m
+// (pool.LatencyBounds), the same at every scrape, so histogram_quantile
+// works over any window and across instances; a sample within 12.5% of a
+// bound may count in the bucket next to it.
 package prom

@@ -100,12 +100,12 @@ func NewCollector(p Pool, opts Options) *Collector {
 		state:     desc("state", "The pool's state: 1 for the current one (open, closing, closed or failed), 0 for the others.", "state"),
 		util: desc("utilization_ratio", "Share of MaxWorkers' time spent running tasks since the pool started, "+
 			"estimated from the sampled run times."),
-		run: desc("task_run_seconds", "Run time of the pool's tasks since it started. Sampled: a worker times every task "+
+		run: desc("task_run_seconds", "Run time of the pool's tasks since it started. Sampled: the pool times every task "+
 			"until it has timed 256, then one in 32, so _count counts timed tasks, not tasks run; "+
-			"quantiles are within 12.5%."),
-		wait: desc("task_wait_seconds", "Time the pool's tasks waited in its queue since it started. Sampled: a worker times "+
+			"a sample within 12.5% of a bucket's bound may count in the next bucket."),
+		wait: desc("task_wait_seconds", "Time the pool's tasks waited in its queue since it started. Sampled: the pool times "+
 			"every task until it has timed 256, then one in 32, so _count counts timed tasks, not tasks run; "+
-			"quantiles are within 12.5%."),
+			"a sample within 12.5% of a bucket's bound may count in the next bucket."),
 	}
 }
 
@@ -160,14 +160,17 @@ func (c *Collector) Collect(ch chan<- prometheus.Metric) {
 		gauge(c.state, v, s)
 	}
 	gauge(c.util, st.Utilization)
-	ch <- summary(c.run, st.RunTime)
-	ch <- summary(c.wait, st.WaitTime)
+	ch <- histogram(c.run, st.RunTime)
+	ch <- histogram(c.wait, st.WaitTime)
 }
 
-// summary exports l as a summary in seconds: its sampled count, their sum
-// (mean times count, exact to a nanosecond per sample) and percentiles.
-func summary(d *prometheus.Desc, l pool.Latency) prometheus.Metric {
-	return prometheus.MustNewConstSummary(d, l.Count, l.Mean.Seconds()*float64(l.Count), map[float64]float64{
-		0.5: l.P50.Seconds(), 0.9: l.P90.Seconds(), 0.99: l.P99.Seconds(),
-	})
+// histogram exports l as a histogram in seconds: its sampled count, their
+// exact sum, and the pool's fixed buckets (pool.LatencyBounds), which stay
+// the same from one scrape to the next.
+func histogram(d *prometheus.Desc, l pool.Latency) prometheus.Metric {
+	buckets := make(map[float64]uint64, len(l.Buckets))
+	for _, b := range l.Buckets {
+		buckets[b.UpperBound.Seconds()] = b.Count
+	}
+	return prometheus.MustNewConstHistogram(d, l.Count, l.Sum.Seconds(), buckets)
 }

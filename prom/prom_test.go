@@ -116,7 +116,7 @@ crew_pool_workers_max{pool="cpu",service="thumbs"} 1
 		}
 	})
 
-	t.Run("run and wait time are sampled summaries in seconds", func(t *testing.T) {
+	t.Run("run and wait time are sampled histograms in seconds, with fixed buckets", func(t *testing.T) {
 		synctest.Test(t, func(t *testing.T) {
 			p, err := pool.NewTasks(pool.Options{MaxWorkers: 1})
 			require.NoError(t, err)
@@ -132,21 +132,16 @@ crew_pool_workers_max{pool="cpu",service="thumbs"} 1
 				_, err := f.Wait(bg)
 				require.NoError(t, err)
 			}
-			st := p.Stats()
-			run := summaryOf(t, prom.NewCollector(p, prom.Options{}), "crew_pool_task_run_seconds")
+			run := histogramOf(t, prom.NewCollector(p, prom.Options{}), "crew_pool_task_run_seconds")
 			require.Equal(t, uint64(3), run.GetSampleCount())
 			require.InDelta(t, 0.060, run.GetSampleSum(), 1e-9)
-			quantiles := map[float64]float64{}
-			for _, q := range run.GetQuantile() {
-				quantiles[q.GetQuantile()] = q.GetValue()
-			}
-			require.Equal(t, map[float64]float64{0.5: st.RunTime.P50.Seconds(), 0.9: st.RunTime.P90.Seconds(),
-				0.99: st.RunTime.P99.Seconds()}, quantiles)
-			require.InEpsilon(t, 0.020, quantiles[0.99], 0.125, "within the histogram's 12.5%")
+			require.Equal(t, map[float64]uint64{0.01: 0, 0.025: 3, 0.05: 3}, cumulative(run, 0.01, 0.025, 0.05))
+			require.Len(t, run.GetBucket(), len(pool.LatencyBounds()), "the same buckets at every scrape")
 
-			wait := summaryOf(t, prom.NewCollector(p, prom.Options{}), "crew_pool_task_wait_seconds")
+			wait := histogramOf(t, prom.NewCollector(p, prom.Options{}), "crew_pool_task_wait_seconds")
 			require.Equal(t, uint64(3), wait.GetSampleCount())
 			require.InDelta(t, 0.060, wait.GetSampleSum(), 1e-9, "0 + 20ms + 40ms")
+			require.Equal(t, map[float64]uint64{0.01: 1, 0.025: 2, 0.05: 3}, cumulative(wait, 0.01, 0.025, 0.05))
 		})
 	})
 
@@ -171,8 +166,8 @@ app_pool_state{pool="pool",state="open"} 0
 	})
 }
 
-// summaryOf collects c and returns the summary named name.
-func summaryOf(t *testing.T, c prometheus.Collector, name string) *dto.Summary {
+// histogramOf collects c and returns the histogram named name.
+func histogramOf(t *testing.T, c prometheus.Collector, name string) *dto.Histogram {
 	t.Helper()
 	reg := prometheus.NewPedanticRegistry()
 	reg.MustRegister(c)
@@ -181,11 +176,24 @@ func summaryOf(t *testing.T, c prometheus.Collector, name string) *dto.Summary {
 	for _, f := range families {
 		if f.GetName() == name {
 			require.Len(t, f.GetMetric(), 1)
-			return f.GetMetric()[0].GetSummary()
+			return f.GetMetric()[0].GetHistogram()
 		}
 	}
 	require.Failf(t, "no such metric", "%s", name)
 	return nil
+}
+
+// cumulative returns h's cumulative counts at the given upper bounds.
+func cumulative(h *dto.Histogram, bounds ...float64) map[float64]uint64 {
+	out := map[float64]uint64{}
+	for _, b := range h.GetBucket() {
+		for _, want := range bounds {
+			if b.GetUpperBound() == want {
+				out[want] = b.GetCumulativeCount()
+			}
+		}
+	}
+	return out
 }
 
 func TestCollectorRegistration(t *testing.T) {

@@ -104,6 +104,34 @@ func (s *Snapshot) Merge(o *Snapshot) {
 	s.max = max(s.max, o.max)
 }
 
+// Sum is the total of the observations, exact.
+func (s *Snapshot) Sum() time.Duration { return time.Duration(s.sum) }
+
+// CountsAtMost returns, for each of bounds (ascending), how many
+// observations are at most that bound, within the histogram's resolution:
+// a bucket counts toward a bound when its middle is at most the bound. The
+// counts are cumulative, as Prometheus histogram buckets are.
+func (s *Snapshot) CountsAtMost(bounds []time.Duration) []uint64 {
+	out := make([]uint64, len(bounds))
+	b, seen := 0, uint64(0)
+	for i, c := range s.counts {
+		lo := lowerBound(i)
+		mid := lo
+		if i+1 < numBuckets {
+			mid = lo + (lowerBound(i+1)-1-lo)/2
+		}
+		for b < len(bounds) && uint64(max(bounds[b], 0)) < mid {
+			out[b] = seen
+			b++
+		}
+		seen += c
+	}
+	for ; b < len(bounds); b++ {
+		out[b] = seen
+	}
+	return out
+}
+
 // Count is the number of observations.
 func (s *Snapshot) Count() uint64 { return s.n }
 

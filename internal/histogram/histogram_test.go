@@ -91,3 +91,22 @@ func BenchmarkRecord(b *testing.B) {
 		h.Record(time.Duration(i))
 	}
 }
+
+func TestCountsAtMostAreCumulativeWithinResolution(t *testing.T) {
+	var h Histogram
+	var want time.Duration
+	for _, d := range []time.Duration{time.Microsecond, 3 * time.Millisecond, 3 * time.Millisecond, 40 * time.Millisecond, 2 * time.Second} {
+		h.Record(d)
+		want += d
+	}
+	s := h.Snapshot()
+	require.Equal(t, want, s.Sum())
+	bounds := []time.Duration{0, 10 * time.Microsecond, 2 * time.Millisecond, 5 * time.Millisecond, 50 * time.Millisecond, time.Second, time.Minute}
+	require.Equal(t, []uint64{0, 1, 1, 3, 4, 4, 5}, s.CountsAtMost(bounds))
+	t.Run("a bound within a bucket's resolution may fall either side", func(t *testing.T) {
+		var h Histogram
+		h.Record(100 * time.Millisecond)
+		s := h.Snapshot()
+		require.Equal(t, []uint64{0, 1}, s.CountsAtMost([]time.Duration{88 * time.Millisecond, 113 * time.Millisecond}))
+	})
+}

@@ -11,7 +11,7 @@ import (
 )
 
 // requestMetrics is a histogram of the public requests' durations, which
-// /metrics serves beside the pool's sampled summaries: every request is
+// /metrics serves beside the pool's sampled histograms: every request is
 // observed, and histograms add up across instances.
 type requestMetrics struct {
 	hist *prometheus.HistogramVec
