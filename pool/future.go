@@ -143,6 +143,10 @@ func (f *Future[Out]) watch(ctx context.Context) {
 	f.stop = context.AfterFunc(ctx, func() { f.abandon(ctx.Err()) })
 	if !f.watched.CompareAndSwap(watchNone, watchSet) {
 		f.stop() // unwatch ran meanwhile and found nothing to stop
+		return
+	}
+	if f.state.Load() != pending {
+		f.unwatch() // started or resolved while it registered: resolve saw nothing to stop
 	}
 }
 

@@ -203,16 +203,24 @@ func (p *Pool[In, Out]) deliver(s *slot[In, Out]) {
 	}
 }
 
-// requeue puts back the letters a crashed worker did not receive; those
-// addressed to it are reported undelivered.
+// requeue puts back, in front of any newer ones and whatever the mailbox's
+// bound, the broadcasts a crashed worker did not receive: the next worker
+// gets them, in order. Letters addressed to the crashed worker are reported
+// undelivered.
 func (p *Pool[In, Out]) requeue(s *slot[In, Out], letters []letter) {
+	keep := letters[:0:0]
 	for _, l := range letters {
 		if l.to != 0 {
 			p.opts.OnError(fmt.Errorf("%s: message for worker %d undelivered: the worker exited", head(p.opts.Name), l.to))
 			continue
 		}
-		p.post(s, l)
+		keep = append(keep, l)
 	}
+	m := s.mailbox()
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.letters = append(keep, m.letters...)
+	p.mailPending.Add(int64(len(keep)))
 }
 
 // receive calls Receive, dealing with a panic or a Fatal error as Handle's

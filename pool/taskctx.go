@@ -85,7 +85,13 @@ func (c *taskCtx) materialise() context.Context {
 	if r := c.real.Load(); r != nil {
 		return r.Context
 	}
-	ctx, cancel := context.WithCancelCause(context.WithValue(c.parent, poolKey{}, c.core))
+	parent := c.parent
+	if c.ended.Load() {
+		// The task returned before anyone looked: its context ended then,
+		// as context.Canceled, whatever its parent did since.
+		parent = context.WithoutCancel(parent)
+	}
+	ctx, cancel := context.WithCancelCause(context.WithValue(parent, poolKey{}, c.core))
 	c.cancel = cancel
 	c.real.Store(&realCtx{ctx})
 	if c.ended.Load() { // see finish

@@ -199,7 +199,13 @@ func (c *child) stray() error {
 	for n >= wire.HeaderSize {
 		h, _ := c.br.Peek(wire.HeaderSize)
 		size := int(binary.BigEndian.Uint32(h))
-		if size > c.max || wire.HeaderSize+size > n {
+		if size > c.max {
+			break
+		}
+		if wire.HeaderSize+size > n {
+			if h[4] == kindPost {
+				return nil // a post whose rest is still in the pipe: the next read takes it
+			}
 			break
 		}
 		f, err := readFrame(c.br, c.max)

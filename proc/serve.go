@@ -144,6 +144,9 @@ func (s *server[In, Out]) handshake(ctx context.Context, br *bufio.Reader, facto
 	if err == nil {
 		wk, err = build(ctx, factory, pool.NewWorkerInfo(h.Worker, h.Pool, s.post))
 	}
+	// The factory may have started goroutines that post: write under wmu.
+	s.wmu.Lock()
+	defer s.wmu.Unlock()
 	if err != nil {
 		_ = wire.WriteFrame(s.w, wire.Frame{Kind: kindRefuse, Body: []byte(err.Error())}, s.opts.MaxFrame)
 		return nil, err
@@ -269,7 +272,16 @@ func (s *server[In, Out]) receive(ctx context.Context, f wire.Frame) {
 	var env envelope
 	err := s.opts.Codec.NewDecoder().Decode(f.Body, &env)
 	if err == nil {
-		err = s.deliver(ctx, env.V)
+		// Cancellable as a task is: the parent asks when its pool closes.
+		rctx, cancel := context.WithCancel(ctx)
+		s.mu.Lock()
+		s.cur, s.cancel = f.ID, cancel
+		s.mu.Unlock()
+		err = s.deliver(rctx, env.V)
+		s.mu.Lock()
+		s.cur, s.cancel = 0, nil
+		s.mu.Unlock()
+		cancel()
 	}
 	s.wmu.Lock()
 	defer s.wmu.Unlock()
