@@ -25,7 +25,8 @@ type series struct {
 }
 
 // colors of the setups, by name.
-var colors = map[string]string{"plain": "#c0392b", "pool": "#1e8449", "cluster": "#2471a3"}
+var colors = map[string]string{"plain": "#c0392b", "pool": "#1e8449", "proc": "#7d3c98", "cluster": "#2471a3",
+	"cluster-over": "#d68910"}
 
 // writeChart draws an SVG with, from top to bottom: p50 (dashed) and p99
 // (solid) latency of the successful responses against the offered load,

@@ -4,6 +4,8 @@ import (
 	"context"
 	"os"
 	"path/filepath"
+	"regexp"
+	"strings"
 	"testing"
 	"time"
 
@@ -14,17 +16,32 @@ func TestRun(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds the server and runs every setup")
 	}
-	t.Run("a short comparison runs end to end and draws its chart, closed loops included", func(t *testing.T) {
-		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	t.Run("a short comparison of all five setups runs end to end and draws its chart, closed loops included", func(t *testing.T) {
+		ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 		defer cancel()
 		chart := filepath.Join(t.TempDir(), "chart.svg")
+		var out strings.Builder
 		require.NoError(t, run(ctx, []string{
 			"-levels=1", "-duration=300ms", "-warmup=0s", "-capacity-duration=300ms",
 			"-crash-duration=600ms", "-clients=8", "-model-clients=8", "-chart=" + chart,
-		}))
+			"-processes=2", "-over-processes=3", "-workers=2",
+		}, &out))
 		svg, err := os.ReadFile(chart)
 		require.NoError(t, err)
 		require.Contains(t, string(svg), "<polyline")
 		require.Contains(t, string(svg), "8 clients retrying at once")
+		report := out.String()
+		for _, label := range []string{"plain server (1 process)", "crew pool (1 process, 2 goroutine workers)",
+			"crew pool (1 server process, 2 process workers)", "cluster (2 processes, no pool)"} {
+			require.Contains(t, report, "| "+label+" | ", "a row of %s", label)
+			require.Contains(t, string(svg), label)
+		}
+		require.Regexp(t, `\| cluster \(3 processes on \d+ CPUs, no pool\) \| \d+ \|`, report, "the oversubscribed cluster's load row")
+		// A fatal error in the work ends one child of the process-worker
+		// setup: the crashing request gets a 500 and no server process
+		// exits, as in the cluster only the crashing process is lost.
+		require.Regexp(t, regexp.QuoteMeta("| crew pool (1 server process, 2 process workers) | fatal error (process exits) | 500 | ")+
+			`\d+ of \d+ \| [^|]+ \| none \(a worker process was replaced\) \|`, report)
+		require.Regexp(t, regexp.QuoteMeta("| plain server (1 process) | fatal error (process exits) | connection lost | "), report)
 	})
 }
