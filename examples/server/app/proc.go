@@ -7,6 +7,7 @@ import (
 	"image"
 	"net/http"
 	"os"
+	"time"
 
 	"github.com/crewkit/crew/examples/internal/cpuwork"
 	"github.com/crewkit/crew/httpx"
@@ -57,6 +58,8 @@ type Job struct {
 	Image    []byte      // thumbnail: the upload, checked by checkImage
 	Size     image.Point // thumbnail: its size, from checkImage
 	Crash    string      // crash: panic, exit or fatal
+
+	queued time.Time // when the request queued; stays in the server
 }
 
 // Result is the answer to a Job. A request that the work refuses (a
@@ -133,7 +136,15 @@ func (a *App) startProcs() error {
 	if cmd == nil {
 		cmd = proc.Self(WorkerRole)
 	}
-	p, err := pool.New(proc.Factory[Job, Result](cmd, proc.Options{Logger: a.cfg.Logger}), pool.Options{
+	children := proc.Factory[Job, Result](cmd, proc.Options{Logger: a.cfg.Logger})
+	factory := func(ctx context.Context, info pool.WorkerInfo) (pool.Worker[Job, Result], error) {
+		w, err := children(ctx, info)
+		if err != nil {
+			return nil, err
+		}
+		return shedding{w}, nil
+	}
+	p, err := pool.New(factory, pool.Options{
 		Name: "cpu", MaxWorkers: a.cfg.Workers, MinWorkers: a.cfg.Workers,
 		QueueSize: a.cfg.QueueSize, TaskTimeout: a.cfg.TaskTimeout,
 	})
@@ -147,6 +158,30 @@ func (a *App) startProcs() error {
 		c := r.Context().Value(callKey{}).(*call)
 		c.out, c.done = out, true
 	}, httpx.Options{OnError: a.handlerFailed})
+	return nil
+}
+
+// shedding is a process worker that sheds, without sending it to its
+// child, a job that waited in the queue past httpx.DefaultMaxWait, as
+// httpx.Compute does in ModePool: its client is answered 503 (the pool
+// counts a failure), and the latency of the requests that run stays
+// bounded by the budget under overload.
+type shedding struct {
+	w pool.Worker[Job, Result]
+}
+
+func (s shedding) Handle(ctx context.Context, j Job) (Result, error) {
+	if !j.queued.IsZero() && time.Since(j.queued) > httpx.DefaultMaxWait {
+		return Result{}, httpx.ErrOverloaded
+	}
+	return s.w.Handle(ctx, j)
+}
+
+// Close stops the child.
+func (s shedding) Close(ctx context.Context) error {
+	if c, ok := s.w.(interface{ Close(context.Context) error }); ok {
+		return c.Close(ctx)
+	}
 	return nil
 }
 
@@ -164,6 +199,7 @@ type callKey struct{}
 // error answers. It returns false when it has answered the request
 // instead: rejected, timed out, or failed because the child crashed.
 func (a *App) remote(w http.ResponseWriter, r *http.Request, job Job) (Result, bool) {
+	job.queued = time.Now()
 	c := &call{job: job}
 	a.remoteCall.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), callKey{}, c)))
 	return c.out, c.done
