@@ -11,9 +11,9 @@ import (
 // Chart geometry, in SVG user units: each panel is chartW wide and panelH
 // high (the first, latency, panel chartH), with these margins.
 const (
-	chartW, chartH = 830, 440
+	chartW, chartH = 960, 440
 	panelH         = 360
-	left, right    = 70, 290 // the legend sits on the right
+	left, right    = 70, 380 // the legend sits on the right, wide enough for the longest label
 	top, bottom    = 40, 60
 )
 
