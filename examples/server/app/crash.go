@@ -1,10 +1,12 @@
 package app
 
 import (
+	"errors"
 	"fmt"
 	"net/http"
 
 	"github.com/crewkit/crew/httpx"
+	"github.com/crewkit/crew/pool"
 )
 
 // ExitCodeCrash is the status with which /api/crash?kind=exit ends the
@@ -31,7 +33,9 @@ const ExitCodeCrash = 3
 //     the process that runs the work, with the same outcome as kind=exit.
 //
 // A panic on the request goroutine itself would be recovered by chi's
-// Recoverer in every mode, so it is not offered.
+// Recoverer in every mode, so it is not offered. A crash request that the
+// pool sheds before its work runs (the server is overloaded) is answered
+// 503 like any other, and crashes nothing.
 func (a *App) crash(w http.ResponseWriter, r *http.Request) {
 	kind := r.URL.Query().Get("kind")
 	switch kind {
@@ -49,6 +53,10 @@ func (a *App) crash(w http.ResponseWriter, r *http.Request) {
 		return
 	case a.pool != nil:
 		_, err := httpx.Compute(r.Context(), a.pool, job.run)
+		if _, ok := errors.AsType[*pool.PanicError](err); !ok {
+			a.writeComputeError(w, r, err) // shed or timed out before the work ran: 503, as any request
+			return
+		}
 		a.handlerFailed(r, err)
 		writeError(w, http.StatusInternalServerError, "the request's work panicked; its worker is rebuilt")
 		return
