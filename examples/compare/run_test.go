@@ -1,3 +1,5 @@
+//go:build linux
+
 package main
 
 import (
@@ -10,6 +12,7 @@ import (
 	"time"
 
 	"github.com/stretchr/testify/require"
+	"golang.org/x/sys/unix"
 )
 
 func TestRun(t *testing.T) {
@@ -19,6 +22,11 @@ func TestRun(t *testing.T) {
 	t.Run("a short comparison of all five setups runs end to end and draws its chart, closed loops included", func(t *testing.T) {
 		ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 		defer cancel()
+		// Orphans of this test's processes (a process worker whose server
+		// died first) become this process's children, so that the check
+		// below sees every process the run started, grandchildren included.
+		require.NoError(t, unix.Prctl(unix.PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0))
+		defer func() { require.NoError(t, unix.Prctl(unix.PR_SET_CHILD_SUBREAPER, 0, 0, 0, 0)) }()
 		chart := filepath.Join(t.TempDir(), "chart.svg")
 		var out strings.Builder
 		require.NoError(t, run(ctx, []string{
@@ -26,6 +34,7 @@ func TestRun(t *testing.T) {
 			"-crash-duration=600ms", "-clients=8", "-model-clients=8", "-chart=" + chart,
 			"-processes=2", "-over-processes=3", "-workers=2",
 		}, &out))
+		require.Empty(t, ownChildren(t), "processes left by the run: servers, or process workers that outlived their server")
 		svg, err := os.ReadFile(chart)
 		require.NoError(t, err)
 		require.Contains(t, string(svg), "<polyline")
@@ -44,4 +53,21 @@ func TestRun(t *testing.T) {
 			`\d+ of \d+ \| [^|]+ \| none \(a worker process was replaced\) \|`, report)
 		require.Regexp(t, regexp.QuoteMeta("| plain server (1 process) | fatal error (process exits) | connection lost | "), report)
 	})
+}
+
+// ownChildren returns the PIDs of this process's children, zombies
+// included.
+func ownChildren(t *testing.T) []string {
+	t.Helper()
+	files, err := filepath.Glob("/proc/self/task/*/children")
+	require.NoError(t, err)
+	var pids []string
+	for _, f := range files {
+		data, err := os.ReadFile(f)
+		if err != nil {
+			continue // the thread ended
+		}
+		pids = append(pids, strings.Fields(string(data))...)
+	}
+	return pids
 }
