@@ -45,9 +45,10 @@ const (
 	jobCrash     = "crash"
 )
 
-// Job is the CPU part of one request: what crosses to a process worker in
-// ModePool's place in ModeProc, after the request goroutine has read and
-// checked the request. Only the fields of its Kind are set.
+// Job is the CPU part of one request, built once the request goroutine has
+// read and checked the request. In ModeProc it crosses the pipe to a
+// process worker; the other modes run it on the goroutine pool or in
+// place. Only the fields of its Kind are set.
 type Job struct {
 	Kind     string      // digest, hash, verify, thumbnail or crash
 	Seed     []byte      // digest
