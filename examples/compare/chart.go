@@ -11,9 +11,9 @@ import (
 // Chart geometry, in SVG user units: each panel is chartW wide and panelH
 // high (the first, latency, panel chartH), with these margins.
 const (
-	chartW, chartH = 830, 440
+	chartW, chartH = 960, 440
 	panelH         = 360
-	left, right    = 70, 290 // the legend sits on the right
+	left, right    = 70, 380 // the legend sits on the right, wide enough for the longest label
 	top, bottom    = 40, 60
 )
 
@@ -25,7 +25,8 @@ type series struct {
 }
 
 // colors of the setups, by name.
-var colors = map[string]string{"plain": "#c0392b", "pool": "#1e8449", "cluster": "#2471a3"}
+var colors = map[string]string{"plain": "#c0392b", "pool": "#1e8449", "proc": "#7d3c98", "cluster": "#2471a3",
+	"cluster-over": "#d68910"}
 
 // writeChart draws an SVG with, from top to bottom: p50 (dashed) and p99
 // (solid) latency of the successful responses against the offered load,

@@ -28,7 +28,7 @@ func TestMeasureCapacityCleanup(t *testing.T) {
 			return 0 // as on a machine too busy to serve anything
 		}
 		t.Cleanup(func() { capacityOf = capacity })
-		cluster := setups(2, 2)[2]
+		cluster := pick(setups(2, 4, 2), []string{"cluster"})[0]
 		_, err = measureCapacity(ctx, config{clients: 1, workers: 2}, cluster, bin)
 		require.ErrorContains(t, err, "overloaded")
 		require.Len(t, pids, 2)

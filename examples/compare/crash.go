@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
+	"syscall"
 	"time"
 
 	vegeta "github.com/tsenart/vegeta/v12/lib"
@@ -27,7 +28,8 @@ type crashResult struct {
 	failed       int            // other requests that failed
 	disruption   time.Duration  // from the crash to the end of the last failed request
 	restart      time.Duration  // from a process's exit to its replacement being ready
-	exited       bool           // whether a process exited
+	exited       bool           // whether a server process exited
+	workerGone   bool           // whether a process worker (a child of a server process) ended
 	causes       map[string]int // failures by status or error
 }
 
@@ -50,9 +52,15 @@ func crashTest(ctx context.Context, cfg config, r *running, rate int, kind, labe
 	case <-ctx.Done():
 		return res, ctx.Err()
 	}
+	workers := r.workerPIDs()
 	crashAt := time.Now()
 	res.answer = crashRequest(ctx, r.m.Addr(), kind)
 	<-attacked
+	for _, pid := range workers {
+		if syscall.Kill(pid, 0) == syscall.ESRCH {
+			res.workerGone = true
+		}
+	}
 	var lastEnd time.Time
 	for _, v := range results {
 		res.requests++

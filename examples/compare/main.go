@@ -1,7 +1,10 @@
-// Command compare measures, in one run on one machine, three ways to serve
+// Command compare measures, in one run on one machine, five ways to serve
 // the example server's CPU-heavy endpoint: a plain server in one process,
-// the same server with its crew pool, and a cluster of N plain processes
-// sharing the port (as Node's cluster module or pm2 would run it). It
+// the same server with its crew pool of goroutine workers, the same server
+// with a crew pool of process workers (each worker a child process, -mode
+// proc), a cluster of N plain processes sharing the port (as Node's
+// cluster module or pm2 would run it), and the same cluster with more
+// processes than CPUs (-over-processes, twice the CPUs by default). It
 // reports throughput, p50 and p99 latency and the total resident memory at
 // three offered loads (an open loop), goodput, rejections and latency under
 // closed loops of clients that retry at once (64 and 256 of them, or the
@@ -9,7 +12,7 @@
 // other requests, and draws latency, goodput and rejections as an SVG
 // chart.
 //
-// Run it from the examples directory (about three minutes on 2 cores):
+// Run it from the examples directory (about five minutes on 2 cores):
 //
 //	go run ./compare
 //
@@ -28,10 +31,12 @@ import (
 	"context"
 	"flag"
 	"fmt"
+	"io"
 	"os"
 	"os/signal"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -49,6 +54,7 @@ type config struct {
 	crashLoad float64
 	clients   int
 	processes int
+	over      int // processes of the oversubscribed cluster
 	workers   int
 	chart     string
 	setups    []string
@@ -61,7 +67,7 @@ type config struct {
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
 	defer stop()
-	if err := run(ctx, os.Args[1:]); err != nil {
+	if err := run(ctx, os.Args[1:], os.Stdout); err != nil {
 		fmt.Fprintln(os.Stderr, "compare:", err)
 		os.Exit(1)
 	}
@@ -79,9 +85,10 @@ func parse(args []string) (config, error) {
 	fs.Float64Var(&c.crashLoad, "crash-load", 0.5, "offered load during the crash experiments, as a multiple of capacity")
 	fs.IntVar(&c.clients, "clients", 256, "most concurrent clients")
 	fs.IntVar(&c.processes, "processes", runtime.NumCPU(), "processes of the cluster")
-	fs.IntVar(&c.workers, "workers", runtime.NumCPU(), "workers of the crew pool")
+	fs.IntVar(&c.over, "over-processes", 2*runtime.NumCPU(), "processes of the cluster-over setup, more than the CPUs")
+	fs.IntVar(&c.workers, "workers", runtime.NumCPU(), "workers of the crew pools, goroutines (pool) or child processes (proc)")
 	fs.StringVar(&c.chart, "chart", defaultChart(), "where to write the SVG chart (../docs/pool-vs-cluster.svg regenerates the docs' chart)")
-	fs.StringVar(&names, "setups", "plain,pool,cluster", "setups to measure, in order")
+	fs.StringVar(&names, "setups", strings.Join(setupNames, ","), "setups to measure, in order: "+strings.Join(setupNames, ", "))
 	fs.DurationVar(&c.capFor, "capacity-duration", 3*time.Second, "how long to measure the plain server's capacity")
 	fs.StringVar(&models, "models", "retry", "closed-loop client models measured after the levels: retry, retry-after, abandon (comma-separated; empty for none)")
 	fs.StringVar(&modelClients, "model-clients", "64,256", "client counts of each closed-loop model")
@@ -101,10 +108,9 @@ func parse(args []string) (config, error) {
 		}
 		c.levels = append(c.levels, f)
 	}
-	known := map[string]bool{"plain": true, "pool": true, "cluster": true}
 	for n := range strings.SplitSeq(names, ",") {
-		if !known[n] {
-			return c, fmt.Errorf("-setups must name plain, pool or cluster, got %q", n)
+		if !slices.Contains(setupNames, n) {
+			return c, fmt.Errorf("-setups must name %s, got %q", strings.Join(setupNames, ", "), n)
 		}
 		c.setups = append(c.setups, n)
 	}
@@ -113,8 +119,8 @@ func parse(args []string) (config, error) {
 		return c, fmt.Errorf("-capacity-duration must be > 0")
 	case c.work <= 0 || c.duration <= 0 || c.warmup < 0 || c.crashFor < 400*time.Millisecond:
 		return c, fmt.Errorf("-work and -duration must be > 0, -warmup >= 0 and -crash-duration >= 400ms")
-	case c.clients < 1 || c.processes < 1 || c.workers < 1 || c.crashLoad <= 0:
-		return c, fmt.Errorf("-clients, -processes and -workers must be >= 1 and -crash-load > 0")
+	case c.clients < 1 || c.processes < 1 || c.over < 1 || c.workers < 1 || c.crashLoad <= 0:
+		return c, fmt.Errorf("-clients, -processes, -over-processes and -workers must be >= 1 and -crash-load > 0")
 	case c.duration+c.warmup > time.Minute || len(c.levels) > 6 || len(c.loads) > 6:
 		return c, fmt.Errorf("-duration plus -warmup must be at most 1m, with at most 6 -levels and 6 closed-loop loads")
 	case !(c.abandon > 0 && c.abandon <= 1):
@@ -127,7 +133,8 @@ func parse(args []string) (config, error) {
 // checkout, so that a run leaves it clean.
 func defaultChart() string { return filepath.Join(os.TempDir(), "pool-vs-cluster.svg") }
 
-func run(ctx context.Context, args []string) error {
+// run runs the comparison that args describe and writes its tables to out.
+func run(ctx context.Context, args []string, out io.Writer) error {
 	cfg, err := parse(args)
 	if err != nil {
 		return err
@@ -143,7 +150,7 @@ func run(ctx context.Context, args []string) error {
 	}
 	cfg.rounds = cpuwork.Calibrate(cfg.work)
 	progress("%d CPUs, %s; %d SHA-256 rounds ≈ %v of CPU per request", runtime.NumCPU(), runtime.Version(), cfg.rounds, cfg.work)
-	all := setups(cfg.processes, cfg.workers)
+	all := setups(cfg.processes, cfg.over, cfg.workers)
 	capacity, err := measureCapacity(ctx, cfg, all[0], bin)
 	if err != nil {
 		return err
@@ -155,7 +162,7 @@ func run(ctx context.Context, args []string) error {
 			return err
 		}
 	}
-	return report(cfg, ss, capacity, res)
+	return report(out, cfg, ss, capacity, res)
 }
 
 // measureCapacity measures what the plain server serves with every client
@@ -212,6 +219,9 @@ func runSetup(ctx context.Context, cfg config, s setup, bin string, capacity flo
 		progress("%s, %s: goodput %.0f, p99 %s, %d rejected, %d failed", s.name, l, p.goodput, ms(p.p99), p.rejected, p.failed)
 		res.models = append(res.models, p)
 	}
+	if !s.crashes {
+		return r.m.Stop(ctx)
+	}
 	for _, f := range faults {
 		c, err := crashTest(ctx, cfg, r, rate(capacity, cfg.crashLoad), f.kind, f.label)
 		if err != nil {
@@ -238,21 +248,21 @@ func pick(all []setup, names []string) []setup {
 
 func rate(capacity, level float64) int { return max(1, int(capacity*level)) }
 
-// report prints the tables and writes the chart.
-func report(cfg config, ss []setup, capacity float64, res results) error {
-	fmt.Printf("%d CPUs, %s/%s, %s. Each request: GET /api/digest, %d SHA-256 rounds (≈ %v of CPU).\n",
+// report writes the tables to w and the chart to its file.
+func report(w io.Writer, cfg config, ss []setup, capacity float64, res results) error {
+	fmt.Fprintf(w, "%d CPUs, %s/%s, %s. Each request: GET /api/digest, %d SHA-256 rounds (≈ %v of CPU).\n",
 		runtime.NumCPU(), runtime.GOOS, runtime.GOARCH, runtime.Version(), cfg.rounds, cfg.work)
-	fmt.Printf("Capacity (plain server, %d clients back to back): %.0f req/s. Each load: %v after %v of warm-up, up to %d clients.\n\n",
+	fmt.Fprintf(w, "Capacity (plain server, %d clients back to back): %.0f req/s. Each load: %v after %v of warm-up, up to %d clients.\n\n",
 		cfg.clients, capacity, cfg.duration, cfg.warmup, cfg.clients)
-	writeLoadTable(os.Stdout, ss, res.points)
+	writeLoadTable(w, ss, res.points)
 	if len(res.models) > 0 {
-		fmt.Printf("\nClosed loops: each client sends its next request as soon as it has an answer (Retry-After clients first wait what a 503 says; abandoning clients, %.0f%% of them, cancel each request after a random 1-60ms). Each load: %v after %v of warm-up.\n\n",
+		fmt.Fprintf(w, "\nClosed loops: each client sends its next request as soon as it has an answer (Retry-After clients first wait what a 503 says; abandoning clients, %.0f%% of them, cancel each request after a random 1-60ms). Each load: %v after %v of warm-up.\n\n",
 			100*cfg.abandon, cfg.duration, cfg.warmup)
-		writeModelTable(os.Stdout, ss, res.models)
+		writeModelTable(w, ss, res.models)
 	}
-	fmt.Printf("\nCrashes: one crashing request after %v of %d req/s, for %v in all; a crashed process is restarted after %v.\n\n",
+	fmt.Fprintf(w, "\nCrashes: one crashing request after %v of %d req/s, for %v in all; a crashed process is restarted after %v.\n\n",
 		cfg.crashFor/4, rate(capacity, cfg.crashLoad), cfg.crashFor, restartDelay)
-	writeCrashTable(os.Stdout, ss, res.crashes)
+	writeCrashTable(w, ss, res.crashes)
 	f, err := os.Create(cfg.chart)
 	if err != nil {
 		return err

@@ -36,8 +36,11 @@ func writeCrashTable(w io.Writer, ss []setup, crashes []crashResult) {
 	fmt.Fprintln(w, "|---|---|---|---:|---:|---:|")
 	for _, c := range crashes {
 		restart := "none (no process exited)"
-		if c.exited {
+		switch {
+		case c.exited:
 			restart = ms(c.restart)
+		case c.workerGone:
+			restart = "none (a worker process was replaced)"
 		}
 		fmt.Fprintf(w, "| %s | %s | %s | %d of %d | %s | %s |\n", labelOf(ss, c.setup), c.fault, c.answer,
 			c.failed, c.requests, ms(c.disruption), restart)

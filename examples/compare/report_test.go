@@ -4,6 +4,7 @@ import (
 	"encoding/xml"
 	"io"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"testing"
 	"time"
@@ -40,7 +41,7 @@ func sampleModels() []modelPoint {
 }
 
 func TestReport(t *testing.T) {
-	ss := setups(2, 2)
+	ss := setups(2, 4, 2)
 	t.Run("the load table has one row per setup and level", func(t *testing.T) {
 		var b strings.Builder
 		writeLoadTable(&b, ss, samplePoints())
@@ -55,8 +56,10 @@ func TestReport(t *testing.T) {
 			{setup: "pool", fault: "panic in a request's work", answer: "500", requests: 400},
 			{setup: "plain", fault: "panic in a request's work", answer: "connection lost", requests: 400, failed: 31,
 				disruption: 140 * time.Millisecond, restart: 110 * time.Millisecond, exited: true},
+			{setup: "proc", fault: "fatal error (process exits)", answer: "500", requests: 400, workerGone: true},
 		})
-		require.Contains(t, b.String(), "| crew pool (1 process, 2 workers) | panic in a request's work | 500 | 0 of 400 | 0s | none (no process exited) |")
+		require.Contains(t, b.String(), "| crew pool (1 process, 2 goroutine workers) | panic in a request's work | 500 | 0 of 400 | 0s | none (no process exited) |")
+		require.Contains(t, b.String(), "| crew pool (1 server process, 2 process workers) | fatal error (process exits) | 500 | 0 of 400 | 0s | none (a worker process was replaced) |")
 		require.Contains(t, b.String(), "| plain server (1 process) | panic in a request's work | connection lost | 31 of 400 | 140ms | 110ms |")
 	})
 	t.Run("the chart is well-formed SVG with four lines per setup and two bars per closed-loop result", func(t *testing.T) {
@@ -88,7 +91,7 @@ func TestReport(t *testing.T) {
 		lines := strings.Split(strings.TrimSpace(b.String()), "\n")
 		require.Len(t, lines, 2+6)
 		require.Equal(t, "| plain server (1 process) | 64 clients retrying at once | 700 | 10ms | 100ms | 0 (0.0%) | 0 | 0 |", lines[2])
-		require.Equal(t, "| crew pool (1 process, 2 workers) | 256 clients retrying at once | 690 | 20ms | 50ms | 300 (25.0%) | 0 | 0 |", lines[5])
+		require.Equal(t, "| crew pool (1 process, 2 goroutine workers) | 256 clients retrying at once | 690 | 20ms | 50ms | 300 (25.0%) | 0 | 0 |", lines[5])
 	})
 	t.Run("a chart without data is an error", func(t *testing.T) {
 		require.Error(t, writeChart(io.Discard, "", ss, nil, nil))
@@ -96,11 +99,12 @@ func TestReport(t *testing.T) {
 }
 
 func TestParse(t *testing.T) {
-	t.Run("the defaults measure three setups at three loads", func(t *testing.T) {
+	t.Run("the defaults measure five setups at three loads", func(t *testing.T) {
 		c, err := parse(nil)
 		require.NoError(t, err)
 		require.Equal(t, []float64{0.5, 1, 1.5}, c.levels)
-		require.Equal(t, []string{"plain", "pool", "cluster"}, c.setups)
+		require.Equal(t, []string{"plain", "pool", "proc", "cluster", "cluster-over"}, c.setups)
+		require.Equal(t, 2*runtime.NumCPU(), c.over, "the oversubscribed cluster has twice the CPUs")
 		require.Equal(t, []clientLoad{{loadgen.Retry, 64}, {loadgen.Retry, 256}}, c.loads)
 	})
 	t.Run("the chart goes outside the checkout unless -chart says otherwise", func(t *testing.T) {
@@ -122,7 +126,7 @@ func TestParse(t *testing.T) {
 		require.Empty(t, c.loads)
 	})
 	for _, tc := range []struct{ name, arg, msg string }{
-		{"an unknown setup is refused", "-setups=plain,forks", `-setups must name plain, pool or cluster, got "forks"`},
+		{"an unknown setup is refused", "-setups=plain,forks", `-setups must name plain, pool, proc, cluster, cluster-over, got "forks"`},
 		{"a bad level is refused", "-levels=1,x", "-levels must be positive numbers"},
 		{"an unbounded run is refused", "-duration=2m", "-duration plus -warmup must be at most 1m"},
 		{"the open loop is not a closed-loop model", "-models=open", `-models must name retry, retry-after or abandon, got "open"`},

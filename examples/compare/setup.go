@@ -7,7 +7,9 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -17,20 +19,30 @@ import (
 
 // setup is one way to run the example server.
 type setup struct {
-	name  string // short name: plain, pool, cluster
-	label string // what the tables and the chart call it
-	mode  app.Mode
-	n     int // processes
+	name    string // short name: plain, pool, proc, cluster, cluster-over
+	label   string // what the tables and the chart call it
+	mode    app.Mode
+	n       int  // server processes
+	crashes bool // whether the crash experiments run on it
 }
 
-// setups returns the three setups compared, the cluster with n processes.
-func setups(n, workers int) []setup {
+// setups returns the setups compared: the cluster with n processes, and
+// again with over processes (more than the CPUs, to show what that costs),
+// the pools with the given workers, goroutines or child processes.
+func setups(n, over, workers int) []setup {
 	return []setup{
-		{"plain", "plain server (1 process)", app.ModePlain, 1},
-		{"pool", fmt.Sprintf("crew pool (1 process, %d workers)", workers), app.ModePool, 1},
-		{"cluster", fmt.Sprintf("cluster (%d processes, no pool)", n), app.ModePlain, n},
+		{"plain", "plain server (1 process)", app.ModePlain, 1, true},
+		{"pool", fmt.Sprintf("crew pool (1 process, %d goroutine workers)", workers), app.ModePool, 1, true},
+		{"proc", fmt.Sprintf("crew pool (1 server process, %d process workers)", workers), app.ModeProc, 1, true},
+		{"cluster", fmt.Sprintf("cluster (%d processes, no pool)", n), app.ModePlain, n, true},
+		// The same processes as the cluster, so the crash experiments
+		// would repeat the cluster's: they are left out.
+		{"cluster-over", fmt.Sprintf("cluster (%d processes on %d CPUs, no pool)", over, runtime.NumCPU()), app.ModePlain, over, false},
 	}
 }
+
+// setupNames are the names setups gives, in its order.
+var setupNames = []string{"plain", "pool", "proc", "cluster", "cluster-over"}
 
 // buildServer compiles the example server into dir and returns its path.
 // It runs the go command, so it must run inside the examples module.
@@ -78,13 +90,49 @@ func start(ctx context.Context, s setup, bin string, workers int) (*running, err
 	return &running{setup: s, m: m, events: log}, nil
 }
 
-// rss returns the total resident memory of the setup's processes.
+// rss returns the total resident memory of the setup's processes and of
+// their children (the process workers of proc).
 func (r *running) rss() int64 {
 	var total int64
 	for _, st := range r.m.Status() {
 		total += st.RSS
+		for _, c := range children(st.PID) {
+			total += manager.RSS(c)
+		}
 	}
 	return total
+}
+
+// workerPIDs returns the child processes of every server process of the
+// setup: the process workers of proc, none for the others.
+func (r *running) workerPIDs() []int {
+	var pids []int
+	for _, st := range r.m.Status() {
+		pids = append(pids, children(st.PID)...)
+	}
+	return pids
+}
+
+// children returns the PIDs of pid's child processes, from
+// /proc/PID/task/*/children; none where /proc is missing.
+func children(pid int) []int {
+	if pid == 0 {
+		return nil
+	}
+	files, _ := filepath.Glob(fmt.Sprintf("/proc/%d/task/*/children", pid))
+	var pids []int
+	for _, f := range files {
+		data, err := os.ReadFile(f)
+		if err != nil {
+			continue // the thread ended
+		}
+		for _, s := range strings.Fields(string(data)) {
+			if c, err := strconv.Atoi(s); err == nil {
+				pids = append(pids, c)
+			}
+		}
+	}
+	return pids
 }
 
 // allRunning waits until every process is up, as after a crash.

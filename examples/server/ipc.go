@@ -34,12 +34,11 @@ func serve(ctx context.Context, cfg app.Config, level *slog.LevelVar, ln, admin 
 }
 
 // report fills a heartbeat's answer with the pool's stats; the server is
-// ready while its pool is open. A server without a pool (plain and
-// throttle modes) is always ready.
+// ready while its pool (of goroutines or of processes) is open. A server
+// without a pool (plain and throttle modes) is always ready.
 func report(a *app.App) func(*ipc.Report) {
 	return func(r *ipc.Report) {
-		if p := a.Pool(); p != nil {
-			s := p.Stats()
+		if s, ok := a.Stats(); ok {
 			r.Ready, r.Pool = s.State == "open", ipc.PoolOf(s)
 		}
 	}

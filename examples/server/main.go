@@ -13,14 +13,21 @@
 //	-addr      CREW_ADDR       listen address (localhost:8080)
 //	-admin     CREW_ADMIN      admin listen address, "off" for none
 //	                           (127.0.0.1:6060; 127.0.0.1:0 with -reuseport)
-//	-mode      CREW_MODE       pool, plain or throttle (pool)
-//	-workers   CREW_WORKERS    concurrent CPU-bound requests (GOMAXPROCS)
+//	-mode      CREW_MODE       pool, plain, throttle or proc (pool)
+//	-workers   CREW_WORKERS    concurrent CPU-bound requests; in proc mode,
+//	                           child processes (GOMAXPROCS)
 //	-queue     CREW_QUEUE      requests waiting for a worker (256 per worker)
 //	-log-level CREW_LOG_LEVEL  debug, info, warn or error (info)
 //	-reuseport CREW_REUSEPORT  listen with SO_REUSEPORT, to share the port
 //	                           with other processes (false)
 //	-enable-crash CREW_ENABLE_CRASH  serve /api/crash for fault experiments
 //	                           (false)
+//
+// With -mode proc the CPU part of each request runs in one of -workers
+// child processes: this binary started again in a worker role, which main
+// checks before it parses flags. A fatal error in a request's work (try
+// /api/crash?kind=exit or kind=fatal with -enable-crash) then ends one
+// child and fails one request, and the pool starts a new child.
 //
 // Request bodies are read under a deadline off the pool, images are checked
 // against per-request pixel and memory budgets before they are decoded, and
@@ -55,9 +62,19 @@ import (
 
 	"github.com/crewkit/crew/examples/internal/reuseport"
 	"github.com/crewkit/crew/examples/server/app"
+	"github.com/crewkit/crew/proc"
 )
 
 func main() {
+	// A process worker of -mode proc is this binary again, in WorkerRole:
+	// it serves the pool's jobs and never reaches the flags.
+	if proc.Role() == app.WorkerRole {
+		if err := app.ServeWorker(context.Background()); err != nil {
+			fmt.Fprintln(os.Stderr, "server worker:", err)
+			os.Exit(1)
+		}
+		return
+	}
 	if err := run(os.Args[1:]); err != nil {
 		fmt.Fprintln(os.Stderr, "server:", err)
 		os.Exit(1)
@@ -77,7 +94,8 @@ func run(args []string) error {
 	addr := fs.String("addr", env("CREW_ADDR", "localhost:8080"), "listen address")
 	admin := fs.String("admin", env("CREW_ADMIN", ""),
 		`admin listen address for /metrics, /debug/ and pprof; "off" for none (default 127.0.0.1:6060, or 127.0.0.1:0 with -reuseport)`)
-	mode := fs.String("mode", env("CREW_MODE", "pool"), "pool, plain (no pool) or throttle (chi middleware.Throttle)")
+	mode := fs.String("mode", env("CREW_MODE", "pool"),
+		"pool, plain (no pool), throttle (chi middleware.Throttle) or proc (a pool of process workers)")
 	workers := fs.Int("workers", defWorkers, "concurrent CPU-bound requests; 0 means GOMAXPROCS")
 	queue := fs.Int("queue", defQueue, "requests waiting for a worker before 503; 0 means 256 per worker")
 	level := fs.String("log-level", env("CREW_LOG_LEVEL", "info"), "debug, info, warn or error")

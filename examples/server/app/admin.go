@@ -15,13 +15,13 @@ import (
 
 // newRegistry returns the Prometheus registry of /metrics: the public
 // requests' durations, the Go runtime's and the process's collectors, and
-// in pool mode the pool's.
+// in pool and proc modes the pool's.
 func (a *App) newRegistry() *prometheus.Registry {
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(a.requests.hist, collectors.NewGoCollector(),
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
-	if a.pool != nil {
-		reg.MustRegister(prom.NewCollector(a.pool, prom.Options{}))
+	if a.mon != nil {
+		reg.MustRegister(prom.NewCollector(a.mon, prom.Options{}))
 	}
 	return reg
 }
@@ -33,9 +33,9 @@ func (a *App) newRegistry() *prometheus.Registry {
 //     public requests (http_request_duration_seconds, a histogram by route,
 //     method and status), the Go runtime and the process;
 //   - /debug/pool: the pool's stats and the runtime's figures as JSON
-//     (httpx.StatsHandler; outside pool mode the mode, workers, queue_cap
+//     (httpx.StatsHandler; in plain and throttle modes the mode, workers, queue_cap
 //     and runtime);
-//   - /debug/dashboard: the live dashboard (pool mode only);
+//   - /debug/dashboard: the live dashboard (pool and proc modes);
 //   - /debug/pprof/: net/http/pprof's profiles.
 //
 // Requests are logged at Debug level only, so a dashboard or a scraper
@@ -60,7 +60,7 @@ func (a *App) AdminHandler() http.Handler {
 	return r
 }
 
-// modeStats serves /debug/pool outside pool mode: the configuration and
+// modeStats serves /debug/pool in plain and throttle modes: the configuration and
 // the runtime's figures.
 func (a *App) modeStats() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {

@@ -20,14 +20,19 @@ type App struct {
 	off  *httpx.Offloader // nil unless ModePool
 	cpu  func(http.Handler) http.Handler
 
+	procs      *pool.Pool[Job, Result] // nil unless ModeProc
+	remoteCall http.Handler            // httpx.Handle on procs; see remote
+	mon        httpx.Pool              // pool or procs; nil in plain and throttle modes
+
 	live, ready, stats http.Handler
-	dash               *httpx.Dashboard     // nil unless ModePool
+	dash               *httpx.Dashboard     // nil unless ModePool or ModeProc
 	metrics            *prometheus.Registry // what /metrics serves
 	requests           *requestMetrics      // public requests' durations, in metrics
 	rejects            *rejectLog
 }
 
-// New builds the server configured by cfg; in pool mode it starts its pool.
+// New builds the server configured by cfg; in pool mode it starts its pool,
+// in proc mode its pool of process workers.
 // It returns an error for an invalid Config.
 func New(cfg Config) (*App, error) {
 	cfg, err := cfg.withDefaults()
@@ -41,6 +46,8 @@ func New(cfg Config) (*App, error) {
 	switch cfg.Mode {
 	case ModePool:
 		err = a.startPool()
+	case ModeProc:
+		err = a.startProcs()
 	case ModeThrottle:
 		a.cpu = middleware.ThrottleWithOpts(middleware.ThrottleOpts{
 			Limit: cfg.Workers, BacklogLimit: cfg.QueueSize, BacklogTimeout: cfg.TaskTimeout,
@@ -50,6 +57,11 @@ func New(cfg Config) (*App, error) {
 	}
 	if err != nil {
 		return nil, err
+	}
+	if a.mon != nil {
+		a.live, a.stats = httpx.LiveHandler(a.mon), httpx.StatsHandler(a.mon)
+		a.ready = httpx.ReadyHandler(a.mon, httpx.ReadyOptions{})
+		a.dash = httpx.DashboardHandler(a.mon, httpx.DashboardOptions{})
 	}
 	a.requests = newRequestMetrics()
 	a.metrics = a.newRegistry()
@@ -66,20 +78,27 @@ func (a *App) startPool() error {
 	if err != nil {
 		return fmt.Errorf("app: %w", err)
 	}
-	a.pool = p
+	a.pool, a.mon = p, p
 	a.off, err = httpx.New(p, httpx.Options{OnError: a.handlerFailed})
 	if err != nil {
 		return err
 	}
 	a.cpu = a.off.Handler
-	a.live, a.stats = httpx.LiveHandler(p), httpx.StatsHandler(p)
-	a.ready = httpx.ReadyHandler(p, httpx.ReadyOptions{})
-	a.dash = httpx.DashboardHandler(p, httpx.DashboardOptions{})
 	return nil
 }
 
 // Pool returns the server's pool, or nil outside ModePool.
 func (a *App) Pool() *pool.Tasks { return a.pool }
+
+// Stats returns the stats of the server's pool, of goroutine workers in
+// ModePool or of process workers in ModeProc, and false in the modes
+// without a pool.
+func (a *App) Stats() (pool.Stats, bool) {
+	if a.mon == nil {
+		return pool.Stats{}, false
+	}
+	return a.mon.Stats(), true
+}
 
 // Config returns the server's configuration with its defaults filled in.
 func (a *App) Config() Config { return a.cfg }
@@ -120,6 +139,7 @@ func (a *App) throttleOnly(next http.Handler) http.Handler {
 }
 
 // Close drains the pool: queued and running requests finish, until ctx ends.
+// In ModeProc it then stops every child process.
 // It also stops the dashboard's sampling and logs the rejections counted
 // but not logged yet.
 func (a *App) Close(ctx context.Context) error {
@@ -127,10 +147,13 @@ func (a *App) Close(ctx context.Context) error {
 	if a.dash != nil {
 		a.dash.Close()
 	}
-	if a.pool == nil {
-		return nil
+	switch {
+	case a.pool != nil:
+		return a.pool.Close(ctx)
+	case a.procs != nil:
+		return a.procs.Close(ctx)
 	}
-	return a.pool.Close(ctx)
+	return nil
 }
 
 func jsonHandler(v any) http.Handler {

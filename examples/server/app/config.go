@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
+	"os/exec"
 	"runtime"
 	"time"
 
@@ -22,6 +23,14 @@ const (
 	ModePlain Mode = "plain"
 	// ModeThrottle bounds CPU work with chi's middleware.Throttle.
 	ModeThrottle Mode = "throttle"
+	// ModeProc runs the CPU part of each request on a pool of process
+	// workers (package proc): Workers child processes, started by
+	// Config.WorkerCommand, behind the same httpx admission as ModePool.
+	// Reading and checking requests stays on the request goroutines; only
+	// the work crosses to a child, so a fatal error in it (an exit, a
+	// concurrent map write, an out-of-memory abort) ends that child and
+	// fails that request, and the pool starts a new child.
+	ModeProc Mode = "proc"
 )
 
 // Defaults applied to zero Config fields. The package documentation
@@ -56,13 +65,14 @@ const (
 // uploads read within 30s, 256 MiB of image work per thumbnail, and the
 // default slog logger.
 type Config struct {
-	// Mode is ModePool, ModePlain or ModeThrottle. Empty means ModePool.
+	// Mode is ModePool, ModePlain, ModeThrottle or ModeProc. Empty means
+	// ModePool.
 	Mode Mode
-	// Workers is how many CPU-bound requests run at once (pool and throttle
-	// modes). Zero means runtime.GOMAXPROCS(0).
+	// Workers is how many CPU-bound requests run at once (pool, throttle
+	// and proc modes; in proc mode, how many child processes run them). Zero means runtime.GOMAXPROCS(0).
 	Workers int
 	// QueueSize is how many CPU-bound requests may wait for a worker before
-	// the server answers 503 (pool and throttle modes). Zero means
+	// the server answers 503 (pool, throttle and proc modes). Zero means
 	// DefaultQueuePerWorker times Workers.
 	QueueSize int
 	// MaxBodyBytes bounds uploaded images. Zero means DefaultMaxBodyBytes
@@ -87,7 +97,7 @@ type Config struct {
 	// bcrypt.DefaultCost (10).
 	BcryptCost int
 	// TaskTimeout is the deadline of one CPU-bound request once it runs
-	// (pool mode). Zero means DefaultTaskTimeout (10s).
+	// (pool and proc modes). Zero means DefaultTaskTimeout (10s).
 	TaskTimeout time.Duration
 	// WriteTimeout is the http.Server's WriteTimeout: the time from the end
 	// of a request's headers to the end of its response, which a client
@@ -105,6 +115,11 @@ type Config struct {
 	// process on purpose (see App.Handler). False, the default, leaves it
 	// out: enable it only for fault experiments.
 	CrashEndpoint bool
+	// WorkerCommand returns the command that starts one process worker in
+	// ModeProc: a program whose main calls ServeWorker. Nil means the
+	// running binary again in WorkerRole (proc.Self), whose main must check
+	// proc.Role first and call ServeWorker. Other modes ignore it.
+	WorkerCommand func() *exec.Cmd
 	// Ready, if not nil, is called once by Serve when the server accepts
 	// connections, with the address it listens on. Nil means no call.
 	Ready func(addr net.Addr)
@@ -115,9 +130,9 @@ func (c Config) withDefaults() (Config, error) {
 	switch c.Mode {
 	case "":
 		c.Mode = ModePool
-	case ModePool, ModePlain, ModeThrottle:
+	case ModePool, ModePlain, ModeThrottle, ModeProc:
 	default:
-		return c, fmt.Errorf("app: Mode must be pool, plain or throttle, got %q", c.Mode)
+		return c, fmt.Errorf("app: Mode must be pool, plain, throttle or proc, got %q", c.Mode)
 	}
 	for _, f := range []struct {
 		name string

@@ -15,6 +15,25 @@
 //	}
 //	return a.Serve(ctx, ln, adminLn) // nil after a clean shutdown
 //
+// # Process workers
+//
+// In ModeProc the pool's workers are child processes (package proc): the
+// request goroutines read and check each request as in ModePool, and only
+// its CPU work, a Job, crosses a pipe to a child, which answers with a
+// Result. Admission is httpx's, as in ModePool: a request that cannot
+// start within the waiting budget gets a 503. A fatal error in the work
+// (an exit, "concurrent map writes", an out-of-memory abort) ends that
+// child only: its request gets a 500 and the pool starts a new child. The
+// children are, by default, the running binary started again in
+// WorkerRole; its main checks proc.Role first and calls ServeWorker:
+//
+//	if proc.Role() == app.WorkerRole {
+//		if err := app.ServeWorker(context.Background()); err != nil {
+//			log.Fatal(err)
+//		}
+//		return
+//	}
+//
 // # Admin listener
 //
 // The public listener serves the API, /healthz and /readyz; the operators'

@@ -95,7 +95,7 @@ func TestConfig(t *testing.T) {
 		cfg  app.Config
 		msg  string
 	}{
-		{"an unknown mode is an error", app.Config{Mode: "turbo"}, `app: Mode must be pool, plain or throttle, got "turbo"`},
+		{"an unknown mode is an error", app.Config{Mode: "turbo"}, `app: Mode must be pool, plain, throttle or proc, got "turbo"`},
 		{"negative workers are an error", app.Config{Workers: -1}, "app: Workers must be >= 0, got -1"},
 		{"a negative queue is an error", app.Config{QueueSize: -1}, "app: QueueSize must be >= 0, got -1"},
 		{"a bcrypt cost out of range is an error", app.Config{BcryptCost: 99}, "app: BcryptCost must be in [4, 31], got 99"},

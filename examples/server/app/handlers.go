@@ -1,16 +1,13 @@
 package app
 
 import (
-	"context"
 	"encoding/hex"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"net/http"
 	"strconv"
 
 	"github.com/crewkit/crew/examples/internal/cpuwork"
-	"golang.org/x/crypto/bcrypt"
 )
 
 // maxJSONBytes bounds the bodies of the JSON endpoints.
@@ -27,6 +24,13 @@ func (a *App) digest(w http.ResponseWriter, r *http.Request) {
 	seed := r.URL.Query().Get("seed")
 	if len(seed) > 1024 {
 		writeError(w, http.StatusBadRequest, "seed must be at most 1024 bytes")
+		return
+	}
+	if a.procs != nil {
+		out, ok := a.remote(w, r, Job{Kind: jobDigest, Seed: []byte(seed), Rounds: rounds})
+		if ok {
+			writeJSON(w, http.StatusOK, map[string]any{"rounds": rounds, "digest": hex.EncodeToString(out.Digest)})
+		}
 		return
 	}
 	sum, err := cpuwork.Digest(r.Context(), []byte(seed), rounds)
@@ -50,14 +54,10 @@ func (a *App) hash(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	h, err := compute(r.Context(), a, func(context.Context) ([]byte, error) {
-		return bcrypt.GenerateFromPassword([]byte(c.Password), a.cfg.BcryptCost)
-	})
-	if err != nil {
-		a.writeComputeError(w, r, err)
-		return
+	out, ok := a.work(w, r, Job{Kind: jobHash, Password: c.Password, Cost: a.cfg.BcryptCost})
+	if ok {
+		writeJSON(w, http.StatusOK, map[string]string{"hash": string(out.Hash)})
 	}
-	writeJSON(w, http.StatusOK, map[string]string{"hash": string(h)})
 }
 
 // verify serves POST /api/verify {"password": "...", "hash": "..."}, reading
@@ -68,16 +68,13 @@ func (a *App) verify(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	// The comparison's own error is a result, not a failure of the work.
-	cmp, err := compute(r.Context(), a, func(context.Context) (error, error) {
-		return bcrypt.CompareHashAndPassword([]byte(c.Hash), []byte(c.Password)), nil
-	})
+	out, ok := a.work(w, r, Job{Kind: jobVerify, Password: c.Password, Hash: c.Hash})
 	switch {
-	case err != nil:
-		a.writeComputeError(w, r, err)
-	case cmp == nil || errors.Is(cmp, bcrypt.ErrMismatchedHashAndPassword):
-		writeJSON(w, http.StatusOK, map[string]bool{"match": cmp == nil})
+	case !ok:
+	case out.Invalid != "":
+		writeError(w, http.StatusBadRequest, out.Invalid)
 	default:
-		writeError(w, http.StatusBadRequest, "invalid hash: "+cmp.Error())
+		writeJSON(w, http.StatusOK, map[string]bool{"match": out.Match})
 	}
 }
 

@@ -38,15 +38,14 @@ func (a *App) thumbnail(w http.ResponseWriter, r *http.Request) {
 		writeError(w, code, err.Error())
 		return
 	}
-	out, err := compute(r.Context(), a, func(ctx context.Context) ([]byte, error) { return scale(data, size) })
+	out, ok := a.work(w, r, Job{Kind: jobThumbnail, Image: data, Size: size})
 	switch {
-	case errors.Is(err, errBadImage):
-		writeError(w, http.StatusBadRequest, err.Error())
-	case err != nil:
-		a.writeComputeError(w, r, err)
+	case !ok:
+	case out.Invalid != "":
+		writeError(w, http.StatusBadRequest, out.Invalid)
 	default:
 		w.Header().Set("Content-Type", "image/png")
-		_, _ = w.Write(out)
+		_, _ = w.Write(out.PNG)
 	}
 }
 
