@@ -648,8 +648,12 @@ func (p *Pool[In, Out]) outcome(s *slot[In, Out], f *Future[Out], out Out, err e
 		// go on (a process worker killed at its deadline, say), so it is
 		// rebuilt and counts against the policy either way.
 		n := &s.stats.failed
-		if timedOut {
+		var pe *PanicError
+		switch {
+		case timedOut:
 			err, n = fmt.Errorf("%w: %w", ErrTimeout, err), &s.stats.timedOut
+		case errors.As(err, &pe):
+			n = &s.stats.panicked // a panic reported by a worker kind, such as a process worker's child
 		}
 		p.crash(s, err, func() { p.settle(s, f, out, err, n) })
 	case err != nil && timedOut:

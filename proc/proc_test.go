@@ -81,6 +81,9 @@ func TestPoolOfProcesses(t *testing.T) {
 		require.NoError(t, err)
 		require.NotEqual(t, before.PID, after.PID)
 		requireGone(t, before.PID)
+		st := p.Stats()
+		require.Equal(t, uint64(1), st.Panicked, "counted as a panic, not a failure")
+		require.Zero(t, st.Failed)
 	})
 	t.Run("a fatal error in the child replaces the child", func(t *testing.T) {
 		p := newPool(t, "echo", proc.Options{}, pool.Options{MaxWorkers: 1})

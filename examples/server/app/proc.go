@@ -178,6 +178,20 @@ func (s shedding) Handle(ctx context.Context, j Job) (Result, error) {
 	return s.w.Handle(ctx, j)
 }
 
+// Retire passes on the process worker's answer (MaxRSS).
+func (s shedding) Retire() bool {
+	r, ok := s.w.(pool.Retirer)
+	return ok && r.Retire()
+}
+
+// Receive passes a message from the pool's owner on to the child.
+func (s shedding) Receive(ctx context.Context, msg any) error {
+	if r, ok := s.w.(pool.Receiver); ok {
+		return r.Receive(ctx, msg)
+	}
+	return errors.New("message undelivered: the worker does not implement pool.Receiver")
+}
+
 // Close stops the child.
 func (s shedding) Close(ctx context.Context) error {
 	if c, ok := s.w.(interface{ Close(context.Context) error }); ok {
