@@ -20,10 +20,10 @@ type DashboardData struct {
 }
 
 // DashboardWindow sums up the samples of the last DashboardOptions.Window.
-// The pool reports its sampled latency as a count and a mean since start,
-// so a window's mean is exact up to about (samples since start / samples in
-// the window) nanoseconds, and its percentiles cannot be computed: the page
-// shows those since start.
+// Its means are exact (the pool reports the sum of its samples); its
+// percentiles come from the pool's fixed latency buckets
+// (pool.LatencyBounds) and are the upper bound of the bucket that holds
+// them: "p99 at most 25ms", coarser than the since-start percentiles.
 type DashboardWindow struct {
 	Seconds         float64 `json:"seconds"` // the time covered: less than Window while the history is shorter
 	Completed       uint64  `json:"completed"`
@@ -32,8 +32,12 @@ type DashboardWindow struct {
 	Errors          uint64  `json:"errors"` // failed, panicked and timed out
 	RunSampled      uint64  `json:"run_sampled"`
 	RunMeanMs       float64 `json:"run_mean_ms"`
+	RunP50Ms        float64 `json:"run_p50_ms"` // at most: a bucket's upper bound
+	RunP99Ms        float64 `json:"run_p99_ms"`
 	WaitSampled     uint64  `json:"wait_sampled"`
 	WaitMeanMs      float64 `json:"wait_mean_ms"`
+	WaitP50Ms       float64 `json:"wait_p50_ms"`
+	WaitP99Ms       float64 `json:"wait_p99_ms"`
 }
 
 // DashboardPoint is one sample of a Dashboard's history. Rates and means
@@ -125,7 +129,32 @@ func window(oldest, newest *sample) DashboardWindow {
 		Seconds: round3(d.seconds), Completed: d.completed, CompletedPerSec: d.rate(d.completed),
 		Rejected: d.rejected, Errors: d.errors,
 		RunSampled: d.runSampled, RunMeanMs: d.runMean, WaitSampled: d.waitSampled, WaitMeanMs: d.waitMean,
+		RunP50Ms:  percentileBetween(oldest.st.RunTime, newest.st.RunTime, 0.50),
+		RunP99Ms:  percentileBetween(oldest.st.RunTime, newest.st.RunTime, 0.99),
+		WaitP50Ms: percentileBetween(oldest.st.WaitTime, newest.st.WaitTime, 0.50),
+		WaitP99Ms: percentileBetween(oldest.st.WaitTime, newest.st.WaitTime, 0.99),
 	}
+}
+
+// percentileBetween returns, in milliseconds, the upper bound of the
+// bucket that holds the q-th percentile of the samples b has beyond a, or
+// b's Max when it lies beyond the last bound; 0 without samples.
+func percentileBetween(a, b pool.Latency, q float64) float64 {
+	n := sub(b.Count, a.Count)
+	if n == 0 || len(b.Buckets) == 0 {
+		return 0
+	}
+	rank := uint64(math.Ceil(q * float64(n)))
+	for i, bk := range b.Buckets {
+		var before uint64
+		if i < len(a.Buckets) {
+			before = a.Buckets[i].Count
+		}
+		if sub(bk.Count, before) >= rank {
+			return ms(bk.UpperBound)
+		}
+	}
+	return ms(b.Max)
 }
 
 // change is what happened between two samples.
@@ -158,14 +187,14 @@ func (c change) rate(n uint64) float64 {
 }
 
 // meanBetween returns how many samples b has beyond a, and their mean in
-// milliseconds, from the two counts and means.
+// milliseconds, from the two counts and sums.
 func meanBetween(a, b pool.Latency) (uint64, float64) {
 	n := sub(b.Count, a.Count)
 	if n == 0 {
 		return 0, 0
 	}
-	sum := float64(b.Mean)*float64(b.Count) - float64(a.Mean)*float64(a.Count)
-	return n, ms(time.Duration(max(sum, 0) / float64(n)))
+	sum := max(b.Sum-a.Sum, 0)
+	return n, ms(sum / time.Duration(n))
 }
 
 // sub returns a - b, or 0 when b is larger.

@@ -93,6 +93,8 @@ func TestDashboardHistory(t *testing.T) {
 			require.Equal(t, uint64(60), w.Errors)
 			require.Equal(t, uint64(180), w.RunSampled, "every task of the last minute was timed")
 			require.Equal(t, 10.0, w.RunMeanMs, "the last minute's tasks ran 10ms")
+			require.Equal(t, 10.0, w.RunP50Ms, "at most 10ms: the bucket of the last minute's tasks")
+			require.Equal(t, 10.0, w.RunP99Ms, "the 40ms tasks of the first half minute are out of the window")
 			require.Equal(t, uint64(180), w.WaitSampled)
 
 			s := data.Stats

@@ -35,7 +35,9 @@ var ErrOverloaded error = overloaded{}
 
 type overloaded struct{}
 
-func (overloaded) Error() string { return "httpx: the request could not start within the waiting budget" }
+func (overloaded) Error() string {
+	return "httpx: the request could not start within the waiting budget"
+}
 
 // Is makes errors.Is(ErrOverloaded, pool.ErrShed) true.
 func (overloaded) Is(target error) bool { return target == pool.ErrShed }
