@@ -22,7 +22,7 @@ type ChildStatus struct {
 	State    string    `json:"state"`           // StateRunning, StateRestarting, StateFailed or StateStopped
 	PID      int       `json:"pid,omitempty"`   // zero unless running
 	Started  time.Time `json:"started"`         // when the current child started
-	Uptime   Duration  `json:"uptime"`          // since Started
+	Uptime   Duration  `json:"uptime_s"`        // since Started, in seconds
 	Restarts int       `json:"restarts"`        // crashes recovered, since Start
 	RSS      int64     `json:"rss_bytes"`       // resident memory; zero where /proc is missing
 	LastExit string    `json:"last_exit"`       // how the last crashed child exited
@@ -32,15 +32,17 @@ type ChildStatus struct {
 	// first answer.
 	Report *ipc.Report `json:"report,omitempty"`
 	// HeartbeatAge is the time since that answer.
-	HeartbeatAge Duration `json:"heartbeat_age,omitempty"`
+	HeartbeatAge Duration `json:"heartbeat_age_s,omitempty"`
 }
 
 // Duration is a time.Duration that marshals to JSON as a string like "1m3s".
 type Duration time.Duration
 
-// MarshalJSON encodes d as its String form.
+// MarshalJSON encodes d as seconds, to the millisecond, the way the field
+// names say (`uptime_s`), as the example server's stats give durations
+// with their unit in the name.
 func (d Duration) MarshalJSON() ([]byte, error) {
-	return json.Marshal(time.Duration(d).Round(time.Millisecond).String())
+	return json.Marshal(time.Duration(d).Round(time.Millisecond).Seconds())
 }
 
 // Status returns the state of every instance, in instance order. It reads

@@ -72,7 +72,8 @@ func TestStatus(t *testing.T) {
 			require.EqualValues(t, i, s["instance"])
 			require.Equal(t, "running", s["state"])
 			require.NotZero(t, s["pid"])
-			require.IsType(t, "", s["uptime"])
+			require.IsType(t, 0.0, s["uptime_s"], "seconds, as the field says")
+			require.Greater(t, s["uptime_s"].(float64), 0.0)
 		}
 	})
 }
