@@ -22,9 +22,12 @@ import (
 // bounding how many tasks are in flight (one per worker).
 //
 // A busy answer is retried with backoff, and NATS's queue group picks the
-// member again, until ctx ends. A member that goes silent mid-task fails the
-// call with ErrMemberLost or sends it again, as Options.Idempotent and the
-// per-call Idempotent and AtMostOnce choose. A task's error arrives with its
+// member again, until ctx ends. When no member serves the service the call
+// keeps sending with the same backoff for Options.NoMembersWait, then fails
+// with ErrNoMembers. A member that goes silent mid-task fails the call with
+// ErrMemberLost, marked pool.Fatal so that the pool counts the member's
+// death as a crash of this worker, or sends it again, as Options.Idempotent
+// and the per-call Idempotent and AtMostOnce choose. A task's error arrives with its
 // kind: errors.Is matches pool.ErrTimeout, pool.ErrPoolFailed and the other
 // pool sentinels, errors.As finds a *pool.PanicError, and other errors keep
 // their message.
@@ -124,35 +127,43 @@ func (w *caller[In, Out]) Handle(ctx context.Context, in In) (Out, error) {
 	}
 	retry := idempotent(ctx, w.c.opts.Idempotent)
 	wait := w.c.opts.Backoff
-	var start time.Time
+	var giveUp time.Time // when a call that finds no member fails
 	for attempt := 1; ; attempt++ {
 		answer, out, err := w.attempt(ctx, body)
 		if err != nil {
 			return zero, err
 		}
+		pause := wait
 		switch out {
 		case answered:
 			return w.decode(answer)
 		case lost:
 			w.c.emit(Lost, attempt)
 			if !retry {
-				return zero, fmt.Errorf("%w: no answer from service %q for %v", ErrMemberLost, w.c.service, w.c.opts.LostAfter)
+				// The member's death is a crash of this worker: the pool
+				// rebuilds it and counts it against its RestartPolicy.
+				return zero, pool.Fatal(fmt.Errorf("%w: no answer from service %q for %v", ErrMemberLost, w.c.service, w.c.opts.LostAfter))
 			}
 			w.c.emit(Resent, attempt)
 			continue
 		case noMembers:
 			w.c.emit(NoResponders, attempt)
-			if start.IsZero() {
-				start = time.Now()
-			}
-			if time.Since(start) >= w.c.opts.NoMembersWait {
+			if w.c.opts.NoMembersWait < 0 {
 				return zero, fmt.Errorf("%w on %q", ErrNoMembers, w.c.service)
 			}
+			if giveUp.IsZero() {
+				giveUp = time.Now().Add(w.c.opts.NoMembersWait)
+			}
+			left := time.Until(giveUp)
+			if left <= 0 {
+				return zero, fmt.Errorf("%w on %q within %v", ErrNoMembers, w.c.service, w.c.opts.NoMembersWait)
+			}
+			pause = min(pause, left)
 		case busy:
 			w.c.emit(Busy, attempt)
-			start = time.Time{}
+			giveUp = time.Time{}
 		}
-		if err := w.sleep(ctx, wait); err != nil {
+		if err := w.sleep(ctx, pause); err != nil {
 			return zero, err
 		}
 		wait = min(2*wait, w.c.opts.MaxBackoff)

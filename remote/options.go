@@ -7,6 +7,10 @@ import (
 	"github.com/crewkit/crew/wire"
 )
 
+// DefaultNoMembersWait is how long a call waits for a member to serve its
+// service unless Options.NoMembersWait says otherwise.
+const DefaultNoMembersWait = 5 * time.Second
+
 // Options configures the caller side: the workers that Factory builds. The
 // zero value is valid.
 type Options struct {
@@ -33,10 +37,12 @@ type Options struct {
 	Backoff time.Duration
 	// MaxBackoff caps the wait between busy retries. Default 100ms.
 	MaxBackoff time.Duration
-	// NoMembersWait is how long a call keeps retrying, with backoff, when
-	// no member serves the service, before it fails with ErrNoMembers.
-	// Default 0: it fails at once, since NATS says so at once and a retry
-	// loop would only hide a missing service.
+	// NoMembersWait is how long a call keeps sending, with the same capped
+	// and jittered backoff as after busy answers, while NATS answers that
+	// no member serves the service, before it fails with ErrNoMembers: the
+	// time a member may take to start or restart. Default
+	// DefaultNoMembersWait (5s); a negative value fails the call at the
+	// first such answer. The caller's ctx ends the wait at once.
 	NoMembersWait time.Duration
 	// OnEvent, if set, receives the retries and losses of every call. It
 	// runs on the calling worker's goroutine and must not block.
@@ -48,7 +54,7 @@ func (o Options) withDefaults() (Options, error) {
 		name string
 		v    time.Duration
 	}{{"Heartbeat", o.Heartbeat}, {"LostAfter", o.LostAfter}, {"Backoff", o.Backoff},
-		{"MaxBackoff", o.MaxBackoff}, {"NoMembersWait", o.NoMembersWait}} {
+		{"MaxBackoff", o.MaxBackoff}} {
 		if f.v < 0 {
 			return o, fmt.Errorf("remote: Options.%s must be >= 0, got %v", f.name, f.v)
 		}
@@ -79,6 +85,9 @@ func (o Options) withDefaults() (Options, error) {
 	}
 	if o.MaxBackoff < o.Backoff {
 		o.MaxBackoff = o.Backoff
+	}
+	if o.NoMembersWait == 0 {
+		o.NoMembersWait = DefaultNoMembersWait
 	}
 	return o, nil
 }
