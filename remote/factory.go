@@ -42,12 +42,17 @@ func Factory[In, Out any](nc *nats.Conn, service string, opts Options) pool.Fact
 	if err != nil {
 		panic(err.Error())
 	}
-	c := &client{nc: nc, service: service, opts: o, max: o.MaxPayload, replies: newReceiver(o.Codec)}
+	c := &client{nc: nc, service: service, opts: o, max: o.MaxPayload, replies: newReceiver(o.Codec), cancels: cancelSubject(service)}
 	if c.max == 0 {
 		c.max = int(nc.MaxPayload())
 	}
 	return func(ctx context.Context, info pool.WorkerInfo) (pool.Worker[In, Out], error) {
-		return newCaller[In, Out](c)
+		w, err := newCaller[In, Out](c)
+		if err != nil {
+			return nil, err
+		}
+		w.life = ctx.Done()
+		return w, nil
 	}
 }
 
@@ -58,6 +63,7 @@ type client struct {
 	opts    Options
 	max     int
 	replies *receiver
+	cancels string // the subject of cancels
 }
 
 func (c *client) emit(kind EventKind, attempt int) {
@@ -77,6 +83,9 @@ type caller[In, Out any] struct {
 	enc   *sender[In]
 	out   []byte
 	call  []byte // the request prefix's constant tail: heartbeat, codec
+	// life is the Done channel of the pool's own ctx, which a task's ctx
+	// is when its submitter's cannot end: no cancel to forward then.
+	life <-chan struct{}
 }
 
 // replies buffers messages for one caller: a reply, heartbeats, and stale
@@ -126,10 +135,11 @@ func (w *caller[In, Out]) Handle(ctx context.Context, in In) (Out, error) {
 		return zero, fmt.Errorf("%w: request of %d bytes over the %d-byte limit", ErrTooLarge, len(body), w.c.max)
 	}
 	retry := idempotent(ctx, w.c.opts.Idempotent)
+	cancellable := ctx.Done() != w.life
 	wait := w.c.opts.Backoff
 	var giveUp time.Time // when a call that finds no member fails
 	for attempt := 1; ; attempt++ {
-		answer, out, err := w.attempt(ctx, body)
+		answer, out, err := w.attempt(ctx, body, cancellable)
 		if err != nil {
 			return zero, err
 		}
@@ -184,11 +194,17 @@ func (w *caller[In, Out]) sleep(ctx context.Context, d time.Duration) error {
 
 // attempt sends body once and waits for the answer, heartbeats resetting
 // the silence allowed. An error means the call is over: ctx ended, or the
-// connection failed.
-func (w *caller[In, Out]) attempt(ctx context.Context, body []byte) ([]byte, outcome, error) {
+// connection failed. A cancellable call whose ctx is cancelled tells the
+// members, so that the one holding the task ends its ctx; one whose
+// deadline passed need not, since the member has the same deadline.
+func (w *caller[In, Out]) attempt(ctx context.Context, body []byte, cancellable bool) ([]byte, outcome, error) {
 	w.seq++
 	w.out = binary.AppendUvarint(w.out[:0], w.seq)
-	w.out = binary.AppendUvarint(w.out, budget(ctx))
+	b := budget(ctx) << 1
+	if cancellable {
+		b |= 1
+	}
+	w.out = binary.AppendUvarint(w.out, b)
 	w.out = append(append(w.out, w.call...), body...)
 	if err := w.c.nc.PublishRequest(w.c.service, w.inbox, w.out); err != nil {
 		err = fmt.Errorf("remote: send to %q: %w", w.c.service, err)
@@ -205,6 +221,9 @@ func (w *caller[In, Out]) attempt(ctx context.Context, body []byte) ([]byte, out
 	for {
 		select {
 		case <-ctx.Done():
+			if cancellable && !errors.Is(ctx.Err(), context.DeadlineExceeded) {
+				_ = w.c.nc.Publish(w.c.cancels, appendCancel(nil, w.seq, w.inbox))
+			}
 			return nil, 0, ctx.Err()
 		case <-w.timer.C:
 			return nil, lost, nil
