@@ -38,6 +38,18 @@
 // [pool.Fatal], so the pool rebuilds the worker under its RestartPolicy and
 // fails with [pool.ErrPoolFailed] if the connection stays closed.
 //
+// A caller whose ctx is cancelled before the answer tells the members, and
+// the one holding the task ends its ctx; a deadline travels with the
+// request.
+//
+// # Messages
+//
+// A caller's worker implements [pool.Receiver]: a message sent to it with
+// Pool.Send or Pool.Broadcast is published to every member of the service,
+// which hands it to its own pool's Broadcast, as [Broadcast] does without
+// a caller pool. WorkerInfo.Post in a member's worker reaches the member
+// pool's Messages, not a caller's.
+//
 // # Durable mode
 //
 // [ServeDurable] and [DurableFactory] put tasks in a JetStream work-queue

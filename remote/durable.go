@@ -50,6 +50,10 @@ type DurableOptions struct {
 	// MaxInFlight is how many tasks one member holds at once, queued in or
 	// running on its pool. Default: the pool's MaxWorkers.
 	MaxInFlight int
+	// OnError, if set, receives the messages for the service's workers
+	// (see Broadcast) that a member could not deliver. Members only.
+	// Default: logged with log/slog.
+	OnError func(error)
 }
 
 var serviceName = regexp.MustCompile(`^[A-Za-z0-9_-]+$`)

@@ -28,6 +28,7 @@ type DurableMember[In, Out any] struct {
 	service string
 	max     int
 	iter    jetstream.MessagesContext
+	onMail  *nats.Subscription
 
 	requests *receiver
 	senders  sync.Pool // of *sender[Out]
@@ -69,8 +70,13 @@ func ServeDurable[In, Out any](ctx context.Context, nc *nats.Conn, service strin
 	if err != nil {
 		return nil, fmt.Errorf("remote: serve durable %q: %w", service, err)
 	}
+	m.onMail, err = deliverMail(nc, service, o.Codec, p, o.OnError)
+	if err != nil {
+		return nil, fmt.Errorf("remote: serve durable %q: %w", service, err)
+	}
 	m.iter, err = cons.Messages(jetstream.PullMaxMessages(o.MaxInFlight))
 	if err != nil {
+		_ = unsubscribe(m.onMail)
 		return nil, fmt.Errorf("remote: serve durable %q: %w", service, err)
 	}
 	m.ctx, m.cancel = context.WithCancel(context.Background())
@@ -125,15 +131,18 @@ func (m *DurableMember[In, Out]) Stop(ctx context.Context) error {
 		m.tasks.Wait()
 		close(done)
 	}()
+	var err error
 	select {
 	case <-done:
-		m.cancel()
-		return nil
 	case <-ctx.Done():
-		m.cancel()
 		m.iter.Stop()
-		return ctx.Err()
+		err = ctx.Err()
 	}
+	m.cancel()
+	if uerr := unsubscribe(m.onMail); uerr != nil {
+		err = errors.Join(err, fmt.Errorf("remote: stop durable %q: %w", m.service, uerr))
+	}
+	return err
 }
 
 // pull takes one task per free slot.

@@ -33,6 +33,10 @@ type MemberOptions struct {
 	Version string
 	// Description is the micro service's description. Default "".
 	Description string
+	// OnError, if set, receives the messages for the service's workers
+	// (see Broadcast) that the member could not deliver: undecodable, or
+	// refused by its pool's Broadcast. Default: logged with log/slog.
+	OnError func(error)
 }
 
 // Member serves a local pool as a NATS micro service: one endpoint, in a
@@ -46,7 +50,9 @@ type MemberOptions struct {
 // asked for, so the caller can tell a slow task from a dead member.
 //
 // The service's STATS answer carries the pool's Stats as the endpoint's
-// data.
+// data. The member also listens for its callers' cancels, which end the
+// ctx of the task they name, and for messages to the service's workers
+// (see Broadcast), which it hands to the pool's Broadcast.
 type Member[In, Out any] struct {
 	nc    *nats.Conn
 	pool  *pool.Pool[In, Out]
@@ -58,6 +64,7 @@ type Member[In, Out any] struct {
 	senders  sync.Pool // of *sender[Out]
 	cancels  cancels
 	onCancel *nats.Subscription
+	onMail   *nats.Subscription
 
 	mu       sync.Mutex
 	stopping bool
@@ -113,15 +120,16 @@ func Serve[In, Out any](nc *nats.Conn, service string, p *pool.Pool[In, Out], op
 		}
 	})
 	if err == nil {
+		m.onMail, err = deliverMail(nc, service, m.codec, p, opts.OnError)
+	}
+	if err == nil {
 		// The server has the subscriptions once it answers a ping: from
 		// then on callers on any connection reach this member.
 		err = nc.Flush()
 	}
 	if err != nil {
 		_ = svc.Stop()
-		if m.onCancel != nil {
-			_ = m.onCancel.Unsubscribe()
-		}
+		m.unsubscribe()
 		return nil, fmt.Errorf("remote: serve %q: %w", service, err)
 	}
 	return m, nil
@@ -133,8 +141,9 @@ func (m *Member[In, Out]) ID() string { return m.svc.Info().ID }
 // Service returns the underlying micro service, for its Info and Stats.
 func (m *Member[In, Out]) Service() micro.Service { return m.svc }
 
-// Stop stops taking requests, then waits until every task the member took
-// has been answered; their callers can still cancel them meanwhile.
+// Stop stops taking requests and messages, then waits until every task the
+// member took has been answered; their callers can still cancel them
+// meanwhile.
 // Requests that arrive meanwhile are answered busy, so their callers go to
 // another member. If ctx ends first, Stop returns ctx.Err(); the tasks still
 // running are the pool's, which Close cancels. Stop does not close the pool.
@@ -153,10 +162,15 @@ func (m *Member[In, Out]) Stop(ctx context.Context) error {
 	case <-ctx.Done():
 		err = errors.Join(err, ctx.Err())
 	}
-	if uerr := m.onCancel.Unsubscribe(); uerr != nil && !errors.Is(uerr, nats.ErrConnectionClosed) && !errors.Is(uerr, nats.ErrBadSubscription) {
+	if uerr := m.unsubscribe(); uerr != nil {
 		err = errors.Join(err, fmt.Errorf("remote: stop %q: %w", m.svc.Info().Name, uerr))
 	}
 	return err
+}
+
+// unsubscribe ends the subscriptions of cancels and messages, once.
+func (m *Member[In, Out]) unsubscribe() error {
+	return unsubscribe(m.onCancel, m.onMail)
 }
 
 // handle runs on the endpoint subscription's goroutine: it must not wait.
