@@ -167,6 +167,7 @@ func runMode(c config, exe, url, mode string, w io.Writer) ([]int, int, error) {
 	start := time.Now()
 	drive(p, t, c.callers, c.work, c.duration, drain, mode == "core")
 	elapsed := time.Since(start)
+	t.restarts = p.Stats().Restarts
 	if err := <-killed; err != nil {
 		return kids.started(), 0, err
 	}
