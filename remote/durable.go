@@ -15,8 +15,11 @@ import (
 // instead of being delivered again.
 var ErrDeadLetter = errors.New("remote: task moved to the dead-letter subject")
 
-// kindDead answers a durable call whose task was dead-lettered.
-const kindDead = 6
+// Answer kinds of durable mode only.
+const (
+	kindDead        = 6 // payload: why the task was dead-lettered
+	kindRedelivered = 7 // payload: uvarint delivery count; the answer is still to come
+)
 
 // replyHeader names the inbox a durable task's answer goes to.
 const replyHeader = "Crew-Reply"
@@ -54,6 +57,11 @@ type DurableOptions struct {
 	// (see Broadcast) that a member could not deliver. Members only.
 	// Default: logged with log/slog.
 	OnError func(error)
+	// OnEvent, if set, receives a Redelivered event for every call whose
+	// task a member received again (its member died, or its ack was lost
+	// past AckWait), with the delivery count in Event.Attempt. Callers
+	// only; it runs on the calling worker's goroutine and must not block.
+	OnEvent func(Event)
 }
 
 var serviceName = regexp.MustCompile(`^[A-Za-z0-9_-]+$`)

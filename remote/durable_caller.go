@@ -2,6 +2,7 @@ package remote
 
 import (
 	"context"
+	"encoding/binary"
 	"errors"
 	"fmt"
 
@@ -44,7 +45,7 @@ func DurableFactory[In, Out any](nc *nats.Conn, service string, opts DurableOpti
 	if err != nil {
 		panic("remote: jetstream: " + err.Error())
 	}
-	c := &client{nc: nc, service: service, opts: Options{Codec: o.Codec}, max: o.MaxPayload, replies: newReceiver(o.Codec)}
+	c := &client{nc: nc, service: service, opts: Options{Codec: o.Codec, OnEvent: o.OnEvent}, max: o.MaxPayload, replies: newReceiver(o.Codec)}
 	if c.max == 0 {
 		c.max = int(nc.MaxPayload())
 	}
@@ -111,6 +112,10 @@ func (w *durableCaller[In, Out]) Handle(ctx context.Context, in In) (Out, error)
 				continue
 			case kind == kindDead:
 				return zero, fmt.Errorf("%w: task %s: %s", ErrDeadLetter, id, payload)
+			case kind == kindRedelivered:
+				n, _ := binary.Uvarint(payload)
+				w.c.emit(Redelivered, int(n))
+				continue
 			}
 			return w.decode(m.Data)
 		}

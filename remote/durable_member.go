@@ -2,6 +2,7 @@ package remote
 
 import (
 	"context"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"sync"
@@ -188,9 +189,13 @@ func (m *DurableMember[In, Out]) run(msg jetstream.Msg) {
 		_ = msg.Ack()
 		return
 	}
-	if meta, err := msg.Metadata(); err == nil && meta.NumDelivered > uint64(m.opts.MaxDeliver) {
-		m.deadLetter(msg, reply, c, meta.NumDelivered)
-		return
+	if meta, err := msg.Metadata(); err == nil && meta.NumDelivered > 1 {
+		if meta.NumDelivered > uint64(m.opts.MaxDeliver) {
+			m.deadLetter(msg, reply, c, meta.NumDelivered)
+			return
+		}
+		// The member that had it died: tell the caller, who still waits.
+		m.publish(reply, binary.AppendUvarint(appendAnswer(nil, c.attempt, kindRedelivered), meta.NumDelivered))
 	}
 	if string(c.codec) != m.opts.Codec.Name() {
 		m.finish(msg, id, reply, m.errorAnswer(c, kindUndecoded, fmt.Sprintf("request in codec %s, member decodes %s", c.codec, m.opts.Codec.Name())))

@@ -89,7 +89,10 @@ func TestDurable(t *testing.T) {
 		h := newHandler()
 		defer close(h.release)
 		dying := durableMember(t, s, h.run, quick)
-		p := durableCallers(t, connect(t, s), quick)
+		ev := newEvents()
+		o := quick
+		o.OnEvent = ev.add
+		p := durableCallers(t, connect(t, s), o)
 		done := make(chan error, 1)
 		go func() {
 			out, err := p.Run(context.Background(), job{Op: "block", Text: "t"})
@@ -107,6 +110,8 @@ func TestDurable(t *testing.T) {
 		dying.nc.Close()
 		require.NoError(t, <-done)
 		require.Equal(t, int32(1), runs.Load())
+		// The caller heard of the second delivery before its answer.
+		require.Equal(t, []remote.Event{{Kind: remote.Redelivered, Service: "svc", Attempt: 2}}, ev.seen)
 	})
 	t.Run("a task delivered MaxDeliver times without an ack is dead-lettered", func(t *testing.T) {
 		s := startServer(t)

@@ -104,9 +104,13 @@ const (
 	Lost
 	// Resent: a lost task of an idempotent call was sent again.
 	Resent
+	// Redelivered: in durable mode, a member received the call's task
+	// again, after the member that had it died (or its ack was lost);
+	// Attempt is the delivery count.
+	Redelivered
 )
 
-var eventNames = [...]string{"", "busy", "no responders", "lost", "resent"}
+var eventNames = [...]string{"", "busy", "no responders", "lost", "resent", "redelivered"}
 
 // String returns the kind's name.
 func (k EventKind) String() string {
@@ -116,7 +120,7 @@ func (k EventKind) String() string {
 	return eventNames[k]
 }
 
-// Event reports a retry or a loss on one call.
+// Event reports a retry, a loss or a redelivery on one call.
 type Event struct {
 	// Kind says what happened.
 	Kind EventKind

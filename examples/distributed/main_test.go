@@ -42,6 +42,7 @@ func TestRun(t *testing.T) {
 		require.Contains(t, s, "durable: started member-1 again")
 		require.Contains(t, s, "lost       0 retry-on-failure tasks")
 		require.Contains(t, s, "lost       0 tasks")
+		require.Regexp(t, `redelivered \d+ \(their member died`, s)
 		// Each at-most-once call lost with its member crashed its caller
 		// worker, which the pool rebuilt and counted.
 		lost := regexp.MustCompile(`lost +(\d+) at-most-once`).FindStringSubmatch(s)
