@@ -27,10 +27,14 @@ import (
 // with ErrNoMembers. A member that goes silent mid-task fails the call with
 // ErrMemberLost, marked pool.Fatal so that the pool counts the member's
 // death as a crash of this worker, or sends it again, as Options.Idempotent
-// and the per-call Idempotent and AtMostOnce choose. A task's error arrives with its
-// kind: errors.Is matches pool.ErrTimeout, pool.ErrPoolFailed and the other
-// pool sentinels, errors.As finds a *pool.PanicError, and other errors keep
-// their message.
+// and the per-call Idempotent and AtMostOnce choose. A call whose ctx is
+// cancelled tells the members, and the one holding its task ends the
+// task's ctx. A task's error arrives with its kind: errors.Is matches
+// pool.ErrTimeout, pool.ErrPoolFailed and the other pool sentinels,
+// errors.As finds a *pool.PanicError, and other errors keep their message.
+//
+// Each worker implements pool.Receiver: a message sent to it goes to every
+// worker of every member, as Broadcast does.
 //
 // Factory panics with a message starting with "remote:" when opts are
 // invalid, since that is a programming error.

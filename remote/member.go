@@ -129,7 +129,7 @@ func Serve[In, Out any](nc *nats.Conn, service string, p *pool.Pool[In, Out], op
 	}
 	if err != nil {
 		_ = svc.Stop()
-		m.unsubscribe()
+		_ = m.unsubscribe()
 		return nil, fmt.Errorf("remote: serve %q: %w", service, err)
 	}
 	return m, nil
@@ -141,12 +141,12 @@ func (m *Member[In, Out]) ID() string { return m.svc.Info().ID }
 // Service returns the underlying micro service, for its Info and Stats.
 func (m *Member[In, Out]) Service() micro.Service { return m.svc }
 
-// Stop stops taking requests and messages, then waits until every task the
-// member took has been answered; their callers can still cancel them
-// meanwhile.
-// Requests that arrive meanwhile are answered busy, so their callers go to
-// another member. If ctx ends first, Stop returns ctx.Err(); the tasks still
-// running are the pool's, which Close cancels. Stop does not close the pool.
+// Stop stops taking requests, then waits until every task the member took
+// has been answered; their callers can still cancel them, and messages
+// still reach the pool, until Stop returns. Requests that arrive meanwhile
+// are answered busy, so their callers go to another member. If ctx ends
+// first, Stop returns ctx.Err(); the tasks still running are the pool's,
+// which Close cancels. Stop does not close the pool.
 func (m *Member[In, Out]) Stop(ctx context.Context) error {
 	m.mu.Lock()
 	m.stopping = true
@@ -168,7 +168,7 @@ func (m *Member[In, Out]) Stop(ctx context.Context) error {
 	return err
 }
 
-// unsubscribe ends the subscriptions of cancels and messages, once.
+// unsubscribe ends the subscriptions of cancels and messages.
 func (m *Member[In, Out]) unsubscribe() error {
 	return unsubscribe(m.onCancel, m.onMail)
 }
