@@ -57,7 +57,14 @@ type DurableOptions struct {
 	// (see Broadcast) that a member could not deliver. Members only.
 	// Default: logged with log/slog.
 	OnError func(error)
-	// OnEvent, if set, receives a Redelivered event for every call whose
+	// NoMembersWait is how long a call keeps publishing, with capped and
+	// jittered backoff (1ms doubling to 100ms), while no member has created
+	// the service's stream, before it fails with ErrNoMembers. Default
+	// DefaultNoMembersWait (5s); a negative value fails at once. Callers
+	// only.
+	NoMembersWait time.Duration
+	// OnEvent, if set, receives a NoResponders event for every publish
+	// that found no stream, and a Redelivered event for every call whose
 	// task a member received again (its member died, or its ack was lost
 	// past AckWait), with the delivery count in Event.Attempt. Callers
 	// only; it runs on the calling worker's goroutine and must not block.
@@ -98,6 +105,9 @@ func (o DurableOptions) withDefaults(service string) (DurableOptions, error) {
 	}
 	if o.MaxPending == 0 {
 		o.MaxPending = 1 << 16
+	}
+	if o.NoMembersWait == 0 {
+		o.NoMembersWait = DefaultNoMembersWait
 	}
 	return o, nil
 }

@@ -18,11 +18,14 @@ func TestNoMembers(t *testing.T) {
 		s := startServer(t)
 		ev := newEvents()
 		p := callers(t, connect(t, s), remote.Options{OnEvent: ev.add}, pool.Options{})
+		joined := make(chan struct{})
 		go func() {
+			defer close(joined)
 			<-ev.hook // the first "no responders"
 			startMember(t, s, newHandler().run, pool.Options{}, remote.MemberOptions{})
 		}()
 		out, err := p.Run(context.Background(), job{Text: "late"})
+		<-joined // Serve may still be returning when the answer comes
 		require.NoError(t, err)
 		require.Equal(t, "echo late", out)
 		require.Positive(t, ev.count(remote.NoResponders))

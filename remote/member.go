@@ -98,22 +98,9 @@ func Serve[In, Out any](nc *nats.Conn, service string, p *pool.Pool[In, Out], op
 	if version == "" {
 		version = "1.0.0"
 	}
-	svc, err := micro.AddService(nc, micro.Config{
-		Name:         service,
-		Version:      version,
-		Description:  opts.Description,
-		Metadata:     map[string]string{"codec": m.codec.Name()},
-		QueueGroup:   group,
-		StatsHandler: func(*micro.Endpoint) any { return p.Stats() },
-		Endpoint: &micro.EndpointConfig{
-			Subject: service,
-			Handler: micro.HandlerFunc(m.handle),
-		},
-	})
-	if err != nil {
-		return nil, fmt.Errorf("remote: serve %q: %w", service, err)
-	}
-	m.svc = svc
+	// Cancels and messages first: once the endpoint exists, requests come,
+	// and their cancels must find a listener.
+	var err error
 	m.onCancel, err = nc.Subscribe(cancelSubject(service), func(msg *nats.Msg) {
 		if key, ok := parseCancel(msg.Data); ok {
 			m.cancels.cancel(key, time.Now())
@@ -123,12 +110,28 @@ func Serve[In, Out any](nc *nats.Conn, service string, p *pool.Pool[In, Out], op
 		m.onMail, err = deliverMail(nc, service, m.codec, p, opts.OnError)
 	}
 	if err == nil {
+		m.svc, err = micro.AddService(nc, micro.Config{
+			Name:         service,
+			Version:      version,
+			Description:  opts.Description,
+			Metadata:     map[string]string{"codec": m.codec.Name()},
+			QueueGroup:   group,
+			StatsHandler: func(*micro.Endpoint) any { return p.Stats() },
+			Endpoint: &micro.EndpointConfig{
+				Subject: service,
+				Handler: micro.HandlerFunc(m.handle),
+			},
+		})
+	}
+	if err == nil {
 		// The server has the subscriptions once it answers a ping: from
 		// then on callers on any connection reach this member.
 		err = nc.Flush()
 	}
 	if err != nil {
-		_ = svc.Stop()
+		if m.svc != nil {
+			_ = m.svc.Stop()
+		}
 		_ = m.unsubscribe()
 		return nil, fmt.Errorf("remote: serve %q: %w", service, err)
 	}
