@@ -9,6 +9,7 @@ import (
 	"github.com/crewkit/crew/pool"
 	"github.com/crewkit/crew/remote"
 	"github.com/crewkit/crew/wire"
+	"github.com/nats-io/nats.go"
 	"github.com/stretchr/testify/require"
 )
 
@@ -130,6 +131,27 @@ func TestMessages(t *testing.T) {
 		err := <-errs
 		require.ErrorIs(t, err, remote.ErrUndecodable)
 		require.EqualError(t, err, `remote: undecodable payload: message for "svc" in codec gob, member decodes json`)
+	})
+	t.Run("a caller's worker whose connection closed crashes on a message", func(t *testing.T) {
+		s := startServer(t)
+		nc, err := s.Connect()
+		require.NoError(t, err)
+		errs := make(chan error, 16)
+		p := callers(t, nc, remote.Options{}, pool.Options{MinWorkers: 1, MaxWorkers: 1,
+			OnError: func(err error) {
+				select {
+				case errs <- err:
+				default: // later failures to rebuild on the closed connection
+				}
+			}})
+		nc.Close()
+		n, err := p.Broadcast("to nobody")
+		require.NoError(t, err)
+		require.Equal(t, 1, n)
+		err = <-errs
+		require.ErrorIs(t, err, nats.ErrConnectionClosed)
+		require.True(t, pool.IsFatal(err))
+		require.Eventually(t, func() bool { return p.Stats().Restarts >= 1 }, 5*time.Second, time.Millisecond)
 	})
 	t.Run("a message over the payload limit is refused before it is sent", func(t *testing.T) {
 		s := startServer(t)
