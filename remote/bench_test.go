@@ -39,6 +39,8 @@ func measure(b *testing.B, body func()) {
 // BenchmarkP9 compares Run of a tiny task through remote with a raw nats.go
 // request/reply of the same encoded payload to a plain subscriber that
 // answers it: the same server, the same connections, one call at a time.
+// The remote calls use a ctx that cannot end, as the raw request's, and,
+// in remote/gob/cancellable, one that can.
 func BenchmarkP9(b *testing.B) {
 	s := startServer(b)
 	payload, err := wire.Gob.NewEncoder().Encode(tiny)
@@ -59,11 +61,23 @@ func BenchmarkP9(b *testing.B) {
 			}
 		})
 	})
-	for _, codec := range wire.Codecs() {
-		b.Run("remote/"+codec.Name(), func(b *testing.B) {
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	for _, c := range []struct {
+		name  string
+		codec wire.Codec
+		ctx   context.Context
+	}{
+		{"remote/gob", wire.Gob, context.Background()},
+		{"remote/json", wire.JSON, context.Background()},
+		// A ctx that can be cancelled: the member keeps the task's cancel
+		// until it resolves, so that the caller's cancel can reach it.
+		{"remote/gob/cancellable", wire.Gob, ctx},
+	} {
+		codec, ctx := c.codec, c.ctx
+		b.Run(c.name, func(b *testing.B) {
 			m := startMember(b, s, echo, pool.Options{MaxWorkers: 1}, remote.MemberOptions{Codec: codec})
 			p := callers(b, connect(b, s), remote.Options{Codec: codec}, pool.Options{MaxWorkers: 1})
-			ctx := context.Background()
 			measure(b, func() {
 				for range b.N {
 					if _, err := p.Run(ctx, tiny); err != nil {

@@ -21,12 +21,15 @@
 // A member that cannot take a task (its queue is full, it is stopping, its
 // pool closed or failed) says so at once, and the caller sends the task
 // again after a backoff; NATS picks the member again. When no member serves
-// the service NATS answers at once and the call fails with [ErrNoMembers]
-// (or waits [Options].NoMembersWait for one). A member reports a task it
-// holds with a heartbeat every [Options].Heartbeat; a member silent for
-// [Options].LostAfter is lost, and its task fails with [ErrMemberLost]
-// (at most once: the default, or [AtMostOnce]) or is sent again (at least
-// once: [Options].Idempotent or [Idempotent]). A task's error keeps its kind:
+// the service NATS says so at once, and the call sends again with the same
+// capped backoff until a member appears or [Options].NoMembersWait (5s by
+// default) passes; then it fails with [ErrNoMembers]. A member reports a
+// task it holds with a heartbeat every [Options].Heartbeat; a member silent
+// for [Options].LostAfter is lost, and its task fails with [ErrMemberLost]
+// (at most once: the default, or [AtMostOnce]), an error marked
+// [pool.Fatal] so that the caller's pool counts the loss as a crash of the
+// worker, or is sent again (at least once: [Options].Idempotent or
+// [Idempotent]). A task's error keeps its kind:
 // a [*pool.PanicError], [pool.ErrTimeout], [pool.ErrPoolFailed] and the other
 // pool sentinels match errors.As and errors.Is; other errors keep their
 // message.
@@ -34,6 +37,18 @@
 // A caller whose connection closed fails its call with an error marked
 // [pool.Fatal], so the pool rebuilds the worker under its RestartPolicy and
 // fails with [pool.ErrPoolFailed] if the connection stays closed.
+//
+// A caller whose ctx is cancelled before the answer tells the members, and
+// the one holding the task ends its ctx; a deadline travels with the
+// request.
+//
+// # Messages
+//
+// A caller's worker implements [pool.Receiver]: a message sent to it with
+// Pool.Send or Pool.Broadcast is published to every member of the service,
+// which hands it to its own pool's Broadcast, as [Broadcast] does without
+// a caller pool. WorkerInfo.Post in a member's worker reaches the member
+// pool's Messages, not a caller's.
 //
 // # Durable mode
 //

@@ -15,8 +15,11 @@ import (
 // instead of being delivered again.
 var ErrDeadLetter = errors.New("remote: task moved to the dead-letter subject")
 
-// kindDead answers a durable call whose task was dead-lettered.
-const kindDead = 6
+// Answer kinds of durable mode only.
+const (
+	kindDead        = 6 // payload: why the task was dead-lettered
+	kindRedelivered = 7 // payload: uvarint delivery count; the answer is still to come
+)
 
 // replyHeader names the inbox a durable task's answer goes to.
 const replyHeader = "Crew-Reply"
@@ -50,6 +53,22 @@ type DurableOptions struct {
 	// MaxInFlight is how many tasks one member holds at once, queued in or
 	// running on its pool. Default: the pool's MaxWorkers.
 	MaxInFlight int
+	// OnError, if set, receives the messages for the service's workers
+	// (see Broadcast) that a member could not deliver. Members only.
+	// Default: logged with log/slog.
+	OnError func(error)
+	// NoMembersWait is how long a call keeps publishing, with capped and
+	// jittered backoff (1ms doubling to 100ms), while no member has created
+	// the service's stream, before it fails with ErrNoMembers. Default
+	// DefaultNoMembersWait (5s); a negative value fails at once. Callers
+	// only.
+	NoMembersWait time.Duration
+	// OnEvent, if set, receives a NoResponders event for every publish
+	// that found no stream, and a Redelivered event for every call whose
+	// task a member received again (its member died, or its ack was lost
+	// past AckWait), with the delivery count in Event.Attempt. Callers
+	// only; it runs on the calling worker's goroutine and must not block.
+	OnEvent func(Event)
 }
 
 var serviceName = regexp.MustCompile(`^[A-Za-z0-9_-]+$`)
@@ -86,6 +105,9 @@ func (o DurableOptions) withDefaults(service string) (DurableOptions, error) {
 	}
 	if o.MaxPending == 0 {
 		o.MaxPending = 1 << 16
+	}
+	if o.NoMembersWait == 0 {
+		o.NoMembersWait = DefaultNoMembersWait
 	}
 	return o, nil
 }

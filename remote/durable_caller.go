@@ -2,8 +2,10 @@ package remote
 
 import (
 	"context"
+	"encoding/binary"
 	"errors"
 	"fmt"
+	"time"
 
 	"github.com/crewkit/crew/pool"
 	"github.com/nats-io/nats.go"
@@ -29,7 +31,8 @@ func WithTaskID(ctx context.Context, id string) context.Context {
 // once. The answer itself travels on core NATS: a caller that gave up (its
 // ctx ended) or died does not get it, though the task still runs.
 //
-// Members create the stream: until one has, calls fail with ErrNoMembers.
+// Members create the stream: until one has, a call publishes again with
+// backoff for DurableOptions.NoMembersWait, then fails with ErrNoMembers.
 // DurableFactory panics with a message starting with "remote:" when opts
 // are invalid.
 func DurableFactory[In, Out any](nc *nats.Conn, service string, opts DurableOptions) pool.Factory[In, Out] {
@@ -44,7 +47,8 @@ func DurableFactory[In, Out any](nc *nats.Conn, service string, opts DurableOpti
 	if err != nil {
 		panic("remote: jetstream: " + err.Error())
 	}
-	c := &client{nc: nc, service: service, opts: Options{Codec: o.Codec}, max: o.MaxPayload, replies: newReceiver(o.Codec)}
+	co, _ := Options{Codec: o.Codec, OnEvent: o.OnEvent, NoMembersWait: o.NoMembersWait}.withDefaults()
+	c := &client{nc: nc, service: service, opts: co, max: o.MaxPayload, replies: newReceiver(o.Codec)}
 	if c.max == 0 {
 		c.max = int(nc.MaxPayload())
 	}
@@ -87,12 +91,9 @@ func (w *durableCaller[In, Out]) Handle(ctx context.Context, in In) (Out, error)
 	msg := &nats.Msg{Subject: tasksSubject(w.c.service), Data: w.out, Header: nats.Header{
 		replyHeader: {w.inbox}, jetstream.MsgIDHeader: {id},
 	}}
-	ack, err := w.js.PublishMsg(ctx, msg)
+	ack, err := w.publish(ctx, msg)
 	if err != nil {
-		if errors.Is(err, jetstream.ErrNoStreamResponse) {
-			return zero, fmt.Errorf("%w on %q: no member has created its stream", ErrNoMembers, w.c.service)
-		}
-		return zero, fmt.Errorf("remote: publish task to %q: %w", w.c.service, err)
+		return zero, err
 	}
 	if ack.Duplicate {
 		return zero, fmt.Errorf("%w: %s", ErrDuplicateTask, id)
@@ -111,8 +112,43 @@ func (w *durableCaller[In, Out]) Handle(ctx context.Context, in In) (Out, error)
 				continue
 			case kind == kindDead:
 				return zero, fmt.Errorf("%w: task %s: %s", ErrDeadLetter, id, payload)
+			case kind == kindRedelivered:
+				n, _ := binary.Uvarint(payload)
+				w.c.emit(Redelivered, int(n))
+				continue
 			}
 			return w.decode(m.Data)
 		}
+	}
+}
+
+// publish publishes a task to the stream, and while no member has created
+// the stream publishes it again with backoff, for NoMembersWait.
+func (w *durableCaller[In, Out]) publish(ctx context.Context, msg *nats.Msg) (*jetstream.PubAck, error) {
+	wait := w.c.opts.Backoff
+	var giveUp time.Time
+	for attempt := 1; ; attempt++ {
+		ack, err := w.js.PublishMsg(ctx, msg, jetstream.WithRetryAttempts(0))
+		if err == nil {
+			return ack, nil
+		}
+		if !errors.Is(err, jetstream.ErrNoStreamResponse) {
+			return nil, fmt.Errorf("remote: publish task to %q: %w", w.c.service, err)
+		}
+		w.c.emit(NoResponders, attempt)
+		if w.c.opts.NoMembersWait < 0 {
+			return nil, fmt.Errorf("%w on %q: no member has created its stream", ErrNoMembers, w.c.service)
+		}
+		if giveUp.IsZero() {
+			giveUp = time.Now().Add(w.c.opts.NoMembersWait)
+		}
+		left := time.Until(giveUp)
+		if left <= 0 {
+			return nil, fmt.Errorf("%w on %q: no member created its stream within %v", ErrNoMembers, w.c.service, w.c.opts.NoMembersWait)
+		}
+		if err := w.sleep(ctx, min(wait, left)); err != nil {
+			return nil, err
+		}
+		wait = min(2*wait, w.c.opts.MaxBackoff)
 	}
 }

@@ -2,6 +2,7 @@ package remote
 
 import (
 	"context"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"sync"
@@ -28,6 +29,7 @@ type DurableMember[In, Out any] struct {
 	service string
 	max     int
 	iter    jetstream.MessagesContext
+	onMail  *nats.Subscription
 
 	requests *receiver
 	senders  sync.Pool // of *sender[Out]
@@ -69,8 +71,13 @@ func ServeDurable[In, Out any](ctx context.Context, nc *nats.Conn, service strin
 	if err != nil {
 		return nil, fmt.Errorf("remote: serve durable %q: %w", service, err)
 	}
+	m.onMail, err = deliverMail(nc, service, o.Codec, p, o.OnError)
+	if err != nil {
+		return nil, fmt.Errorf("remote: serve durable %q: %w", service, err)
+	}
 	m.iter, err = cons.Messages(jetstream.PullMaxMessages(o.MaxInFlight))
 	if err != nil {
+		_ = unsubscribe(m.onMail)
 		return nil, fmt.Errorf("remote: serve durable %q: %w", service, err)
 	}
 	m.ctx, m.cancel = context.WithCancel(context.Background())
@@ -125,15 +132,18 @@ func (m *DurableMember[In, Out]) Stop(ctx context.Context) error {
 		m.tasks.Wait()
 		close(done)
 	}()
+	var err error
 	select {
 	case <-done:
-		m.cancel()
-		return nil
 	case <-ctx.Done():
-		m.cancel()
 		m.iter.Stop()
-		return ctx.Err()
+		err = ctx.Err()
 	}
+	m.cancel()
+	if uerr := unsubscribe(m.onMail); uerr != nil {
+		err = errors.Join(err, fmt.Errorf("remote: stop durable %q: %w", m.service, uerr))
+	}
+	return err
 }
 
 // pull takes one task per free slot.
@@ -179,9 +189,13 @@ func (m *DurableMember[In, Out]) run(msg jetstream.Msg) {
 		_ = msg.Ack()
 		return
 	}
-	if meta, err := msg.Metadata(); err == nil && meta.NumDelivered > uint64(m.opts.MaxDeliver) {
-		m.deadLetter(msg, reply, c, meta.NumDelivered)
-		return
+	if meta, err := msg.Metadata(); err == nil && meta.NumDelivered > 1 {
+		if meta.NumDelivered > uint64(m.opts.MaxDeliver) {
+			m.deadLetter(msg, reply, c, meta.NumDelivered)
+			return
+		}
+		// The member that had it died: tell the caller, who still waits.
+		m.publish(reply, binary.AppendUvarint(appendAnswer(nil, c.attempt, kindRedelivered), meta.NumDelivered))
 	}
 	if string(c.codec) != m.opts.Codec.Name() {
 		m.finish(msg, id, reply, m.errorAnswer(c, kindUndecoded, fmt.Sprintf("request in codec %s, member decodes %s", c.codec, m.opts.Codec.Name())))

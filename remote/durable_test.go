@@ -78,18 +78,46 @@ func TestDurable(t *testing.T) {
 		require.Eventually(t, func() bool { return streamMsgs(t, nc, "CREW_TASKS_svc") == 0 },
 			5*time.Second, time.Millisecond, "acknowledged tasks leave the work queue")
 	})
-	t.Run("without a member the stream does not exist and the call fails", func(t *testing.T) {
+	t.Run("a call made before any member created the stream reaches one that starts within the wait", func(t *testing.T) {
 		s := startServer(t)
-		p := durableCallers(t, connect(t, s), remote.DurableOptions{})
+		ev := newEvents()
+		p := durableCallers(t, connect(t, s), remote.DurableOptions{OnEvent: ev.add})
+		joined := make(chan struct{})
+		go func() {
+			defer close(joined)
+			<-ev.hook // the first publish that found no stream
+			durableMember(t, s, newHandler().run, remote.DurableOptions{})
+		}()
+		out, err := p.Run(context.Background(), job{Text: "late"})
+		<-joined // ServeDurable may still be returning when the answer comes
+		require.NoError(t, err)
+		require.Equal(t, "echo late", out)
+		require.Positive(t, ev.count(remote.NoResponders))
+	})
+	t.Run("without a member within NoMembersWait the call fails with ErrNoMembers", func(t *testing.T) {
+		s := startServer(t)
+		ev := newEvents()
+		p := durableCallers(t, connect(t, s), remote.DurableOptions{NoMembersWait: 50 * time.Millisecond, OnEvent: ev.add})
 		_, err := p.Run(context.Background(), job{})
 		require.ErrorIs(t, err, remote.ErrNoMembers)
+		require.EqualError(t, err, `remote: no member answers on "svc": no member created its stream within 50ms`)
+		require.Greater(t, ev.count(remote.NoResponders), 1)
+	})
+	t.Run("a negative NoMembersWait fails the call at once", func(t *testing.T) {
+		s := startServer(t)
+		p := durableCallers(t, connect(t, s), remote.DurableOptions{NoMembersWait: -1})
+		_, err := p.Run(context.Background(), job{})
+		require.EqualError(t, err, `remote: no member answers on "svc": no member has created its stream`)
 	})
 	t.Run("a task whose member dies is delivered to another member", func(t *testing.T) {
 		s := startServer(t)
 		h := newHandler()
 		defer close(h.release)
 		dying := durableMember(t, s, h.run, quick)
-		p := durableCallers(t, connect(t, s), quick)
+		ev := newEvents()
+		o := quick
+		o.OnEvent = ev.add
+		p := durableCallers(t, connect(t, s), o)
 		done := make(chan error, 1)
 		go func() {
 			out, err := p.Run(context.Background(), job{Op: "block", Text: "t"})
@@ -107,6 +135,8 @@ func TestDurable(t *testing.T) {
 		dying.nc.Close()
 		require.NoError(t, <-done)
 		require.Equal(t, int32(1), runs.Load())
+		// The caller heard of the second delivery before its answer.
+		require.Equal(t, []remote.Event{{Kind: remote.Redelivered, Service: "svc", Attempt: 2}}, ev.seen)
 	})
 	t.Run("a task delivered MaxDeliver times without an ack is dead-lettered", func(t *testing.T) {
 		s := startServer(t)

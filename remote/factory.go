@@ -22,12 +22,19 @@ import (
 // bounding how many tasks are in flight (one per worker).
 //
 // A busy answer is retried with backoff, and NATS's queue group picks the
-// member again, until ctx ends. A member that goes silent mid-task fails the
-// call with ErrMemberLost or sends it again, as Options.Idempotent and the
-// per-call Idempotent and AtMostOnce choose. A task's error arrives with its
-// kind: errors.Is matches pool.ErrTimeout, pool.ErrPoolFailed and the other
-// pool sentinels, errors.As finds a *pool.PanicError, and other errors keep
-// their message.
+// member again, until ctx ends. When no member serves the service the call
+// keeps sending with the same backoff for Options.NoMembersWait, then fails
+// with ErrNoMembers. A member that goes silent mid-task fails the call with
+// ErrMemberLost, marked pool.Fatal so that the pool counts the member's
+// death as a crash of this worker, or sends it again, as Options.Idempotent
+// and the per-call Idempotent and AtMostOnce choose. A call whose ctx is
+// cancelled tells the members, and the one holding its task ends the
+// task's ctx. A task's error arrives with its kind: errors.Is matches
+// pool.ErrTimeout, pool.ErrPoolFailed and the other pool sentinels,
+// errors.As finds a *pool.PanicError, and other errors keep their message.
+//
+// Each worker implements pool.Receiver: a message sent to it goes to every
+// worker of every member, as Broadcast does.
 //
 // Factory panics with a message starting with "remote:" when opts are
 // invalid, since that is a programming error.
@@ -39,12 +46,17 @@ func Factory[In, Out any](nc *nats.Conn, service string, opts Options) pool.Fact
 	if err != nil {
 		panic(err.Error())
 	}
-	c := &client{nc: nc, service: service, opts: o, max: o.MaxPayload, replies: newReceiver(o.Codec)}
+	c := &client{nc: nc, service: service, opts: o, max: o.MaxPayload, replies: newReceiver(o.Codec), cancels: cancelSubject(service)}
 	if c.max == 0 {
 		c.max = int(nc.MaxPayload())
 	}
 	return func(ctx context.Context, info pool.WorkerInfo) (pool.Worker[In, Out], error) {
-		return newCaller[In, Out](c)
+		w, err := newCaller[In, Out](c)
+		if err != nil {
+			return nil, err
+		}
+		w.life = ctx.Done()
+		return w, nil
 	}
 }
 
@@ -55,6 +67,7 @@ type client struct {
 	opts    Options
 	max     int
 	replies *receiver
+	cancels string // the subject of cancels
 }
 
 func (c *client) emit(kind EventKind, attempt int) {
@@ -74,6 +87,9 @@ type caller[In, Out any] struct {
 	enc   *sender[In]
 	out   []byte
 	call  []byte // the request prefix's constant tail: heartbeat, codec
+	// life is the Done channel of the pool's own ctx, which a task's ctx
+	// is when its submitter's cannot end: no cancel to forward then.
+	life <-chan struct{}
 }
 
 // replies buffers messages for one caller: a reply, heartbeats, and stale
@@ -123,36 +139,45 @@ func (w *caller[In, Out]) Handle(ctx context.Context, in In) (Out, error) {
 		return zero, fmt.Errorf("%w: request of %d bytes over the %d-byte limit", ErrTooLarge, len(body), w.c.max)
 	}
 	retry := idempotent(ctx, w.c.opts.Idempotent)
+	cancellable := ctx.Done() != w.life
 	wait := w.c.opts.Backoff
-	var start time.Time
+	var giveUp time.Time // when a call that finds no member fails
 	for attempt := 1; ; attempt++ {
-		answer, out, err := w.attempt(ctx, body)
+		answer, out, err := w.attempt(ctx, body, cancellable)
 		if err != nil {
 			return zero, err
 		}
+		pause := wait
 		switch out {
 		case answered:
 			return w.decode(answer)
 		case lost:
 			w.c.emit(Lost, attempt)
 			if !retry {
-				return zero, fmt.Errorf("%w: no answer from service %q for %v", ErrMemberLost, w.c.service, w.c.opts.LostAfter)
+				// The member's death is a crash of this worker: the pool
+				// rebuilds it and counts it against its RestartPolicy.
+				return zero, pool.Fatal(fmt.Errorf("%w: no answer from service %q for %v", ErrMemberLost, w.c.service, w.c.opts.LostAfter))
 			}
 			w.c.emit(Resent, attempt)
 			continue
 		case noMembers:
 			w.c.emit(NoResponders, attempt)
-			if start.IsZero() {
-				start = time.Now()
-			}
-			if time.Since(start) >= w.c.opts.NoMembersWait {
+			if w.c.opts.NoMembersWait < 0 {
 				return zero, fmt.Errorf("%w on %q", ErrNoMembers, w.c.service)
 			}
+			if giveUp.IsZero() {
+				giveUp = time.Now().Add(w.c.opts.NoMembersWait)
+			}
+			left := time.Until(giveUp)
+			if left <= 0 {
+				return zero, fmt.Errorf("%w on %q within %v", ErrNoMembers, w.c.service, w.c.opts.NoMembersWait)
+			}
+			pause = min(pause, left)
 		case busy:
 			w.c.emit(Busy, attempt)
-			start = time.Time{}
+			giveUp = time.Time{}
 		}
-		if err := w.sleep(ctx, wait); err != nil {
+		if err := w.sleep(ctx, pause); err != nil {
 			return zero, err
 		}
 		wait = min(2*wait, w.c.opts.MaxBackoff)
@@ -173,11 +198,17 @@ func (w *caller[In, Out]) sleep(ctx context.Context, d time.Duration) error {
 
 // attempt sends body once and waits for the answer, heartbeats resetting
 // the silence allowed. An error means the call is over: ctx ended, or the
-// connection failed.
-func (w *caller[In, Out]) attempt(ctx context.Context, body []byte) ([]byte, outcome, error) {
+// connection failed. A cancellable call whose ctx is cancelled tells the
+// members, so that the one holding the task ends its ctx; one whose
+// deadline passed need not, since the member has the same deadline.
+func (w *caller[In, Out]) attempt(ctx context.Context, body []byte, cancellable bool) ([]byte, outcome, error) {
 	w.seq++
 	w.out = binary.AppendUvarint(w.out[:0], w.seq)
-	w.out = binary.AppendUvarint(w.out, budget(ctx))
+	b := budget(ctx) << 1
+	if cancellable {
+		b |= 1
+	}
+	w.out = binary.AppendUvarint(w.out, b)
 	w.out = append(append(w.out, w.call...), body...)
 	if err := w.c.nc.PublishRequest(w.c.service, w.inbox, w.out); err != nil {
 		err = fmt.Errorf("remote: send to %q: %w", w.c.service, err)
@@ -194,6 +225,9 @@ func (w *caller[In, Out]) attempt(ctx context.Context, body []byte) ([]byte, out
 	for {
 		select {
 		case <-ctx.Done():
+			if cancellable && !errors.Is(ctx.Err(), context.DeadlineExceeded) {
+				_ = w.c.nc.Publish(w.c.cancels, appendCancel(nil, w.seq, w.inbox))
+			}
 			return nil, 0, ctx.Err()
 		case <-w.timer.C:
 			return nil, lost, nil

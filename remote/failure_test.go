@@ -14,27 +14,62 @@ import (
 )
 
 func TestNoMembers(t *testing.T) {
-	t.Run("a call with no member fails at once with ErrNoMembers", func(t *testing.T) {
+	t.Run("by default a call made before any member exists reaches one that starts within the wait", func(t *testing.T) {
 		s := startServer(t)
 		ev := newEvents()
 		p := callers(t, connect(t, s), remote.Options{OnEvent: ev.add}, pool.Options{})
+		joined := make(chan struct{})
+		go func() {
+			defer close(joined)
+			<-ev.hook // the first "no responders"
+			startMember(t, s, newHandler().run, pool.Options{}, remote.MemberOptions{})
+		}()
+		out, err := p.Run(context.Background(), job{Text: "late"})
+		<-joined // Serve may still be returning when the answer comes
+		require.NoError(t, err)
+		require.Equal(t, "echo late", out)
+		require.Positive(t, ev.count(remote.NoResponders))
+	})
+	t.Run("a call that finds no member within NoMembersWait fails with ErrNoMembers", func(t *testing.T) {
+		s := startServer(t)
+		ev := newEvents()
+		const wait = 100 * time.Millisecond
+		p := callers(t, connect(t, s), remote.Options{OnEvent: ev.add, NoMembersWait: wait}, pool.Options{})
+		start := time.Now()
+		_, err := p.Run(context.Background(), job{})
+		require.ErrorIs(t, err, remote.ErrNoMembers)
+		require.EqualError(t, err, `remote: no member answers on "svc" within 100ms`)
+		require.GreaterOrEqual(t, time.Since(start), wait)
+		// It sent again with backoff (1ms doubling to 100ms) rather than
+		// once, and not in a hot loop: a few sends, not thousands.
+		require.Greater(t, ev.count(remote.NoResponders), 2)
+		require.Less(t, ev.count(remote.NoResponders), 50)
+	})
+	t.Run("a negative NoMembersWait fails the call at the first answer", func(t *testing.T) {
+		s := startServer(t)
+		ev := newEvents()
+		p := callers(t, connect(t, s), remote.Options{OnEvent: ev.add, NoMembersWait: -1}, pool.Options{})
 		_, err := p.Run(context.Background(), job{})
 		require.ErrorIs(t, err, remote.ErrNoMembers)
 		require.EqualError(t, err, `remote: no member answers on "svc"`)
 		require.Equal(t, 1, ev.count(remote.NoResponders))
 	})
-	t.Run("with NoMembersWait a call reaches a member that joins meanwhile", func(t *testing.T) {
+	t.Run("the caller's ctx ends the wait at once", func(t *testing.T) {
 		s := startServer(t)
 		ev := newEvents()
-		p := callers(t, connect(t, s), remote.Options{OnEvent: ev.add, NoMembersWait: time.Minute}, pool.Options{})
+		p := callers(t, connect(t, s), remote.Options{OnEvent: ev.add, NoMembersWait: time.Hour}, pool.Options{})
+		ctx, cancel := context.WithCancel(context.Background())
 		go func() {
-			<-ev.hook // the first "no responders"
-			startMember(t, s, newHandler().run, pool.Options{}, remote.MemberOptions{})
+			for e := range ev.hook {
+				if e.Kind == remote.NoResponders && e.Attempt >= 3 {
+					cancel()
+					return
+				}
+			}
 		}()
-		out, err := p.Run(context.Background(), job{Text: "late"})
-		require.NoError(t, err)
-		require.Equal(t, "echo late", out)
-		require.Positive(t, ev.count(remote.NoResponders))
+		_, err := p.Run(ctx, job{})
+		require.ErrorIs(t, err, context.Canceled)
+		require.NotErrorIs(t, err, remote.ErrNoMembers)
 	})
 }
 
@@ -65,6 +100,16 @@ func TestMemberDiesMidTask(t *testing.T) {
 		require.ErrorIs(t, err, remote.ErrMemberLost)
 		require.Equal(t, 1, ev.count(remote.Lost))
 		require.Zero(t, ev.count(remote.Resent))
+		// The member's death is a crash of the caller's worker: the pool
+		// counted it and rebuilt the worker, which serves the next call.
+		require.True(t, pool.IsFatal(err))
+		st := p.Stats()
+		require.Equal(t, uint64(1), st.Restarts)
+		require.Equal(t, uint64(1), st.Failed)
+		startMember(t, s, echo, pool.Options{}, remote.MemberOptions{})
+		out, err := p.Run(context.Background(), job{Text: "next"})
+		require.NoError(t, err)
+		require.Equal(t, "echo next", out)
 	})
 	for _, c := range []struct {
 		name string

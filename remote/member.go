@@ -33,6 +33,10 @@ type MemberOptions struct {
 	Version string
 	// Description is the micro service's description. Default "".
 	Description string
+	// OnError, if set, receives the messages for the service's workers
+	// (see Broadcast) that the member could not deliver: undecodable, or
+	// refused by its pool's Broadcast. Default: logged with log/slog.
+	OnError func(error)
 }
 
 // Member serves a local pool as a NATS micro service: one endpoint, in a
@@ -46,7 +50,9 @@ type MemberOptions struct {
 // asked for, so the caller can tell a slow task from a dead member.
 //
 // The service's STATS answer carries the pool's Stats as the endpoint's
-// data.
+// data. The member also listens for its callers' cancels, which end the
+// ctx of the task they name, and for messages to the service's workers
+// (see Broadcast), which it hands to the pool's Broadcast.
 type Member[In, Out any] struct {
 	nc    *nats.Conn
 	pool  *pool.Pool[In, Out]
@@ -56,6 +62,9 @@ type Member[In, Out any] struct {
 
 	requests *receiver
 	senders  sync.Pool // of *sender[Out]
+	cancels  cancels
+	onCancel *nats.Subscription
+	onMail   *nats.Subscription
 
 	mu       sync.Mutex
 	stopping bool
@@ -89,26 +98,41 @@ func Serve[In, Out any](nc *nats.Conn, service string, p *pool.Pool[In, Out], op
 	if version == "" {
 		version = "1.0.0"
 	}
-	svc, err := micro.AddService(nc, micro.Config{
-		Name:         service,
-		Version:      version,
-		Description:  opts.Description,
-		Metadata:     map[string]string{"codec": m.codec.Name()},
-		QueueGroup:   group,
-		StatsHandler: func(*micro.Endpoint) any { return p.Stats() },
-		Endpoint: &micro.EndpointConfig{
-			Subject: service,
-			Handler: micro.HandlerFunc(m.handle),
-		},
+	// Cancels and messages first: once the endpoint exists, requests come,
+	// and their cancels must find a listener.
+	var err error
+	m.onCancel, err = nc.Subscribe(cancelSubject(service), func(msg *nats.Msg) {
+		if key, ok := parseCancel(msg.Data); ok {
+			m.cancels.cancel(key, time.Now())
+		}
 	})
-	if err != nil {
-		return nil, fmt.Errorf("remote: serve %q: %w", service, err)
+	if err == nil {
+		m.onMail, err = deliverMail(nc, service, m.codec, p, opts.OnError)
 	}
-	m.svc = svc
-	// The server has the subscription once it answers a ping: from then on
-	// callers on any connection reach this member.
-	if err := nc.Flush(); err != nil {
-		_ = svc.Stop()
+	if err == nil {
+		m.svc, err = micro.AddService(nc, micro.Config{
+			Name:         service,
+			Version:      version,
+			Description:  opts.Description,
+			Metadata:     map[string]string{"codec": m.codec.Name()},
+			QueueGroup:   group,
+			StatsHandler: func(*micro.Endpoint) any { return p.Stats() },
+			Endpoint: &micro.EndpointConfig{
+				Subject: service,
+				Handler: micro.HandlerFunc(m.handle),
+			},
+		})
+	}
+	if err == nil {
+		// The server has the subscriptions once it answers a ping: from
+		// then on callers on any connection reach this member.
+		err = nc.Flush()
+	}
+	if err != nil {
+		if m.svc != nil {
+			_ = m.svc.Stop()
+		}
+		_ = m.unsubscribe()
 		return nil, fmt.Errorf("remote: serve %q: %w", service, err)
 	}
 	return m, nil
@@ -121,10 +145,11 @@ func (m *Member[In, Out]) ID() string { return m.svc.Info().ID }
 func (m *Member[In, Out]) Service() micro.Service { return m.svc }
 
 // Stop stops taking requests, then waits until every task the member took
-// has been answered. Requests that arrive meanwhile are answered busy, so
-// their callers go to another member. If ctx ends first, Stop returns
-// ctx.Err(); the tasks still running are the pool's, which Close cancels.
-// Stop does not close the pool.
+// has been answered; their callers can still cancel them, and messages
+// still reach the pool, until Stop returns. Requests that arrive meanwhile
+// are answered busy, so their callers go to another member. If ctx ends
+// first, Stop returns ctx.Err(); the tasks still running are the pool's,
+// which Close cancels. Stop does not close the pool.
 func (m *Member[In, Out]) Stop(ctx context.Context) error {
 	m.mu.Lock()
 	m.stopping = true
@@ -137,10 +162,18 @@ func (m *Member[In, Out]) Stop(ctx context.Context) error {
 	}()
 	select {
 	case <-done:
-		return err
 	case <-ctx.Done():
-		return errors.Join(err, ctx.Err())
+		err = errors.Join(err, ctx.Err())
 	}
+	if uerr := m.unsubscribe(); uerr != nil {
+		err = errors.Join(err, fmt.Errorf("remote: stop %q: %w", m.svc.Info().Name, uerr))
+	}
+	return err
+}
+
+// unsubscribe ends the subscriptions of cancels and messages.
+func (m *Member[In, Out]) unsubscribe() error {
+	return unsubscribe(m.onCancel, m.onMail)
 }
 
 // handle runs on the endpoint subscription's goroutine: it must not wait.
@@ -170,31 +203,49 @@ func (m *Member[In, Out]) handle(req micro.Request) {
 	}
 	m.inflight.Add(1)
 	m.mu.Unlock()
-	// A task's ctx ends only at its caller's deadline, past which it is not
-	// worth starting: the pool drops it if it is still queued then. Without
-	// a deadline the ctx cannot end, which keeps the pool on its fast path.
+	// A task's ctx ends at its caller's deadline, past which it is not
+	// worth starting (the pool drops it if it is still queued then), and
+	// when its caller sends a cancel. A ctx that cannot end keeps the pool
+	// on its fast path.
 	ctx, cancel := context.Background(), context.CancelFunc(nil)
-	if c.budget > 0 {
+	switch {
+	case c.budget > 0:
 		ctx, cancel = context.WithTimeout(ctx, c.budget)
+	case c.cancellable:
+		ctx, cancel = context.WithCancel(ctx)
+	}
+	key := taskKey{reply: req.Reply(), attempt: c.attempt}
+	if c.cancellable && !m.cancels.add(key, cancel) {
+		// Its cancel overtook it: the caller has given up.
+		cancel()
+		m.inflight.Done()
+		return
 	}
 	fut, err := m.pool.TrySubmit(ctx, in)
 	if err != nil {
-		if cancel != nil {
-			cancel()
-		}
+		m.forget(c, key, cancel)
 		m.inflight.Done()
 		answer(kindBusy, err.Error())
 		return
 	}
-	go m.await(req.Reply(), c, fut, cancel)
+	go m.await(key, c, fut, cancel)
+}
+
+// forget releases what a task held for its cancellation.
+func (m *Member[In, Out]) forget(c call, key taskKey, cancel context.CancelFunc) {
+	if c.cancellable {
+		m.cancels.remove(key)
+	}
+	if cancel != nil {
+		cancel()
+	}
 }
 
 // await answers a task once it resolves, with heartbeats until then.
-func (m *Member[In, Out]) await(reply string, c call, fut *pool.Future[Out], cancel context.CancelFunc) {
+func (m *Member[In, Out]) await(key taskKey, c call, fut *pool.Future[Out], cancel context.CancelFunc) {
 	defer m.inflight.Done()
-	if cancel != nil {
-		defer cancel()
-	}
+	defer m.forget(c, key, cancel)
+	reply := key.reply
 	if c.heartbeat > 0 {
 		m.beat(reply, c, fut)
 	}

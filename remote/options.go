@@ -7,6 +7,10 @@ import (
 	"github.com/crewkit/crew/wire"
 )
 
+// DefaultNoMembersWait is how long a call waits for a member to serve its
+// service unless Options.NoMembersWait says otherwise.
+const DefaultNoMembersWait = 5 * time.Second
+
 // Options configures the caller side: the workers that Factory builds. The
 // zero value is valid.
 type Options struct {
@@ -33,10 +37,12 @@ type Options struct {
 	Backoff time.Duration
 	// MaxBackoff caps the wait between busy retries. Default 100ms.
 	MaxBackoff time.Duration
-	// NoMembersWait is how long a call keeps retrying, with backoff, when
-	// no member serves the service, before it fails with ErrNoMembers.
-	// Default 0: it fails at once, since NATS says so at once and a retry
-	// loop would only hide a missing service.
+	// NoMembersWait is how long a call keeps sending, with the same capped
+	// and jittered backoff as after busy answers, while NATS answers that
+	// no member serves the service, before it fails with ErrNoMembers: the
+	// time a member may take to start or restart. Default
+	// DefaultNoMembersWait (5s); a negative value fails the call at the
+	// first such answer. The caller's ctx ends the wait at once.
 	NoMembersWait time.Duration
 	// OnEvent, if set, receives the retries and losses of every call. It
 	// runs on the calling worker's goroutine and must not block.
@@ -48,7 +54,7 @@ func (o Options) withDefaults() (Options, error) {
 		name string
 		v    time.Duration
 	}{{"Heartbeat", o.Heartbeat}, {"LostAfter", o.LostAfter}, {"Backoff", o.Backoff},
-		{"MaxBackoff", o.MaxBackoff}, {"NoMembersWait", o.NoMembersWait}} {
+		{"MaxBackoff", o.MaxBackoff}} {
 		if f.v < 0 {
 			return o, fmt.Errorf("remote: Options.%s must be >= 0, got %v", f.name, f.v)
 		}
@@ -80,6 +86,9 @@ func (o Options) withDefaults() (Options, error) {
 	if o.MaxBackoff < o.Backoff {
 		o.MaxBackoff = o.Backoff
 	}
+	if o.NoMembersWait == 0 {
+		o.NoMembersWait = DefaultNoMembersWait
+	}
 	return o, nil
 }
 
@@ -95,9 +104,13 @@ const (
 	Lost
 	// Resent: a lost task of an idempotent call was sent again.
 	Resent
+	// Redelivered: in durable mode, a member received the call's task
+	// again, after the member that had it died (or its ack was lost);
+	// Attempt is the delivery count.
+	Redelivered
 )
 
-var eventNames = [...]string{"", "busy", "no responders", "lost", "resent"}
+var eventNames = [...]string{"", "busy", "no responders", "lost", "resent", "redelivered"}
 
 // String returns the kind's name.
 func (k EventKind) String() string {
@@ -107,7 +120,7 @@ func (k EventKind) String() string {
 	return eventNames[k]
 }
 
-// Event reports a retry or a loss on one call.
+// Event reports a retry, a loss or a redelivery on one call.
 type Event struct {
 	// Kind says what happened.
 	Kind EventKind

@@ -17,15 +17,17 @@ import (
 
 // tally counts what happened to the tasks of one mode.
 type tally struct {
-	mu         sync.Mutex
-	byMember   map[string]int
-	latencies  []time.Duration
-	sent       int
-	failed     map[string]int // other errors, by message
-	lost       int            // at-most-once calls whose member died
-	lostRetry  int            // retry-on-failure calls that failed all the same: must stay 0
-	unanswered int            // durable tasks with no answer by the end: must stay 0
-	resent     atomic.Int64
+	mu          sync.Mutex
+	byMember    map[string]int
+	latencies   []time.Duration
+	sent        int
+	failed      map[string]int // other errors, by message
+	lost        int            // at-most-once calls whose member died
+	lostRetry   int            // retry-on-failure calls that failed all the same: must stay 0
+	unanswered  int            // durable tasks with no answer by the end: must stay 0
+	resent      atomic.Int64
+	redelivered atomic.Int64
+	restarts    uint64 // caller workers rebuilt: Stats.Restarts of the caller pool
 }
 
 func newTally() *tally {
@@ -106,9 +108,9 @@ func (t *tally) report(w io.Writer, mode string, elapsed time.Duration) {
 		fmt.Fprintf(w, "  resent     %d (members lost mid-task, sent again)\n", t.resent.Load())
 		fmt.Fprintf(w, "  lost       %d at-most-once tasks (ErrMemberLost, as chosen)\n", t.lost)
 		fmt.Fprintf(w, "  lost       %d retry-on-failure tasks\n", t.lostRetry)
+		fmt.Fprintf(w, "  rebuilt    %d caller workers (a member lost under an at-most-once call crashes its worker)\n", t.restarts)
 	} else {
-		slow := len(t.latencies) - sort.Search(len(t.latencies), func(i int) bool { return t.latencies[i] >= ackWait })
-		fmt.Fprintf(w, "  redelivered ~%d (answers slower than AckWait %v: the server sent them again)\n", slow, ackWait)
+		fmt.Fprintf(w, "  redelivered %d (their member died; the server sent them again after AckWait %v)\n", t.redelivered.Load(), ackWait)
 		fmt.Fprintf(w, "  lost       %d tasks\n", t.lostRetry+t.unanswered)
 	}
 	for msg, n := range t.failed {

@@ -133,8 +133,11 @@ func runMode(c config, exe, url, mode string, w io.Writer) ([]int, int, error) {
 	defer nc.Close()
 	t := newTally()
 	onEvent := func(e remote.Event) {
-		if e.Kind == remote.Resent {
+		switch e.Kind {
+		case remote.Resent:
 			t.resent.Add(1)
+		case remote.Redelivered:
+			t.redelivered.Add(1)
 		}
 	}
 	var factory pool.Factory[Task, Result]
@@ -143,7 +146,9 @@ func runMode(c config, exe, url, mode string, w io.Writer) ([]int, int, error) {
 		factory = remote.Factory[Task, Result](nc, service, remote.Options{
 			Heartbeat: heartbeat, LostAfter: lostAfter, OnEvent: onEvent})
 	} else {
-		factory = remote.DurableFactory[Task, Result](nc, service, durableOptions())
+		o := durableOptions()
+		o.OnEvent = onEvent
+		factory = remote.DurableFactory[Task, Result](nc, service, o)
 		drain = 3 * ackWait
 	}
 	p, err := pool.New(factory, pool.Options{Name: mode + " callers", MaxWorkers: c.callers})
@@ -167,6 +172,7 @@ func runMode(c config, exe, url, mode string, w io.Writer) ([]int, int, error) {
 	start := time.Now()
 	drive(p, t, c.callers, c.work, c.duration, drain, mode == "core")
 	elapsed := time.Since(start)
+	t.restarts = p.Stats().Restarts
 	if err := <-killed; err != nil {
 		return kids.started(), 0, err
 	}

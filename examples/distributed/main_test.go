@@ -4,6 +4,7 @@ import (
 	"errors"
 	"io"
 	"os"
+	"regexp"
 	"strings"
 	"syscall"
 	"testing"
@@ -41,6 +42,14 @@ func TestRun(t *testing.T) {
 		require.Contains(t, s, "durable: started member-1 again")
 		require.Contains(t, s, "lost       0 retry-on-failure tasks")
 		require.Contains(t, s, "lost       0 tasks")
+		require.Regexp(t, `redelivered \d+ \(their member died`, s)
+		// Each at-most-once call lost with its member crashed its caller
+		// worker, which the pool rebuilt and counted.
+		lost := regexp.MustCompile(`lost +(\d+) at-most-once`).FindStringSubmatch(s)
+		rebuilt := regexp.MustCompile(`rebuilt +(\d+) caller workers`).FindStringSubmatch(s)
+		require.NotNil(t, lost, s)
+		require.NotNil(t, rebuilt, s)
+		require.Equal(t, lost[1], rebuilt[1], s)
 	})
 }
 
