@@ -16,9 +16,6 @@ import (
 )
 
 func TestRun(t *testing.T) {
-	if testing.Short() {
-		t.Skip("builds the server and runs every setup")
-	}
 	t.Run("a short comparison of all five setups runs end to end and draws its chart, closed loops included", func(t *testing.T) {
 		ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 		defer cancel()
