@@ -35,7 +35,15 @@ const MailboxSize = 64
 type mailbox struct {
 	mu      sync.Mutex
 	letters []letter
-	closed  bool // the slot exited: nothing is delivered any more
+	dead    death // the last WorkerInfo.Crashed report not yet acted on
+	closed  bool  // the slot exited: nothing is delivered any more
+}
+
+// death is a worker's report that it died while idle (WorkerInfo.Crashed).
+// worker is 0 when there is none.
+type death struct {
+	worker int
+	err    error
 }
 
 // Outcomes of post.
@@ -132,11 +140,65 @@ func (s *slot[In, Out]) mailbox() *mailbox {
 	return s.mail.Load()
 }
 
-// waiting reports whether letters wait in m.
+// waiting reports whether letters or a death report wait in m.
 func (m *mailbox) waiting() bool {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	return len(m.letters) > 0
+	return len(m.letters) > 0 || m.dead.worker != 0
+}
+
+// deathHook carries WorkerInfo.Crashed to the slot that holds the worker.
+// A slot's build makes it bound (see crashed); the worker New builds before
+// any slot exists gets an unbound one, which keeps a report until the slot
+// that takes the worker binds it.
+type deathHook struct {
+	mu  sync.Mutex
+	to  func(error) // the slot's report, once bound
+	err error       // a report made before then, if any
+}
+
+func (h *deathHook) report(err error) {
+	h.mu.Lock()
+	to := h.to
+	if to == nil && h.err == nil {
+		h.err = err
+	}
+	h.mu.Unlock()
+	if to != nil {
+		to(err)
+	}
+}
+
+// bind sends h's reports, the one kept included, to the slot of other.
+func (h *deathHook) bind(other *deathHook) {
+	h.mu.Lock()
+	h.to = other.report
+	err := h.err
+	h.mu.Unlock()
+	if err != nil {
+		other.report(err)
+	}
+}
+
+// crashed returns the death hook of worker id, held by slot s. A report
+// waits in the slot's mailbox, whatever its bound, and counts in
+// mailPending, so that the slot's loop finds it where it finds letters
+// (see deliver), and the nudge wakes the slot if it is parked.
+func (p *Pool[In, Out]) crashed(s *slot[In, Out], id int) *deathHook {
+	return &deathHook{to: func(err error) {
+		m := s.mailbox()
+		m.mu.Lock()
+		if m.closed || m.dead.worker == id {
+			m.mu.Unlock()
+			return // the slot exited, or the death is known already
+		}
+		if m.dead.worker == 0 {
+			p.mailPending.Add(1)
+		}
+		m.dead = death{worker: id, err: err} // a report about an older worker is stale
+		m.mu.Unlock()
+		p.nudge()
+	}}
 }
 
 // mailErr describes a message refused for worker.
@@ -160,18 +222,22 @@ func (p *Pool[In, Out]) post(s *slot[In, Out], l letter) int {
 	return posted
 }
 
-// collect takes every letter waiting for s.
-func (p *Pool[In, Out]) collect(s *slot[In, Out]) []letter {
+// collect takes every letter waiting for s, and the death report if any.
+func (p *Pool[In, Out]) collect(s *slot[In, Out]) ([]letter, death) {
 	m := s.mail.Load()
 	if m == nil {
-		return nil
+		return nil, death{}
 	}
 	m.mu.Lock()
-	letters := m.letters
-	m.letters = nil
+	letters, d := m.letters, m.dead
+	m.letters, m.dead = nil, death{}
 	m.mu.Unlock()
-	p.mailPending.Add(-int64(len(letters)))
-	return letters
+	n := len(letters)
+	if d.worker != 0 {
+		n++
+	}
+	p.mailPending.Add(-int64(n))
+	return letters, d
 }
 
 // deliver hands the slot's letters to its worker, on the slot's goroutine
@@ -182,7 +248,13 @@ func (p *Pool[In, Out]) deliver(s *slot[In, Out]) {
 	if s.w == nil {
 		return // the next worker gets them, once built
 	}
-	letters := p.collect(s)
+	letters, d := p.collect(s)
+	if d.worker == s.id {
+		// The worker died while parked: a crash, as under a task. A
+		// report about an earlier worker of the slot is stale: that
+		// worker was discarded already, and counted if it crashed.
+		p.crash(s, d.err, func() {})
+	}
 	for i, l := range letters {
 		if s.w == nil {
 			// A Receive crashed the worker: broadcasts wait for the
@@ -256,7 +328,8 @@ func (p *Pool[In, Out]) dropMail(s *slot[In, Out]) {
 	m.mu.Lock()
 	m.closed = true
 	m.mu.Unlock()
-	if n := len(p.collect(s)); n > 0 && p.state.Load() == stateOpen {
+	if letters, _ := p.collect(s); len(letters) > 0 && p.state.Load() == stateOpen {
+		n := len(letters)
 		p.opts.OnError(fmt.Errorf("%s: worker %d exited with %d message(s) undelivered", head(p.opts.Name), s.id, n))
 	}
 }

@@ -163,7 +163,10 @@ func New[In, Out any](factory Factory[In, Out], opts Options) (*Pool[In, Out], e
 // one is not called twice. On failure it releases what New made.
 func (p *Pool[In, Out]) buildFirst() error {
 	const id = 1 // the first ID build assigns (p.nextID starts at 0)
-	w, err := p.newWorker(WorkerInfo{ID: id, Pool: p.opts.Name, messages: p.msgs})
+
+	// WorkerInfo.Crashed of w, bound to the slot that takes w.
+	first := new(deathHook)
+	w, err := p.newWorker(WorkerInfo{ID: id, Pool: p.opts.Name, messages: p.msgs, crashed: first})
 	if err != nil {
 		err = describe(head(p.opts.Name), fmt.Sprintf("worker %d: factory", id), nil, err)
 		p.kill(err)
@@ -175,6 +178,7 @@ func (p *Pool[In, Out]) buildFirst() error {
 	var handed atomic.Bool
 	p.factory = func(ctx context.Context, info WorkerInfo) (Worker[In, Out], error) {
 		if info.ID == id && handed.CompareAndSwap(false, true) {
+			first.bind(info.crashed)
 			return w, nil
 		}
 		return factory(ctx, info)

@@ -223,7 +223,7 @@ func (p *Pool[In, Out]) build(s *slot[In, Out], holding bool) bool {
 			return false // nothing left to drain: do not retry a failing factory
 		}
 		s.id = int(p.nextID.Add(1))
-		info := WorkerInfo{ID: s.id, Pool: p.opts.Name, messages: p.msgs}
+		info := WorkerInfo{ID: s.id, Pool: p.opts.Name, messages: p.msgs, crashed: p.crashed(s, s.id)}
 		w, err := p.newWorker(info)
 		if err == nil {
 			s.w, s.tasks = w, 0

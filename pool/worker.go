@@ -3,6 +3,7 @@ package pool
 import (
 	"context"
 	"errors"
+	"fmt"
 
 	"github.com/crewkit/crew/messaging"
 )
@@ -49,6 +50,7 @@ type WorkerInfo struct {
 
 	messages *messaging.Port[Message]
 	post     func(body any) error // set by NewWorkerInfo
+	crashed  *deathHook           // set by the pool (see mail.go)
 }
 
 // NewWorkerInfo returns a WorkerInfo whose Post calls post. It is for worker
@@ -85,6 +87,38 @@ func (w WorkerInfo) Post(body any) error {
 		return err
 	}
 	return nil
+}
+
+// Crashed tells the pool that this worker died on its own while it was
+// not running a task: its process exited or was killed, its connection
+// dropped. It is for worker kinds whose work lives outside the worker's
+// goroutine, such as process workers (package proc) or remote members,
+// which can die while their slot is parked waiting for a task; without it
+// the death is found only when the next task reaches the worker. It never
+// waits, may be called from any goroutine and more than once (the first
+// report counts), and err should say what happened.
+//
+// The pool wakes the worker's slot, which deals with the report on its own
+// goroutine, between tasks, before it takes another task: the worker is
+// discarded (closed) and rebuilt exactly as after a crash under a task, with
+// the same WorkerExited and WorkerRestarted events carrying err,
+// Stats.Restarts, backoff, and the RestartPolicy's limits, so that a worker
+// that dies right after every build ends the pool in ErrPoolFailed. A task
+// that reaches the worker before the slot has seen the report runs on it
+// first, so a worker kind that can still run it (by replacing what died)
+// should; the worker is discarded after that task. A report that arrives
+// after the pool discarded the worker anyway (its Handle returned a Fatal
+// error for the same death, it was retired or recycled) is ignored, so a
+// death is never counted twice. It does nothing for a WorkerInfo that no
+// pool made, or once the worker's slot has exited.
+func (w WorkerInfo) Crashed(err error) {
+	if w.crashed == nil {
+		return
+	}
+	if err == nil {
+		err = fmt.Errorf("pool: worker %d died", w.ID)
+	}
+	w.crashed.report(err)
 }
 
 // closeWorker calls w.Close when w has one.

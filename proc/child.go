@@ -10,6 +10,7 @@ import (
 	"os"
 	"os/exec"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -49,6 +50,15 @@ type child struct {
 	post     func(body any) error // the pool's WorkerInfo.Post
 	stopOnce sync.Once
 	stopped  chan struct{} // closed once stop is done
+
+	// Reporting a death between tasks (see arm): the pool's
+	// WorkerInfo.Crashed once the handshake is done, set when the parent
+	// itself ends the child (a stop, a kill for cause), and set by
+	// whichever of wait and arm reports.
+	crashed  atomic.Pointer[func(error)]
+	doomed   atomic.Bool
+	reported atomic.Bool
+	grace    time.Duration
 }
 
 // wait reaps the child; it runs on its own goroutine.
@@ -57,6 +67,55 @@ func (c *child) wait() {
 	c.state = c.cmd.ProcessState
 	close(c.exited)
 	c.fail(nil)
+	if c.crashed.Load() != nil {
+		c.report()
+	}
+}
+
+// arm makes the child report its death to crashed (the pool's
+// WorkerInfo.Crashed) when it ends on its own, so that a child that dies
+// while its worker waits for a task counts as a crash at once rather than
+// when the next task finds it. A death under a task is reported too; the
+// pool ignores the report once it has discarded the worker for the task's
+// error. A child the parent ends itself (stop, kill for cause) is not
+// reported.
+func (c *child) arm(crashed func(error)) {
+	c.crashed.Store(&crashed)
+	if isClosed(c.exited) {
+		go c.report() // it died before it was armed: wait missed it
+	}
+}
+
+// report tells the pool that the child died, once, unless the parent ended
+// it. It waits up to grace for the child's last stderr lines.
+func (c *child) report() {
+	if c.doomed.Load() || !c.reported.CompareAndSwap(false, true) {
+		return
+	}
+	done := make(chan struct{})
+	go func() { c.outputs.Wait(); close(done) }()
+	t := time.NewTimer(c.grace)
+	select {
+	case <-done:
+	case <-t.C:
+	case <-c.stopped: // stopped meanwhile: drain gave up on the output
+	}
+	t.Stop()
+	e := c.exitError(nil)
+	c.warn("a child died", c, "err", e.Error())
+	(*c.crashed.Load())(e)
+}
+
+// doom marks the child as ended by the parent: its death is not reported.
+func (c *child) doom() { c.doomed.Store(true) }
+
+func isClosed(ch chan struct{}) bool {
+	select {
+	case <-ch:
+		return true
+	default:
+		return false
+	}
 }
 
 // fail marks the child unusable; the first reason stays.
@@ -69,6 +128,7 @@ func (c *child) fail(why error) {
 
 // violate marks the child unusable for breaking the protocol and kills it.
 func (c *child) violate(why error) {
+	c.doom()
 	c.fail(why)
 	c.kill()
 	c.warn("discarding a child that broke the protocol", c, "reason", why.Error())
@@ -256,6 +316,9 @@ func (c *child) stop(grace time.Duration, quit <-chan struct{}) {
 }
 
 func (c *child) end(grace time.Duration, quit <-chan struct{}) {
+	if !c.isBroken() {
+		c.doom() // a healthy child the parent stops; a broken one died first
+	}
 	c.wmu.Lock()
 	_ = c.tasks.Close()
 	_ = c.ctrl.Close()
@@ -299,6 +362,11 @@ func (c *child) drain(grace time.Duration) {
 // or broke the protocol as recorded.
 func (c *child) death(reason error, grace time.Duration) *ExitError {
 	c.stop(grace, nil)
+	return c.exitError(reason)
+}
+
+// exitError describes the child, which is reaped.
+func (c *child) exitError(reason error) *ExitError {
 	e := &ExitError{Worker: c.worker, PID: c.pid, Reason: reason, Code: -1}
 	e.Stderr, e.Fatal = c.stderr.get()
 	if reason == nil && c.isBroken() {

@@ -67,6 +67,7 @@ func (f *factory) start(ctx context.Context, info pool.WorkerInfo) (*child, erro
 	if err := f.handshake(ctx, c, info); err != nil {
 		return nil, err
 	}
+	c.arm(info.Crashed)
 	return c, nil
 }
 
@@ -108,7 +109,7 @@ func (f *factory) spawn(id int) (c *child, err error) {
 		enc: f.opts.Codec.NewEncoder(), dec: f.opts.Codec.NewDecoder(), fired: make(chan struct{}, 1),
 		broken: make(chan struct{}), exited: make(chan struct{}), stopped: make(chan struct{}),
 		stderr: tail{max: f.opts.StderrLines}, pipes: []*os.File{outR, errR}, warn: f.warn,
-		codec: f.opts.Codec,
+		codec: f.opts.Codec, grace: f.opts.Grace,
 	}
 	limitErr := error(nil)
 	if f.opts.MemoryLimit > 0 {
@@ -125,6 +126,7 @@ func (f *factory) spawn(id int) (c *child, err error) {
 		forward(errR, func(s string) { f.sink.line(id, c.pid, "stderr", s) }, &c.stderr)
 	}()
 	if limitErr != nil {
+		c.doom()
 		c.kill()
 		c.stop(f.opts.Grace, nil)
 		return nil, fmt.Errorf("proc: worker %d: %w", id, limitErr)
@@ -177,6 +179,7 @@ func (f *factory) handshake(ctx context.Context, c *child, info pool.WorkerInfo)
 	if !errors.Is(err, ErrHandshake) {
 		err = fmt.Errorf("%w: %w", ErrHandshake, err)
 	}
+	c.doom()
 	c.kill()
 	return c.death(err, f.opts.Grace)
 }

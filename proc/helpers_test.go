@@ -174,3 +174,21 @@ func (e *events) wait(t *testing.T, kind pool.EventKind, n int) {
 		}
 	}
 }
+
+// next returns the next event of kind, skipping others.
+func (e *events) next(t *testing.T, kind pool.EventKind) pool.Event {
+	t.Helper()
+	deadline := time.NewTimer(waitLimit)
+	defer deadline.Stop()
+	for {
+		select {
+		case ev := <-e.ch:
+			if ev.Kind == kind {
+				return ev
+			}
+		case <-deadline.C:
+			t.Fatalf("no %v event", kind)
+			return pool.Event{}
+		}
+	}
+}

@@ -119,20 +119,83 @@ func TestCrashes(t *testing.T) {
 		require.NotEqual(t, pid, r.PID)
 		require.Equal(t, uint64(1), p.Stats().Restarts)
 	})
-	t.Run("a child that dies between tasks is replaced before the next one", func(t *testing.T) {
+	t.Run("a child killed by SIGKILL between tasks counts as a crash at once and is rebuilt before the next task", func(t *testing.T) {
 		logs, logger := newLogs()
-		p := newPool(t, "echo", proc.Options{Logger: logger}, pool.Options{MaxWorkers: 1})
+		evs := newEvents()
+		p := newPool(t, "echo", proc.Options{Logger: logger},
+			pool.Options{MinWorkers: 1, MaxWorkers: 1, OnEvent: evs.hook})
 		before, err := run(t, p, Job{Op: "pid"})
 		require.NoError(t, err)
-		dead := pidfd(t, before.PID)
+		evs.wait(t, pool.WorkerStarted, 1)
 		require.NoError(t, syscall.Kill(before.PID, syscall.SIGKILL))
-		require.NoError(t, dead(waitLimit)) // it exited; the parent may not have noticed yet
+
+		ev := evs.next(t, pool.WorkerExited)
+		require.ErrorIs(t, ev.Err, proc.ErrExited)
+		e := exitError(t, ev.Err)
+		require.Equal(t, before.PID, e.PID)
+		require.Equal(t, syscall.SIGKILL, e.Signal)
+		ev = evs.next(t, pool.WorkerRestarted)
+		require.ErrorIs(t, ev.Err, proc.ErrExited)
+		evs.wait(t, pool.WorkerStarted, 1) // rebuilt with no task asking for it
+		requireGone(t, before.PID)
+		require.Equal(t, uint64(1), p.Stats().Restarts)
+		require.Contains(t, logs.wait(t, "a child died"), "pid="+strconv.Itoa(before.PID))
+
 		after, err := run(t, p, Job{Op: "pid"})
 		require.NoError(t, err)
 		require.NotEqual(t, before.PID, after.PID)
-		requireGone(t, before.PID)
-		require.Contains(t, logs.wait(t, "replacing a child"), "pid="+strconv.Itoa(before.PID))
-		require.Equal(t, uint64(0), p.Stats().Restarts, "no task failed, so the pool saw no crash")
+		require.Equal(t, uint64(1), p.Stats().Restarts, "one death, one crash")
+		require.Zero(t, p.Stats().Failed, "no task saw it")
+	})
+	t.Run("tasks that arrive as an idle child's death is being noticed are neither lost nor resolved twice", func(t *testing.T) {
+		evs := newEvents()
+		p := newPool(t, "echo", proc.Options{Output: newLines()},
+			pool.Options{MinWorkers: 1, MaxWorkers: 1, OnEvent: evs.hook})
+		const rounds, tasks = 5, 8
+		for round := range rounds {
+			r, err := run(t, p, Job{Op: "pid"})
+			require.NoError(t, err)
+			dead := pidfd(t, r.PID)
+			require.NoError(t, syscall.Kill(r.PID, syscall.SIGKILL))
+			require.NoError(t, dead(waitLimit)) // dead; the parent may not have noticed yet
+			errc := make(chan error, tasks)
+			for range tasks {
+				go func() {
+					_, err := run(t, p, Job{Op: "pid"})
+					errc <- err
+				}()
+			}
+			for range tasks {
+				require.NoError(t, <-errc, "round %d", round)
+			}
+			requireGone(t, r.PID)
+			// The death is one crash, whether the pool heard of it before
+			// the tasks or after one of them ran on a replacement child.
+			evs.wait(t, pool.WorkerRestarted, 1)
+			require.Equal(t, uint64(round+1), p.Stats().Restarts, "round %d", round)
+		}
+		st := p.Stats()
+		require.Equal(t, uint64(rounds*(tasks+1)), st.Completed, "every task resolved once")
+		require.Zero(t, st.Failed)
+	})
+	t.Run("a child that exits right after every handshake fails the pool", func(t *testing.T) {
+		policy := pool.RestartPolicy{InitialBackoff: 10 * time.Millisecond, MaxBackoff: 40 * time.Millisecond,
+			Period: 200 * time.Millisecond, Jitter: 1e-9}
+		evs := newEvents()
+		p, err := pool.New(proc.Factory[Job, Reply](proc.Self("ready-exit"), proc.Options{Output: newLines()}),
+			pool.Options{MinWorkers: 1, MaxWorkers: 1, Restart: policy, OnEvent: evs.hook})
+		require.NoError(t, err)
+		defer func() {
+			require.NoError(t, p.Close(context.Background()))
+			requireNoChildren(t)
+		}()
+		ev := evs.next(t, pool.PoolFailed)
+		require.ErrorIs(t, ev.Err, proc.ErrExited)
+		require.ErrorContains(t, ev.Err, "crash loop: 8 failures in a row")
+		require.ErrorContains(t, ev.Err, "exited with status 3; last stderr: leaving after the handshake")
+		_, err = run(t, p, Job{Op: "pid"})
+		require.ErrorIs(t, err, pool.ErrPoolFailed)
+		require.Equal(t, "failed", p.Stats().State)
 	})
 	t.Run("a child that exits mid-task reports its status and last stderr lines", func(t *testing.T) {
 		p := newPool(t, "echo", proc.Options{Output: newLines()}, pool.Options{MaxWorkers: 1})

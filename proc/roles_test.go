@@ -178,6 +178,17 @@ func serveRole(role string) int {
 		time.Sleep(time.Hour)
 	case "garbage", "double", "future":
 		err = misbehave(role)
+	case "ready-exit": // completes its handshake, then exits at once
+		r := bufio.NewReader(os.NewFile(proc.TaskFD, "tasks"))
+		if _, err := wire.ReadFrame(r, 0); err != nil {
+			return 1
+		}
+		w := os.NewFile(proc.ReplyFD, "replies")
+		if err := wire.WriteFrame(w, wire.Frame{Kind: proc.KindReady, Body: proc.ReadyBody(proc.ProtocolVersion, "gob")}, 0); err != nil {
+			return 1
+		}
+		fmt.Fprintln(os.Stderr, "leaving after the handshake")
+		return 3
 	default:
 		err = fmt.Errorf("unknown role %q", role)
 	}

@@ -14,8 +14,11 @@ import (
 
 // worker is the pool's side of one process worker. The pool calls Handle
 // one task at a time; the worker keeps one child, and replaces it between
-// tasks when it died idle or was killed for ignoring cancellation. A child
-// grown past MaxRSS is retired through the pool (see Retire).
+// tasks when it was killed for ignoring cancellation, or died idle and a
+// task reached it before the pool acted on the death (the child reports it
+// with WorkerInfo.Crashed, see child.arm, and the pool then discards the
+// worker). A child grown past MaxRSS is retired through the pool (see
+// Retire).
 type worker[In, Out any] struct {
 	f    *factory
 	info pool.WorkerInfo
@@ -109,6 +112,7 @@ func (w *worker[In, Out]) answer(ctx context.Context, c *child, id uint64) (wire
 		return fr, w.lost(c, err)
 	}
 	reason := fmt.Errorf("%w: no answer %v after the task's ctx ended (%w)", ErrUnresponsive, w.f.opts.Grace, context.Cause(ctx))
+	c.doom()
 	c.fail(reason)
 	c.kill()
 	err = pool.Fatal(c.death(reason, w.f.opts.Grace))

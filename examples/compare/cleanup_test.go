@@ -12,9 +12,6 @@ import (
 )
 
 func TestMeasureCapacityCleanup(t *testing.T) {
-	if testing.Short() {
-		t.Skip("builds the server and starts its processes")
-	}
 	t.Run("an overloaded machine leaves no server process behind", func(t *testing.T) {
 		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 		defer cancel()

@@ -62,6 +62,10 @@ type config struct {
 	loads     []clientLoad // closed loops, after the open-loop levels
 	abandon   float64      // fraction of abandoning clients
 	rounds    int          // from calibration
+
+	// The two pools taking turns (see measurePairs).
+	pairRounds, pairClients int
+	pairFor                 time.Duration
 }
 
 func main() {
@@ -93,6 +97,9 @@ func parse(args []string) (config, error) {
 	fs.StringVar(&models, "models", "retry", "closed-loop client models measured after the levels: retry, retry-after, abandon (comma-separated; empty for none)")
 	fs.StringVar(&modelClients, "model-clients", "64,256", "client counts of each closed-loop model")
 	fs.Float64Var(&c.abandon, "abandon", 0.25, "abandon model: fraction of clients that cancel each request after a random 1-60ms")
+	fs.IntVar(&c.pairRounds, "pair-rounds", 3, "rounds in which the pool and proc setups take turns, each started afresh (0 for none; needs both in -setups)")
+	fs.IntVar(&c.pairClients, "pair-clients", 64, "clients retrying at once in each turn of -pair-rounds")
+	fs.DurationVar(&c.pairFor, "pair-duration", 4*time.Second, "measured load of each turn of -pair-rounds, after -warmup")
 	if err := fs.Parse(args); err != nil {
 		return c, err
 	}
@@ -125,6 +132,8 @@ func parse(args []string) (config, error) {
 		return c, fmt.Errorf("-duration plus -warmup must be at most 1m, with at most 6 -levels and 6 closed-loop loads")
 	case !(c.abandon > 0 && c.abandon <= 1):
 		return c, fmt.Errorf("-abandon must be in (0, 1]")
+	case c.pairRounds < 0 || c.pairRounds > 20 || c.pairClients < 1 || c.pairFor <= 0 || c.pairFor > time.Minute:
+		return c, fmt.Errorf("-pair-rounds must be in [0, 20], -pair-clients >= 1 and -pair-duration in (0, 1m]")
 	}
 	return c, nil
 }
@@ -162,6 +171,11 @@ func run(ctx context.Context, args []string, out io.Writer) error {
 			return err
 		}
 	}
+	if pools := pick(all, []string{"pool", "proc"}); cfg.pairRounds > 0 && slices.Contains(cfg.setups, "pool") && slices.Contains(cfg.setups, "proc") {
+		if res.pairs, err = measurePairs(ctx, cfg, pools[0], pools[1], bin); err != nil {
+			return err
+		}
+	}
 	return report(out, cfg, ss, capacity, res)
 }
 
@@ -192,6 +206,7 @@ type results struct {
 	points  []point       // open loop, by setup and level
 	models  []modelPoint  // closed loops, by setup and load
 	crashes []crashResult // by setup and fault
+	pairs   []pairRound   // the two pools taking turns
 }
 
 // runSetup measures one setup at every open-loop level and closed-loop
@@ -263,6 +278,12 @@ func report(w io.Writer, cfg config, ss []setup, capacity float64, res results) 
 	fmt.Fprintf(w, "\nCrashes: one crashing request after %v of %d req/s, for %v in all; a crashed process is restarted after %v.\n\n",
 		cfg.crashFor/4, rate(capacity, cfg.crashLoad), cfg.crashFor, restartDelay)
 	writeCrashTable(w, ss, res.crashes)
+	if len(res.pairs) > 0 {
+		fmt.Fprintln(w)
+		all := setups(cfg.processes, cfg.over, cfg.workers)
+		pools := pick(all, []string{"pool", "proc"})
+		writePairTable(w, cfg, pools[0], pools[1], res.pairs)
+	}
 	f, err := os.Create(cfg.chart)
 	if err != nil {
 		return err

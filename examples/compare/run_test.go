@@ -16,9 +16,6 @@ import (
 )
 
 func TestRun(t *testing.T) {
-	if testing.Short() {
-		t.Skip("builds the server and runs every setup")
-	}
 	t.Run("a short comparison of all five setups runs end to end and draws its chart, closed loops included", func(t *testing.T) {
 		ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 		defer cancel()
@@ -33,6 +30,7 @@ func TestRun(t *testing.T) {
 			"-levels=1", "-duration=300ms", "-warmup=0s", "-capacity-duration=300ms",
 			"-crash-duration=600ms", "-clients=8", "-model-clients=8", "-chart=" + chart,
 			"-processes=2", "-over-processes=3", "-workers=2",
+			"-pair-rounds=1", "-pair-duration=300ms", "-pair-clients=8",
 		}, &out))
 		require.Empty(t, ownChildren(t), "processes left by the run: servers, or process workers that outlived their server")
 		svg, err := os.ReadFile(chart)
@@ -52,6 +50,10 @@ func TestRun(t *testing.T) {
 		require.Regexp(t, regexp.QuoteMeta("| crew pool (1 server process, 2 process workers) | fatal error (process exits) | 500 | ")+
 			`\d+ of \d+ \| [^|]+ \| none \(a worker process was replaced\) \|`, report)
 		require.Regexp(t, regexp.QuoteMeta("| plain server (1 process) | fatal error (process exits) | connection lost | "), report)
+		// The two pools take turns once; the process pool's CPU is split
+		// between its server and its workers, and the workers did work.
+		require.Regexp(t, `\| 1 \| \d+ \| \d+ \| [\d.]+x \| [^|]+ \| \d+us \| \d+us \+ [1-9]\d*us \|`, report)
+		require.Contains(t, report, "Process workers' goodput over goroutine workers': median ")
 	})
 }
 
