@@ -198,6 +198,12 @@ func BenchmarkP2Run(b *testing.B) {
 	b.Run("crew-cancelctx", func(b *testing.B) {
 		benchCrewRun(b, func() (context.Context, context.CancelFunc) { return context.WithCancel(context.Background()) })
 	})
+	// An HTTP handler's request/reply that sheds load: TryRun with the
+	// request's ctx.
+	b.Run("crew-tryrun-cancelctx", func(b *testing.B) {
+		benchCrewCall(b, (*pool.Pool[int, int]).TryRun,
+			func() (context.Context, context.CancelFunc) { return context.WithCancel(context.Background()) })
+	})
 	// The way an HTTP handler uses a pool (httpx.Handle): TrySubmit with
 	// the request's ctx, then Wait on the future with it.
 	b.Run("crew-submit-cancelctx", func(b *testing.B) {
@@ -228,6 +234,13 @@ func BenchmarkP2Run(b *testing.B) {
 
 // benchCrewRun runs P2 on crew, each caller using the context newCtx gives.
 func benchCrewRun(b *testing.B, newCtx func() (context.Context, context.CancelFunc)) {
+	benchCrewCall(b, (*pool.Pool[int, int]).Run, newCtx)
+}
+
+// benchCrewCall runs P2 on crew through call (Run or TryRun), each caller
+// using the context newCtx gives.
+func benchCrewCall(b *testing.B, call func(*pool.Pool[int, int], context.Context, int) (int, error),
+	newCtx func() (context.Context, context.CancelFunc)) {
 	b.ReportAllocs()
 	p, err := pool.NewFunc(func(_ context.Context, n int) (int, error) { return square(n), nil }, crewOpts(benchQueue))
 	if err != nil {
@@ -239,7 +252,7 @@ func benchCrewRun(b *testing.B, newCtx func() (context.Context, context.CancelFu
 		ctx, cancel := newCtx()
 		defer cancel()
 		for i := 0; pb.Next(); i++ {
-			out, err := p.Run(ctx, i)
+			out, err := call(p, ctx, i)
 			if err != nil || out != i*i {
 				panic("wrong reply")
 			}

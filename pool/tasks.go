@@ -34,6 +34,13 @@ func (t *Tasks) Run(ctx context.Context, fn Task) error {
 	return err
 }
 
+// TryRun is Run that fails at once with ErrQueueFull when the queue is full
+// instead of waiting for room.
+func (t *Tasks) TryRun(ctx context.Context, fn Task) error {
+	_, err := t.p.TryRun(ctx, fn)
+	return err
+}
+
 // Submit queues fn, waiting while the queue is full, and returns its future.
 func (t *Tasks) Submit(ctx context.Context, fn Task) (*Future[struct{}], error) {
 	return t.p.Submit(ctx, fn)
