@@ -8,8 +8,9 @@ import (
 )
 
 // taskCtx is the context a task runs with when its submitter's ctx can be
-// cancelled. It ends when that ctx ends, when a forced Close cancels
-// running tasks, and when the task returns.
+// cancelled or the pool has a TaskTimeout. It ends when that ctx ends, when
+// a forced Close cancels running tasks, at TaskTimeout (with errDeadline as
+// its cause), and when the task returns.
 //
 // The context package would give the same with WithValue and
 // WithCancelCause, at three allocations and a lock on the submitter's ctx
@@ -29,6 +30,11 @@ type taskCtx struct {
 	// ended is set when the task returned: the context has ended, and a
 	// real context built from now on is built cancelled.
 	ended atomic.Bool
+	// deadline is when TaskTimeout passes (zero without one); timer ends
+	// the context then.
+	deadline time.Time
+	timer    *time.Timer
+	stop     context.CancelFunc // the real context's deadline; cancel ends it too
 }
 
 // realCtx wraps the materialised context so that real can hold it in an
@@ -39,9 +45,33 @@ func newTaskCtx(parent context.Context, c *core) *taskCtx {
 	return &taskCtx{parent: parent, core: c}
 }
 
-// Deadline returns the submitter's deadline: the pool adds none here
-// (TaskTimeout wraps this context in a real one).
-func (c *taskCtx) Deadline() (time.Time, bool) { return c.parent.Deadline() }
+// Deadline returns the earlier of the submitter's deadline and TaskTimeout's.
+func (c *taskCtx) Deadline() (time.Time, bool) {
+	d, ok := c.parent.Deadline()
+	if !c.deadline.IsZero() && (!ok || c.deadline.Before(d)) {
+		return c.deadline, true
+	}
+	return d, ok
+}
+
+// arm ends the context with errDeadline once d has passed. Unlike
+// context.WithTimeoutCause, it builds no context until one is needed: a
+// task that never calls Done pays for a timer only.
+func (c *taskCtx) arm(d time.Duration) {
+	c.deadline = time.Now().Add(d)
+	c.timer = time.AfterFunc(d, c.expire)
+}
+
+// expire ends the context at its deadline: the real context, built now if
+// it is not yet, ends at that deadline by itself.
+func (c *taskCtx) expire() { c.materialise() }
+
+// expired reports whether the context ended at its deadline, before
+// anything else ended it. Only a real context can have: arm's timer builds
+// one at the deadline.
+func (c *taskCtx) expired() bool {
+	return !c.deadline.IsZero() && c.real.Load() != nil && context.Cause(c) == errDeadline
+}
 
 // Done returns a channel closed when the context ends. The first call
 // builds the real context.
@@ -93,6 +123,11 @@ func (c *taskCtx) materialise() context.Context {
 	}
 	ctx, cancel := context.WithCancelCause(context.WithValue(parent, poolKey{}, c.core))
 	c.cancel = cancel
+	if !c.deadline.IsZero() && !c.ended.Load() {
+		// Built past the deadline, it ends at once, as TaskTimeout's
+		// context would have: context.DeadlineExceeded, errDeadline.
+		ctx, c.stop = context.WithDeadlineCause(ctx, c.deadline, errDeadline)
+	}
 	c.real.Store(&realCtx{ctx})
 	if c.ended.Load() { // see finish
 		cancel(nil)
@@ -113,6 +148,9 @@ func (c *taskCtx) end(cause error) {
 // stored before real is loaded, and materialise stores real before it loads
 // ended, so one of the two cancels the real context if one is built.
 func (c *taskCtx) finish() {
+	if c.timer != nil {
+		c.timer.Stop()
+	}
 	c.ended.Store(true)
 	if c.real.Load() != nil {
 		c.cancel(nil)
