@@ -30,11 +30,11 @@ type taskCtx struct {
 	// ended is set when the task returned: the context has ended, and a
 	// real context built from now on is built cancelled.
 	ended atomic.Bool
-	// deadline is when TaskTimeout passes (zero without one); timer ends
-	// the context then.
-	deadline time.Time
-	timer    *time.Timer
-	stop     context.CancelFunc // the real context's deadline; cancel ends it too
+	// due is when TaskTimeout passes, as core.clock() reads it (zero
+	// without one); timer ends the context then.
+	due   time.Duration
+	timer *time.Timer
+	stop  context.CancelFunc // the real context's deadline; cancel ends it too
 }
 
 // realCtx wraps the materialised context so that real can hold it in an
@@ -48,8 +48,10 @@ func newTaskCtx(parent context.Context, c *core) *taskCtx {
 // Deadline returns the earlier of the submitter's deadline and TaskTimeout's.
 func (c *taskCtx) Deadline() (time.Time, bool) {
 	d, ok := c.parent.Deadline()
-	if !c.deadline.IsZero() && (!ok || c.deadline.Before(d)) {
-		return c.deadline, true
+	if c.due != 0 {
+		if due := c.deadline(); !ok || due.Before(d) {
+			return due, true
+		}
 	}
 	return d, ok
 }
@@ -58,9 +60,12 @@ func (c *taskCtx) Deadline() (time.Time, bool) {
 // context.WithTimeoutCause, it builds no context until one is needed: a
 // task that never calls Done pays for a timer only.
 func (c *taskCtx) arm(d time.Duration) {
-	c.deadline = time.Now().Add(d)
+	c.due = c.core.clock() + d
 	c.timer = time.AfterFunc(d, c.expire)
 }
+
+// deadline is when TaskTimeout passes.
+func (c *taskCtx) deadline() time.Time { return c.core.epoch.Add(c.due) }
 
 // expire ends the context at its deadline: the real context, built now if
 // it is not yet, ends at that deadline by itself.
@@ -70,7 +75,7 @@ func (c *taskCtx) expire() { c.materialise() }
 // anything else ended it. Only a real context can have: arm's timer builds
 // one at the deadline.
 func (c *taskCtx) expired() bool {
-	return !c.deadline.IsZero() && c.real.Load() != nil && context.Cause(c) == errDeadline
+	return c.due != 0 && c.real.Load() != nil && context.Cause(c) == errDeadline
 }
 
 // Done returns a channel closed when the context ends. The first call
@@ -123,10 +128,10 @@ func (c *taskCtx) materialise() context.Context {
 	}
 	ctx, cancel := context.WithCancelCause(context.WithValue(parent, poolKey{}, c.core))
 	c.cancel = cancel
-	if !c.deadline.IsZero() && !c.ended.Load() {
+	if c.due != 0 && !c.ended.Load() {
 		// Built past the deadline, it ends at once, as TaskTimeout's
 		// context would have: context.DeadlineExceeded, errDeadline.
-		ctx, c.stop = context.WithDeadlineCause(ctx, c.deadline, errDeadline)
+		ctx, c.stop = context.WithDeadlineCause(ctx, c.deadline(), errDeadline)
 	}
 	c.real.Store(&realCtx{ctx})
 	if c.ended.Load() { // see finish
