@@ -24,9 +24,8 @@ type taskCtx struct {
 	core   *core
 	// real is the materialised context, once Done was called or the pool
 	// ended the context; every method defers to it from then on.
-	real   atomic.Pointer[realCtx]
-	mu     sync.Mutex // serialises materialisation
-	cancel context.CancelCauseFunc
+	real atomic.Pointer[realCtx]
+	mu   sync.Mutex // serialises materialisation
 	// ended is set when the task returned: the context has ended, and a
 	// real context built from now on is built cancelled.
 	ended atomic.Bool
@@ -34,12 +33,15 @@ type taskCtx struct {
 	// without one); timer ends the context then.
 	due   time.Duration
 	timer *time.Timer
-	stop  context.CancelFunc // the real context's deadline; cancel ends it too
 }
 
-// realCtx wraps the materialised context so that real can hold it in an
-// atomic.Pointer.
-type realCtx struct{ context.Context }
+// realCtx is the materialised context and the function that cancels it.
+// It lives apart from taskCtx, which every task with a cancellable ctx
+// allocates, so that a task that never materialises pays for neither.
+type realCtx struct {
+	context.Context
+	cancel context.CancelCauseFunc
+}
 
 func newTaskCtx(parent context.Context, c *core) *taskCtx {
 	return &taskCtx{parent: parent, core: c}
@@ -127,13 +129,15 @@ func (c *taskCtx) materialise() context.Context {
 		parent = context.WithoutCancel(parent)
 	}
 	ctx, cancel := context.WithCancelCause(context.WithValue(parent, poolKey{}, c.core))
-	c.cancel = cancel
 	if c.due != 0 && !c.ended.Load() {
 		// Built past the deadline, it ends at once, as TaskTimeout's
 		// context would have: context.DeadlineExceeded, errDeadline.
-		ctx, c.stop = context.WithDeadlineCause(ctx, c.deadline(), errDeadline)
+		var stop context.CancelFunc
+		ctx, stop = context.WithDeadlineCause(ctx, c.deadline(), errDeadline)
+		cancelParent := cancel
+		cancel = func(cause error) { cancelParent(cause); stop() }
 	}
-	c.real.Store(&realCtx{ctx})
+	c.real.Store(&realCtx{ctx, cancel})
 	if c.ended.Load() { // see finish
 		cancel(nil)
 	}
@@ -144,7 +148,7 @@ func (c *taskCtx) materialise() context.Context {
 // the real context first so that Err, Done and context.Cause agree.
 func (c *taskCtx) end(cause error) {
 	c.materialise()
-	c.cancel(cause)
+	c.real.Load().cancel(cause)
 }
 
 // finish ends the context of a task that returned. Without a real context
@@ -157,7 +161,7 @@ func (c *taskCtx) finish() {
 		c.timer.Stop()
 	}
 	c.ended.Store(true)
-	if c.real.Load() != nil {
-		c.cancel(nil)
+	if r := c.real.Load(); r != nil {
+		r.cancel(nil)
 	}
 }
