@@ -589,7 +589,7 @@ func (p *Pool[In, Out]) execFull(s *slot[In, Out], t task[In, Out]) bool {
 	if sampled {
 		p.lat.shard(s.offerAt).wait.Record(time.Duration(stamp(start)-t.enq) * time.Microsecond)
 	}
-	ctx, tc := p.taskContext(s, f)
+	ctx, tc := p.taskContext(s, f, start)
 	release := func() {
 		if tc != nil {
 			s.watchRun(nil)
@@ -716,12 +716,13 @@ var errDeadline = fmt.Errorf("%w (TaskTimeout)", context.DeadlineExceeded)
 // taskContext returns the context a task runs with: cancelled when the
 // submitter's ctx ends, when Close gives up waiting, and at TaskTimeout, and
 // the taskCtx to release once the task returns (nil when there is nothing
-// to release). A task with neither a cancellable ctx nor a timeout shares
+// to release). start is when the task starts, by p.clock(), with a
+// TaskTimeout. A task with neither a cancellable ctx nor a timeout shares
 // the pool's context and costs nothing. Any other gets a taskCtx,
 // registered with its slot so that a forced Close reaches it (see
 // cancelRunning) without a callback registered on the pool's context for
 // every task.
-func (p *Pool[In, Out]) taskContext(s *slot[In, Out], f *Future[Out]) (context.Context, *taskCtx) {
+func (p *Pool[In, Out]) taskContext(s *slot[In, Out], f *Future[Out], start time.Duration) (context.Context, *taskCtx) {
 	parent := p.wctx
 	if f != nil && f.ctx != nil {
 		parent = f.ctx
@@ -736,7 +737,7 @@ func (p *Pool[In, Out]) taskContext(s *slot[In, Out], f *Future[Out]) (context.C
 		tc = newTaskCtx(parent, p.core) // Run reuses f: the task's ctx must outlive it
 	}
 	if p.opts.TaskTimeout > 0 {
-		tc.arm(p.opts.TaskTimeout)
+		tc.due = start + p.opts.TaskTimeout
 	}
 	s.watchRun(tc)
 	// A forced Close kills life before it walks the slots: either it

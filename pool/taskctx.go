@@ -30,9 +30,12 @@ type taskCtx struct {
 	// real context built from now on is built cancelled.
 	ended atomic.Bool
 	// due is when TaskTimeout passes, as core.clock() reads it (zero
-	// without one); timer ends the context then.
-	due   time.Duration
-	timer *time.Timer
+	// without one). Unlike context.WithTimeoutCause, no timer ends the
+	// context then: whoever looks at it after due (Done, Err, Value, or the
+	// pool once the task returned) builds the real context, which is built
+	// ended (see passed). A task that never calls Done pays for two clock
+	// readings when it returns.
+	due time.Duration
 }
 
 // realCtx is the materialised context and the function that cancels it.
@@ -58,26 +61,28 @@ func (c *taskCtx) Deadline() (time.Time, bool) {
 	return d, ok
 }
 
-// arm ends the context with errDeadline once d has passed. Unlike
-// context.WithTimeoutCause, it builds no context until one is needed: a
-// task that never calls Done pays for a timer only.
-func (c *taskCtx) arm(d time.Duration) {
-	c.due = c.core.clock() + d
-	c.timer = time.AfterFunc(d, c.expire)
-}
-
 // deadline is when TaskTimeout passes.
 func (c *taskCtx) deadline() time.Time { return c.core.epoch.Add(c.due) }
 
-// expire ends the context at its deadline: the real context, built now if
-// it is not yet, ends at that deadline by itself.
-func (c *taskCtx) expire() { c.materialise() }
+// passed reports whether the deadline has passed while no real context
+// was built. Whoever finds it so builds one, which WithDeadlineCause builds
+// ended, as TaskTimeout's context would have ended at due: with
+// context.DeadlineExceeded and errDeadline, unless the submitter's ctx
+// ended first.
+func (c *taskCtx) passed() bool {
+	return c.due != 0 && c.real.Load() == nil && c.core.clock() >= c.due
+}
 
 // expired reports whether the context ended at its deadline, before
-// anything else ended it. Only a real context can have: arm's timer builds
-// one at the deadline.
+// anything else ended it. The pool asks once the task returned.
 func (c *taskCtx) expired() bool {
-	return c.due != 0 && c.real.Load() != nil && context.Cause(c) == errDeadline
+	if c.due == 0 {
+		return false
+	}
+	if c.passed() {
+		c.materialise()
+	}
+	return c.real.Load() != nil && context.Cause(c) == errDeadline
 }
 
 // Done returns a channel closed when the context ends. The first call
@@ -89,7 +94,7 @@ func (c *taskCtx) Err() error {
 	if r := c.real.Load(); r != nil {
 		return r.Err()
 	}
-	if c.ended.Load() {
+	if c.ended.Load() || c.passed() {
 		return c.materialise().Err()
 	}
 	return c.parent.Err()
@@ -105,7 +110,7 @@ func (c *taskCtx) Value(key any) any {
 	if r := c.real.Load(); r != nil {
 		return r.Value(key)
 	}
-	if c.ended.Load() {
+	if c.ended.Load() || c.passed() {
 		return c.materialise().Value(key)
 	}
 	return c.parent.Value(key)
@@ -157,8 +162,8 @@ func (c *taskCtx) end(cause error) {
 // stored before real is loaded, and materialise stores real before it loads
 // ended, so one of the two cancels the real context if one is built.
 func (c *taskCtx) finish() {
-	if c.timer != nil {
-		c.timer.Stop()
+	if c.passed() {
+		c.materialise() // ended at its deadline, before the task returned
 	}
 	c.ended.Store(true)
 	if r := c.real.Load(); r != nil {

@@ -127,6 +127,24 @@ func TestTaskContextUnderTaskTimeout(t *testing.T) {
 				require.Equal(t, d, <-deadlines, "the caller's")
 			})
 		})
+		t.Run(sub.name+": a task that never looks at its ctx and fails past TaskTimeout timed out", func(t *testing.T) {
+			synctest.Test(t, func(t *testing.T) {
+				kept := make(chan context.Context, 1)
+				p := newPool(t, func(ctx context.Context, _ int) (int, error) {
+					kept <- ctx
+					time.Sleep(2 * time.Second)
+					return 0, errors.New("gave up")
+				}, pool.Options{MaxWorkers: 1, TaskTimeout: time.Second, HungGrace: time.Hour})
+				caller, cancel := context.WithCancel(bg)
+				defer cancel()
+				_, err := sub.run(p, caller)
+				require.ErrorIs(t, err, pool.ErrTimeout)
+				ctx := <-kept
+				require.ErrorIs(t, ctx.Err(), context.DeadlineExceeded, "it ended at its deadline, not at its return")
+				require.Equal(t, context.Cause(ctx).Error(), "context deadline exceeded (TaskTimeout)")
+				require.EqualValues(t, 1, p.Stats().TimedOut)
+			})
+		})
 		t.Run(sub.name+": a task that only polls Err sees TaskTimeout pass", func(t *testing.T) {
 			synctest.Test(t, func(t *testing.T) {
 				p := newPool(t, func(ctx context.Context, _ int) (int, error) {
