@@ -135,8 +135,8 @@ func (c *taskCtx) materialise() context.Context {
 	}
 	ctx, cancel := context.WithCancelCause(context.WithValue(parent, poolKey{}, c.core))
 	if c.due != 0 && !c.ended.Load() {
-		// Built past the deadline, it ends at once, as TaskTimeout's
-		// context would have: context.DeadlineExceeded, errDeadline.
+		// It ends at the deadline, or at once if built past it, as
+		// TaskTimeout's context does: context.DeadlineExceeded, errDeadline.
 		var stop context.CancelFunc
 		ctx, stop = context.WithDeadlineCause(ctx, c.deadline(), errDeadline)
 		cancelParent := cancel
