@@ -56,32 +56,13 @@ func TestAbandonedTasksLeaveTheQueueAtOnce(t *testing.T) {
 		require.Equal(t, uint64(3), st.Completed)
 	})
 
-	t.Run("a Run returns and frees its place", func(t *testing.T) {
-		p, g, order := orderPool(t, pool.Options{MaxWorkers: 1, QueueSize: 1})
-		_, err := p.Submit(bg, 0)
-		require.NoError(t, err)
-		<-g.entered
-		ctx, cancel := context.WithCancel(bg)
-		ran := make(chan error, 1)
-		go func() {
-			_, err := p.Run(ctx, 1)
-			ran <- err
-		}()
-		for p.Stats().Queued != 1 {
-			runtime.Gosched()
-		}
-		_, err = p.TrySubmit(bg, 2)
-		require.ErrorIs(t, err, pool.ErrQueueFull)
-		cancel()
-		require.ErrorIs(t, <-ran, context.Canceled)
-		require.Equal(t, 0, p.Stats().Queued)
-		f, err := p.TrySubmit(bg, 3)
-		require.NoError(t, err)
-		close(g.open)
-		_, err = f.Wait(bg)
-		require.NoError(t, err)
-		require.Equal(t, []int{3}, order())
-	})
+	for name, run := range map[string]func(*pool.Pool[int, int], context.Context, int) (int, error){
+		"Run": (*pool.Pool[int, int]).Run, "TryRun": (*pool.Pool[int, int]).TryRun,
+	} {
+		t.Run("a "+name+" returns and frees its place", func(t *testing.T) {
+			abandonRun(t, run)
+		})
+	}
 
 	t.Run("a Go task is reported to OnError at once", func(t *testing.T) {
 		reported := make(chan error, 1)
@@ -251,4 +232,33 @@ func TestAbandonStress(t *testing.T) {
 	require.Equal(t, uint64(abandoned.Load()), st.Canceled)
 	require.Equal(t, 0, st.Queued)
 	require.Zero(t, pool.Gone(p))
+}
+
+// abandonRun checks that a Run-like call whose ctx ends while its task is
+// queued returns at once, frees its place and never runs the task.
+func abandonRun(t *testing.T, run func(*pool.Pool[int, int], context.Context, int) (int, error)) {
+	p, g, order := orderPool(t, pool.Options{MaxWorkers: 1, QueueSize: 1})
+	_, err := p.Submit(bg, 0)
+	require.NoError(t, err)
+	<-g.entered
+	ctx, cancel := context.WithCancel(bg)
+	ran := make(chan error, 1)
+	go func() {
+		_, err := run(p, ctx, 1)
+		ran <- err
+	}()
+	for p.Stats().Queued != 1 {
+		runtime.Gosched()
+	}
+	_, err = p.TrySubmit(bg, 2)
+	require.ErrorIs(t, err, pool.ErrQueueFull)
+	cancel()
+	require.ErrorIs(t, <-ran, context.Canceled)
+	require.Equal(t, 0, p.Stats().Queued)
+	f, err := p.TrySubmit(bg, 3)
+	require.NoError(t, err)
+	close(g.open)
+	_, err = f.Wait(bg)
+	require.NoError(t, err)
+	require.Equal(t, []int{3}, order())
 }

@@ -198,6 +198,20 @@ func BenchmarkP2Run(b *testing.B) {
 	b.Run("crew-cancelctx", func(b *testing.B) {
 		benchCrewRun(b, func() (context.Context, context.CancelFunc) { return context.WithCancel(context.Background()) })
 	})
+	// An HTTP handler's request/reply that sheds load: TryRun with the
+	// request's ctx.
+	b.Run("crew-tryrun-cancelctx", func(b *testing.B) {
+		benchCrewCall(b, (*pool.Pool[int, int]).TryRun,
+			func() (context.Context, context.CancelFunc) { return context.WithCancel(context.Background()) })
+	})
+	// The same in a pool with a TaskTimeout, as the example server has:
+	// such a pool never runs tasks inline, and each task gets a deadline.
+	b.Run("crew-tryrun-cancelctx-tasktimeout", func(b *testing.B) {
+		opts := crewOpts(benchQueue)
+		opts.TaskTimeout = 10 * time.Second
+		benchCrewCallOpts(b, opts, (*pool.Pool[int, int]).TryRun,
+			func() (context.Context, context.CancelFunc) { return context.WithCancel(context.Background()) })
+	})
 	// The way an HTTP handler uses a pool (httpx.Handle): TrySubmit with
 	// the request's ctx, then Wait on the future with it.
 	b.Run("crew-submit-cancelctx", func(b *testing.B) {
@@ -228,8 +242,21 @@ func BenchmarkP2Run(b *testing.B) {
 
 // benchCrewRun runs P2 on crew, each caller using the context newCtx gives.
 func benchCrewRun(b *testing.B, newCtx func() (context.Context, context.CancelFunc)) {
+	benchCrewCall(b, (*pool.Pool[int, int]).Run, newCtx)
+}
+
+// benchCrewCall runs P2 on crew through call (Run or TryRun), each caller
+// using the context newCtx gives.
+func benchCrewCall(b *testing.B, call func(*pool.Pool[int, int], context.Context, int) (int, error),
+	newCtx func() (context.Context, context.CancelFunc)) {
+	benchCrewCallOpts(b, crewOpts(benchQueue), call, newCtx)
+}
+
+// benchCrewCallOpts is benchCrewCall on a pool configured by opts.
+func benchCrewCallOpts(b *testing.B, opts pool.Options, call func(*pool.Pool[int, int], context.Context, int) (int, error),
+	newCtx func() (context.Context, context.CancelFunc)) {
 	b.ReportAllocs()
-	p, err := pool.NewFunc(func(_ context.Context, n int) (int, error) { return square(n), nil }, crewOpts(benchQueue))
+	p, err := pool.NewFunc(func(_ context.Context, n int) (int, error) { return square(n), nil }, opts)
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -239,7 +266,7 @@ func benchCrewRun(b *testing.B, newCtx func() (context.Context, context.CancelFu
 		ctx, cancel := newCtx()
 		defer cancel()
 		for i := 0; pb.Next(); i++ {
-			out, err := p.Run(ctx, i)
+			out, err := call(p, ctx, i)
 			if err != nil || out != i*i {
 				panic("wrong reply")
 			}

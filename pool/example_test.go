@@ -146,3 +146,22 @@ func ExampleCall() {
 	fmt.Println(sum, err)
 	// Output: 5050 <nil>
 }
+
+// An HTTP handler sheds load with TryRun: it answers ErrQueueFull at once
+// when the queue is full, and otherwise gets its result with the request's
+// ctx, which the task sees cancelled if the client leaves.
+func ExamplePool_TryRun() {
+	p, _ := pool.NewFunc(func(_ context.Context, n int) (int, error) { return n * n, nil },
+		pool.Options{MaxWorkers: 1, QueueSize: 1})
+	defer p.Close(context.Background())
+
+	ctx, cancel := context.WithCancel(context.Background()) // a request's ctx
+	defer cancel()
+	out, err := p.TryRun(ctx, 12)
+	if errors.Is(err, pool.ErrQueueFull) {
+		fmt.Println("busy: answer 503")
+		return
+	}
+	fmt.Println(out, err)
+	// Output: 144 <nil>
+}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"runtime"
+	"strings"
 	"sync/atomic"
 	"testing"
 	"testing/synctest"
@@ -43,7 +44,7 @@ func TestGoexitInHandleFailsTheTask(t *testing.T) {
 			_, err = f.Wait(bg)
 			return err
 		}},
-		{"with a cancellable ctx", pool.Options{}, func(p *pool.Pool[int, int], n int) error {
+		{"with a cancellable ctx", pool.Options{NoInline: true}, func(p *pool.Pool[int, int], n int) error {
 			ctx, cancel := context.WithCancel(bg)
 			defer cancel()
 			_, err := p.Run(ctx, n)
@@ -64,6 +65,19 @@ func TestGoexitInHandleFailsTheTask(t *testing.T) {
 			<-ended
 			return err
 		}},
+		{"inline with a cancellable ctx", pool.Options{}, func(p *pool.Pool[int, int], n int) error {
+			var err error
+			ended := make(chan struct{})
+			go func() {
+				defer close(ended) // runs on Goexit too
+				ctx, cancel := context.WithCancel(bg)
+				defer cancel()
+				err = errExited
+				_, err = p.Run(ctx, n)
+			}()
+			<-ended
+			return err
+		}},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -79,7 +93,7 @@ func TestGoexitInHandleFailsTheTask(t *testing.T) {
 				synctest.Wait()
 
 				err = c.run(p, -1)
-				if c.name == "inline" {
+				if strings.HasPrefix(c.name, "inline") {
 					require.ErrorIs(t, err, errExited, "Goexit ends the caller's goroutine inside Run")
 				} else {
 					require.ErrorContains(t, err, "runtime.Goexit")

@@ -37,15 +37,15 @@ const (
 	leaseWant
 )
 
-// inline reports whether Run may call Handle on its caller's goroutine for a
-// caller whose ctx has done as its Done channel. Only callers that cannot be
-// cancelled qualify: one that can expects Run to return as soon as its ctx
-// ends, even while a task that ignores cancellation still runs. TaskTimeout
-// needs the task on the slot's goroutine too, where the hung watchdog can
-// abandon it. A queued task must not be overtaken, so the queue must be
-// empty, and neither may a message sent to the workers (see mail.go).
-func (p *Pool[In, Out]) inline(done <-chan struct{}) bool {
-	return done == nil && p.lend && p.state.Load() == stateOpen && p.queued() == 0 && p.mailPending.Load() == 0
+// inline reports whether Run may call Handle on its caller's goroutine.
+// Callers whose ctx can be cancelled qualify too: their task runs with a
+// ctx that ends with theirs, as it would on the worker's goroutine, and Run
+// returns when the task does. TaskTimeout needs the task on the slot's
+// goroutine, where the hung watchdog can abandon it. A queued task must not
+// be overtaken, so the queue must be empty, and neither may a message sent
+// to the workers (see mail.go).
+func (p *Pool[In, Out]) inline() bool {
+	return p.lend && p.state.Load() == stateOpen && p.queued() == 0 && p.mailPending.Load() == 0
 }
 
 // lenders is the size of the table in which parked slots offer their

@@ -2,6 +2,7 @@ package pool_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"runtime"
 	"strconv"
@@ -100,7 +101,8 @@ func TestRunInline(t *testing.T) {
 	}{
 		{"a caller that cannot be cancelled borrows the idle worker", pool.Options{}, false, true},
 		{"NoInline keeps the task on the worker's goroutine", pool.Options{NoInline: true}, false, false},
-		{"a caller that can be cancelled waits for the worker", pool.Options{}, true, false},
+		{"a caller that can be cancelled borrows the idle worker too", pool.Options{}, true, true},
+		{"NoInline keeps a cancellable caller's task on the worker's goroutine", pool.Options{NoInline: true}, true, false},
 		{"TaskTimeout keeps the task where the watchdog can abandon it", pool.Options{TaskTimeout: time.Hour}, false, false},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -125,6 +127,63 @@ func TestRunInline(t *testing.T) {
 			})
 		})
 	}
+}
+
+// TestInlineRunWithACancellableCtx covers a Run whose ctx can end while its
+// task runs on the caller's goroutine: the task sees its ctx end with the
+// caller's, cause included, and Run returns the task's outcome once it
+// returns; a ctx that ended before Run means the task never runs.
+func TestInlineRunWithACancellableCtx(t *testing.T) {
+	t.Run("the task's ctx ends with the caller's and Run returns the task's outcome", func(t *testing.T) {
+		synctest.Test(t, func(t *testing.T) {
+			entered := make(chan uint64, 1)
+			p := newPool(t, func(ctx context.Context, _ int) (int, error) {
+				entered <- goid()
+				<-ctx.Done()
+				return 0, context.Cause(ctx)
+			}, pool.Options{MinWorkers: 1, MaxWorkers: 1})
+			synctest.Wait() // the worker is built and parked
+			why := errors.New("client left")
+			ctx, cancel := context.WithCancelCause(bg)
+			type outcome struct {
+				err    error
+				inline bool
+			}
+			done := make(chan outcome, 1)
+			go func() {
+				_, err := p.Run(ctx, 1)
+				done <- outcome{err, <-entered == goid()}
+			}()
+			synctest.Wait()
+			require.Empty(t, done, "Run returned while its task ran")
+			cancel(why)
+			got := <-done
+			require.True(t, got.inline, "the task ran on its caller's goroutine")
+			require.ErrorIs(t, got.err, why, "Run returns the task's own error")
+			st := p.Stats()
+			require.EqualValues(t, 1, st.Failed)
+			require.Zero(t, st.Busy, "the worker is back")
+		})
+	})
+	t.Run("a caller whose ctx ended before Run gets its error and the task never runs", func(t *testing.T) {
+		synctest.Test(t, func(t *testing.T) {
+			var ran atomic.Int32
+			p := newPool(t, func(context.Context, int) (int, error) {
+				ran.Add(1)
+				return 1, nil
+			}, pool.Options{MinWorkers: 1, MaxWorkers: 1})
+			synctest.Wait()
+			ctx, cancel := context.WithCancel(bg)
+			cancel()
+			_, err := p.Run(ctx, 1)
+			require.ErrorIs(t, err, context.Canceled)
+			require.Zero(t, ran.Load(), "the task ran for a caller already gone")
+			require.EqualValues(t, 1, p.Stats().Canceled)
+			out, err := p.Run(bg, 1)
+			require.NoError(t, err, "the worker was given back")
+			require.Equal(t, 1, out)
+		})
+	})
 }
 
 func TestInlineRunIsCountedBusy(t *testing.T) {

@@ -64,7 +64,7 @@ func TestTaskTakenJustBeforeABorrowIsHeld(t *testing.T) {
 					return
 				default:
 				}
-				if !pushed.Load() || !p.inline(nil) {
+				if !pushed.Load() || !p.inline() {
 					continue
 				}
 				b := p.borrow(&at)
@@ -316,7 +316,7 @@ func TestHeldTaskWaitsForInlineRunsWithSpareCapacity(t *testing.T) {
 				runtime.Gosched()
 			}
 		}
-		require.True(t, p.inline(nil)) // R2: checks before T is queued...
+		require.True(t, p.inline()) // R2: checks before T is queued...
 		f, err := p.Submit(context.Background(), i)
 		require.NoError(t, err)
 		var y *slot[int, int]

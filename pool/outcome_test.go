@@ -47,6 +47,20 @@ func TestOutcomes(t *testing.T) {
 			requireResult(t, first, 1)
 			requireResult(t, second, 2)
 		}},
+		{"TryRun fails at once on a full queue and otherwise returns the result", func(t *testing.T, p *pool.Pool[int, int], g *gate) {
+			first := submit(t, p, bg, 1)
+			<-g.entered
+			second := submit(t, p, bg, 2)
+			_, err := p.TryRun(bg, 3)
+			require.ErrorIs(t, err, pool.ErrQueueFull)
+			require.Equal(t, uint64(1), p.Stats().Rejected)
+			close(g.open)
+			requireResult(t, first, 1)
+			requireResult(t, second, 2)
+			out, err := p.TryRun(bg, 4)
+			require.NoError(t, err)
+			require.Equal(t, 4, out)
+		}},
 		{"a task canceled while queued never runs", func(t *testing.T, p *pool.Pool[int, int], g *gate) {
 			first := submit(t, p, bg, 1)
 			<-g.entered
@@ -206,3 +220,27 @@ func requireResult[Out any](t *testing.T, f *pool.Future[Out], want Out) {
 }
 
 var errBoom = errors.New("boom")
+
+func TestTasksTryRun(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		tasks, err := pool.NewTasks(pool.Options{MaxWorkers: 1, QueueSize: 1})
+		require.NoError(t, err)
+		defer func() { require.NoError(t, tasks.Close(bg)) }()
+		release := make(chan struct{})
+		block := func(context.Context) error { <-release; return nil }
+		_, err = tasks.Submit(bg, block)
+		require.NoError(t, err)
+		synctest.Wait() // the worker runs it
+		_, err = tasks.Submit(bg, block)
+		require.NoError(t, err)
+		ran := false
+		err = tasks.TryRun(bg, func(context.Context) error { ran = true; return nil })
+		require.ErrorIs(t, err, pool.ErrQueueFull)
+		require.False(t, ran)
+		close(release)
+		synctest.Wait() // both blocking tasks finish
+		errBoom := errors.New("boom")
+		require.ErrorIs(t, tasks.TryRun(bg, func(context.Context) error { ran = true; return errBoom }), errBoom)
+		require.True(t, ran)
+	})
+}

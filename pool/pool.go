@@ -204,25 +204,42 @@ func NewFunc[In, Out any](fn func(ctx context.Context, in In) (Out, error), opts
 }
 
 // Run queues in, waiting while the queue is full, then waits for its result.
-// If ctx ends first Run returns ctx.Err(): a task still queued then never
-// runs, and a running task sees its context cancelled.
+// If ctx ends while the task is queued, Run returns ctx.Err() and the task
+// never runs; if it ends while the task runs, the task sees its context
+// cancelled, with ctx's cause.
 //
 // From inside one of the pool's own tasks, pass the task's ctx: only then
 // does the pool know the caller is its task and run another worker while it
 // waits. With any other ctx, a pool whose every worker waits this way
 // deadlocks, which Stats.Stalled and a PoolStalled event report (see Pool).
 //
-// When ctx cannot be cancelled, the queue is empty and a worker is idle, Run
-// borrows that worker and calls its Handle on the caller's goroutine instead
-// of waking the worker's goroutine and waiting for it: the worker still
-// handles one task at a time and keeps its state, and the task counts in
-// Stats like any other, but it crosses no goroutine. Options.NoInline turns
-// this off.
+// When the queue is empty and a worker is idle, Run borrows that worker and
+// calls its Handle on the caller's goroutine instead of waking the worker's
+// goroutine and waiting for it: the worker still handles one task at a time
+// and keeps its state, and the task counts in Stats like any other, but it
+// crosses no goroutine. Run then returns when Handle returns, with its
+// result: a task that ignores its ctx holds its caller as long as it runs.
+// Otherwise Run returns ctx.Err() as soon as ctx ends, while a running task
+// that ignores its ctx goes on holding its worker. Options.NoInline turns
+// inline runs off; a pool with a TaskTimeout never runs tasks inline.
 func (p *Pool[In, Out]) Run(ctx context.Context, in In) (Out, error) {
+	return p.run(ctx, in, true)
+}
+
+// TryRun is Run without waiting for room: it fails with ErrQueueFull at
+// once when the queue is full, and otherwise waits for the result as Run
+// does, inline runs included. It is the request/reply form for a caller
+// that sheds load rather than queue behind it, such as an HTTP handler.
+func (p *Pool[In, Out]) TryRun(ctx context.Context, in In) (Out, error) {
+	return p.run(ctx, in, false)
+}
+
+// run is Run and TryRun: wait says whether to wait for room.
+func (p *Pool[In, Out]) run(ctx context.Context, in In, wait bool) (Out, error) {
 	f := p.free.Get().(*Future[Out])
 	f.reset(ctx)
 	t := task[In, Out]{in: in, fut: f, enq: p.now(f.seq)}
-	if p.inline(ctx.Done()) {
+	if p.inline() {
 		if s := p.borrow(&f.lender); s != nil {
 			p.runLent(s, t)
 			<-f.done
@@ -231,7 +248,7 @@ func (p *Pool[In, Out]) Run(ctx context.Context, in In) (Out, error) {
 			return out, err
 		}
 	}
-	if err := p.enqueue(ctx, t, true); err != nil {
+	if err := p.enqueue(ctx, t, wait); err != nil {
 		p.free.Put(f)
 		var zero Out
 		return zero, err

@@ -589,11 +589,8 @@ func (p *Pool[In, Out]) execFull(s *slot[In, Out], t task[In, Out]) bool {
 	if sampled {
 		p.lat.shard(s.offerAt).wait.Record(time.Duration(stamp(start)-t.enq) * time.Microsecond)
 	}
-	ctx, tc, cancelTimeout := p.taskContext(s, f)
+	ctx, tc := p.taskContext(s, f, start)
 	release := func() {
-		if cancelTimeout != nil {
-			cancelTimeout()
-		}
 		if tc != nil {
 			s.watchRun(nil)
 			tc.finish()
@@ -618,7 +615,7 @@ func (p *Pool[In, Out]) execFull(s *slot[In, Out], t task[In, Out]) bool {
 	}()
 	out, pe, err := p.invoke(s.w, ctx, t.in)
 	returned = true
-	timedOut := p.opts.TaskTimeout > 0 && context.Cause(ctx) == errDeadline
+	timedOut := tc != nil && tc.expired()
 	release()
 	if !s.end(seq) {
 		return false
@@ -718,33 +715,37 @@ var errDeadline = fmt.Errorf("%w (TaskTimeout)", context.DeadlineExceeded)
 
 // taskContext returns the context a task runs with: cancelled when the
 // submitter's ctx ends, when Close gives up waiting, and at TaskTimeout, and
-// the functions that release it (nil when there is nothing to release). A
-// task with neither a cancellable ctx nor a timeout shares the pool's
-// context and costs nothing. A cancellable one gets a taskCtx, registered
-// with its slot so that a forced Close reaches it (see cancelRunning)
-// without a callback registered on the pool's context for every task.
-func (p *Pool[In, Out]) taskContext(s *slot[In, Out], f *Future[Out]) (
-	ctx context.Context, tc *taskCtx, cancelTimeout context.CancelFunc) {
-	ctx = p.wctx
+// the taskCtx to release once the task returns (nil when there is nothing
+// to release). start is when the task starts, by p.clock(), with a
+// TaskTimeout. A task with neither a cancellable ctx nor a timeout shares
+// the pool's context and costs nothing. Any other gets a taskCtx,
+// registered with its slot so that a forced Close reaches it (see
+// cancelRunning) without a callback registered on the pool's context for
+// every task.
+func (p *Pool[In, Out]) taskContext(s *slot[In, Out], f *Future[Out], start time.Duration) (context.Context, *taskCtx) {
+	parent := p.wctx
 	if f != nil && f.ctx != nil {
-		if f.signal {
-			tc = newTaskCtx(f.ctx, p.core) // Run reuses f: the task's ctx must outlive it
-		} else {
-			tc = &f.tctx
-			tc.parent, tc.core = f.ctx, p.core
-		}
-		ctx = tc
-		s.watchRun(tc)
-		// A forced Close kills life before it walks the slots: either it
-		// finds this task registered, or the task sees life ended here.
-		if p.life.Err() != nil {
-			tc.end(context.Cause(p.life))
-		}
+		parent = f.ctx
+	} else if p.opts.TaskTimeout == 0 {
+		return p.wctx, nil
+	}
+	var tc *taskCtx
+	if f != nil && !f.signal {
+		tc = &f.tctx
+		tc.parent, tc.core = parent, p.core
+	} else {
+		tc = newTaskCtx(parent, p.core) // Run reuses f: the task's ctx must outlive it
 	}
 	if p.opts.TaskTimeout > 0 {
-		ctx, cancelTimeout = context.WithTimeoutCause(ctx, p.opts.TaskTimeout, errDeadline)
+		tc.due = start + p.opts.TaskTimeout
 	}
-	return ctx, tc, cancelTimeout
+	s.watchRun(tc)
+	// A forced Close kills life before it walks the slots: either it
+	// finds this task registered, or the task sees life ended here.
+	if p.life.Err() != nil {
+		tc.end(context.Cause(p.life))
+	}
+	return tc, tc
 }
 
 // watchRun registers the context of the task the slot is running, or

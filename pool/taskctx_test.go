@@ -6,6 +6,7 @@ import (
 	"sync"
 	"testing"
 	"testing/synctest"
+	"time"
 
 	"github.com/crewkit/crew/pool"
 	"github.com/stretchr/testify/require"
@@ -98,6 +99,74 @@ func TestTaskContext(t *testing.T) {
 				wg.Wait() // hangs if the task's end missed a Done made concurrently
 				cancel()
 			}
+		})
+	}
+}
+
+func TestTaskContextUnderTaskTimeout(t *testing.T) {
+	for _, sub := range submitters {
+		t.Run(sub.name+": the task's deadline is the earlier of the caller's and TaskTimeout's", func(t *testing.T) {
+			synctest.Test(t, func(t *testing.T) {
+				deadlines := make(chan time.Time, 1)
+				p := newPool(t, func(ctx context.Context, _ int) (int, error) {
+					d, ok := ctx.Deadline()
+					require.True(t, ok)
+					deadlines <- d
+					return 1, nil
+				}, pool.Options{MaxWorkers: 1, TaskTimeout: time.Minute})
+				late, cancel := context.WithTimeout(bg, time.Hour)
+				defer cancel()
+				_, err := sub.run(p, late)
+				require.NoError(t, err)
+				require.Equal(t, time.Now().Add(time.Minute), <-deadlines, "TaskTimeout's, from the start")
+				early, cancel := context.WithTimeout(bg, time.Second)
+				defer cancel()
+				_, err = sub.run(p, early)
+				require.NoError(t, err)
+				d, _ := early.Deadline()
+				require.Equal(t, d, <-deadlines, "the caller's")
+			})
+		})
+		t.Run(sub.name+": a task that never looks at its ctx and fails past TaskTimeout timed out", func(t *testing.T) {
+			synctest.Test(t, func(t *testing.T) {
+				kept := make(chan context.Context, 1)
+				p := newPool(t, func(ctx context.Context, _ int) (int, error) {
+					kept <- ctx
+					time.Sleep(2 * time.Second)
+					return 0, errors.New("gave up")
+				}, pool.Options{MaxWorkers: 1, TaskTimeout: time.Second, HungGrace: time.Hour})
+				caller, cancel := context.WithCancel(bg)
+				defer cancel()
+				_, err := sub.run(p, caller)
+				require.ErrorIs(t, err, pool.ErrTimeout)
+				ctx := <-kept
+				require.ErrorIs(t, ctx.Err(), context.DeadlineExceeded, "it ended at its deadline, not at its return")
+				require.Equal(t, context.Cause(ctx).Error(), "context deadline exceeded (TaskTimeout)")
+				require.EqualValues(t, 1, p.Stats().TimedOut)
+			})
+		})
+		t.Run(sub.name+": a task that only polls Err sees TaskTimeout pass", func(t *testing.T) {
+			synctest.Test(t, func(t *testing.T) {
+				p := newPool(t, func(ctx context.Context, _ int) (int, error) {
+					for range 2000 { // 2s: twice TaskTimeout
+						if ctx.Err() != nil {
+							return 0, ctx.Err()
+						}
+						time.Sleep(time.Millisecond)
+					}
+					return 1, nil
+				}, pool.Options{MaxWorkers: 1, TaskTimeout: time.Second})
+				caller, cancel := context.WithCancel(bg)
+				defer cancel()
+				start := time.Now()
+				_, err := sub.run(p, caller)
+				require.ErrorIs(t, err, pool.ErrTimeout)
+				require.ErrorIs(t, err, context.DeadlineExceeded)
+				took := time.Since(start)
+				require.GreaterOrEqual(t, took, time.Second)
+				require.LessOrEqual(t, took, time.Second+time.Millisecond, "the next poll after the deadline sees it")
+				require.EqualValues(t, 1, p.Stats().TimedOut)
+			})
 		})
 	}
 }
