@@ -42,17 +42,18 @@
 //
 // # Inline runs
 //
-// A Run arriving while the queue is empty and a worker is idle borrows that
-// worker and calls Handle on the caller's own goroutine: the caller would
-// only block until the worker answered, so the pool skips waking the
-// worker's goroutine and the two switches and the cross-processor hand-off
-// that cost more than a small task. The task's ctx still ends with the
-// caller's, and Run returns when Handle does. The worker is still used by
-// one task at a time and keeps its state; crashes, recycling, Stats, Reload
-// and Close treat the task like any other, and Close waits for it. Nothing
-// queued is overtaken. [Options].NoInline turns this off, for workers tied
-// to the goroutine that built them or callers that must get their ctx's
-// error back while a task that ignores it runs on; a pool with a
+// A caller that will wait for its task to be over anyway (a Run whose ctx
+// cannot be cancelled, or any TryRun), arriving while the queue is empty
+// and a worker is idle, borrows that worker and calls Handle on the
+// caller's own goroutine: the pool skips waking the worker's goroutine and
+// the two switches and the cross-processor hand-off that cost more than a
+// small task. The task's ctx still ends with the caller's. A Run whose ctx
+// can be cancelled does not borrow, since it must return as soon as its ctx
+// ends, even while a task that ignores its ctx runs on. The worker is still
+// used by one task at a time and keeps its state; crashes, recycling,
+// Stats, Reload and Close treat the task like any other, and Close waits
+// for it. Nothing queued is overtaken. [Options].NoInline turns this off,
+// for workers tied to the goroutine that built them; a pool with a
 // [Options].TaskTimeout never runs tasks inline.
 //
 // # Messages

@@ -65,7 +65,7 @@ func TestGoexitInHandleFailsTheTask(t *testing.T) {
 			<-ended
 			return err
 		}},
-		{"inline with a cancellable ctx", pool.Options{}, func(p *pool.Pool[int, int], n int) error {
+		{"inline TryRun with a cancellable ctx", pool.Options{}, func(p *pool.Pool[int, int], n int) error {
 			var err error
 			ended := make(chan struct{})
 			go func() {
@@ -73,7 +73,7 @@ func TestGoexitInHandleFailsTheTask(t *testing.T) {
 				ctx, cancel := context.WithCancel(bg)
 				defer cancel()
 				err = errExited
-				_, err = p.Run(ctx, n)
+				_, err = p.TryRun(ctx, n)
 			}()
 			<-ended
 			return err

@@ -93,17 +93,21 @@ func holdWorker(p *pool.Pool[int, where], g *gate) <-chan runResult {
 }
 
 func TestRunInline(t *testing.T) {
+	run, tryRun := (*pool.Pool[int, where]).Run, (*pool.Pool[int, where]).TryRun
 	for _, tc := range []struct {
 		name        string
+		call        func(*pool.Pool[int, where], context.Context, int) (where, error)
 		opts        pool.Options
 		cancellable bool
 		inline      bool
 	}{
-		{"a caller that cannot be cancelled borrows the idle worker", pool.Options{}, false, true},
-		{"NoInline keeps the task on the worker's goroutine", pool.Options{NoInline: true}, false, false},
-		{"a caller that can be cancelled borrows the idle worker too", pool.Options{}, true, true},
-		{"NoInline keeps a cancellable caller's task on the worker's goroutine", pool.Options{NoInline: true}, true, false},
-		{"TaskTimeout keeps the task where the watchdog can abandon it", pool.Options{TaskTimeout: time.Hour}, false, false},
+		{"a caller that cannot be cancelled borrows the idle worker", run, pool.Options{}, false, true},
+		{"NoInline keeps the task on the worker's goroutine", run, pool.Options{NoInline: true}, false, false},
+		{"a Run that can be cancelled waits for the worker, to return when its ctx ends", run, pool.Options{}, true, false},
+		{"a TryRun that can be cancelled borrows the idle worker, since it waits for the task anyway", tryRun, pool.Options{}, true, true},
+		{"NoInline keeps a TryRun's task on the worker's goroutine", tryRun, pool.Options{NoInline: true}, true, false},
+		{"TaskTimeout keeps the task where the watchdog can abandon it", run, pool.Options{TaskTimeout: time.Hour}, false, false},
+		{"TaskTimeout keeps a TryRun's task there too", tryRun, pool.Options{TaskTimeout: time.Hour}, true, false},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			synctest.Test(t, func(t *testing.T) {
@@ -117,7 +121,7 @@ func TestRunInline(t *testing.T) {
 				p, _ := wherePool(t, nil, tc.opts)
 				synctest.Wait() // the worker is built and parked
 				for range 3 {
-					got, err := p.Run(ctx, 0)
+					got, err := tc.call(p, ctx, 0)
 					require.NoError(t, err)
 					require.Equal(t, 1, got.worker, "always the one worker")
 					require.Equal(t, tc.inline, got.goroutine == int(goid()))
@@ -129,12 +133,13 @@ func TestRunInline(t *testing.T) {
 	}
 }
 
-// TestInlineRunWithACancellableCtx covers a Run whose ctx can end while its
-// task runs on the caller's goroutine: the task sees its ctx end with the
-// caller's, cause included, and Run returns the task's outcome once it
-// returns; a ctx that ended before Run means the task never runs.
-func TestInlineRunWithACancellableCtx(t *testing.T) {
-	t.Run("the task's ctx ends with the caller's and Run returns the task's outcome", func(t *testing.T) {
+// TestTryRunWaitsForItsTask covers a TryRun whose ctx can end while its task
+// runs, on the caller's goroutine or on the worker's: the task sees its ctx
+// end with the caller's, cause included, and TryRun returns the task's
+// outcome once it returns; a ctx that ended before TryRun means the task
+// never runs. Run, by contrast, returns when its ctx ends.
+func TestTryRunWaitsForItsTask(t *testing.T) {
+	t.Run("the task's ctx ends with the caller's and TryRun returns the task's outcome", func(t *testing.T) {
 		synctest.Test(t, func(t *testing.T) {
 			entered := make(chan uint64, 1)
 			p := newPool(t, func(ctx context.Context, _ int) (int, error) {
@@ -151,21 +156,21 @@ func TestInlineRunWithACancellableCtx(t *testing.T) {
 			}
 			done := make(chan outcome, 1)
 			go func() {
-				_, err := p.Run(ctx, 1)
+				_, err := p.TryRun(ctx, 1)
 				done <- outcome{err, <-entered == goid()}
 			}()
 			synctest.Wait()
-			require.Empty(t, done, "Run returned while its task ran")
+			require.Empty(t, done, "TryRun returned while its task ran")
 			cancel(why)
 			got := <-done
 			require.True(t, got.inline, "the task ran on its caller's goroutine")
-			require.ErrorIs(t, got.err, why, "Run returns the task's own error")
+			require.ErrorIs(t, got.err, why, "TryRun returns the task's own error")
 			st := p.Stats()
 			require.EqualValues(t, 1, st.Failed)
 			require.Zero(t, st.Busy, "the worker is back")
 		})
 	})
-	t.Run("a caller whose ctx ended before Run gets its error and the task never runs", func(t *testing.T) {
+	t.Run("a caller whose ctx ended before TryRun gets its error and the task never runs", func(t *testing.T) {
 		synctest.Test(t, func(t *testing.T) {
 			var ran atomic.Int32
 			p := newPool(t, func(context.Context, int) (int, error) {
@@ -175,13 +180,87 @@ func TestInlineRunWithACancellableCtx(t *testing.T) {
 			synctest.Wait()
 			ctx, cancel := context.WithCancel(bg)
 			cancel()
-			_, err := p.Run(ctx, 1)
+			_, err := p.TryRun(ctx, 1)
 			require.ErrorIs(t, err, context.Canceled)
 			require.Zero(t, ran.Load(), "the task ran for a caller already gone")
 			require.EqualValues(t, 1, p.Stats().Canceled)
 			out, err := p.Run(bg, 1)
 			require.NoError(t, err, "the worker was given back")
 			require.Equal(t, 1, out)
+		})
+	})
+}
+
+// TestCallerLeavesARunningTask covers a caller whose ctx ends while its task,
+// which ignores its ctx, runs on the worker's goroutine: Run returns at once,
+// TryRun when the task is over.
+func TestCallerLeavesARunningTask(t *testing.T) {
+	for _, tc := range []struct {
+		name    string
+		call    func(*pool.Pool[int, int], context.Context, int) (int, error)
+		opts    pool.Options
+		waits   bool
+		wantErr error
+	}{
+		{"Run returns ctx's error at once", (*pool.Pool[int, int]).Run, pool.Options{}, false, context.Canceled},
+		{"TryRun waits for the task and returns its result", (*pool.Pool[int, int]).TryRun, pool.Options{NoInline: true}, true, nil},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			synctest.Test(t, func(t *testing.T) {
+				entered, release := make(chan struct{}), make(chan struct{})
+				tc.opts.MinWorkers, tc.opts.MaxWorkers = 1, 1
+				p := newPool(t, func(context.Context, int) (int, error) {
+					close(entered)
+					<-release // ignores its ctx
+					return 7, nil
+				}, tc.opts)
+				synctest.Wait()
+				ctx, cancel := context.WithCancel(bg)
+				type result struct {
+					out int
+					err error
+				}
+				done := make(chan result, 1)
+				go func() {
+					out, err := tc.call(p, ctx, 1)
+					done <- result{out, err}
+				}()
+				<-entered
+				cancel()
+				synctest.Wait()
+				if tc.waits {
+					require.Empty(t, done, "the caller returned while its task ran")
+					close(release)
+					got := <-done
+					require.NoError(t, got.err)
+					require.Equal(t, 7, got.out)
+				} else {
+					got := <-done
+					require.ErrorIs(t, got.err, tc.wantErr)
+					require.Equal(t, 1, p.Stats().Busy, "the task still runs")
+					close(release)
+				}
+			})
+		})
+	}
+	t.Run("TryRun on a pool with a TaskTimeout returns when the pool gives the task up", func(t *testing.T) {
+		synctest.Test(t, func(t *testing.T) {
+			release := make(chan struct{})
+			p, err := pool.NewFunc(func(context.Context, int) (int, error) {
+				<-release // ignores its ctx
+				return 7, nil
+			}, pool.Options{MinWorkers: 1, MaxWorkers: 1, TaskTimeout: time.Second, HungGrace: time.Second})
+			require.NoError(t, err)
+			ctx, cancel := context.WithCancel(bg)
+			defer cancel()
+			start := time.Now()
+			go func() { time.Sleep(100 * time.Millisecond); cancel() }()
+			_, err = p.TryRun(ctx, 1)
+			require.ErrorIs(t, err, pool.ErrTimeout)
+			require.Equal(t, 2*time.Second, time.Since(start), "at TaskTimeout plus HungGrace, not when ctx ended")
+			close(release)
+			synctest.Wait() // the abandoned task returns
+			require.NoError(t, p.Close(bg))
 		})
 	})
 }

@@ -90,15 +90,15 @@ type Options struct {
 	OnError func(error)
 
 	// NoInline makes every task run on its worker's own goroutine. By
-	// default a Run arriving while the queue is empty and a worker is idle
-	// borrows that worker and calls Handle on the caller's goroutine, which
-	// saves two goroutine switches per task; Run then returns when Handle
-	// does, even after its ctx ended (see Pool.Run). Set NoInline when a
-	// worker depends on the goroutine it was built on, for example one whose
-	// factory calls runtime.LockOSThread for a thread-bound C library, or
-	// when a Run must return its ctx's error at once while a task that
-	// ignores its ctx runs on. Pools with a TaskTimeout never run tasks
-	// inline: the hung watchdog must be able to abandon a task's goroutine.
+	// default a caller that waits for its task to be over anyway (a Run
+	// whose ctx cannot be cancelled, or a TryRun) and arrives while the
+	// queue is empty and a worker is idle borrows that worker and calls
+	// Handle on the caller's goroutine, which saves two goroutine switches
+	// per task (see Pool.Run and Pool.TryRun). Set NoInline when a worker
+	// depends on the goroutine it was built on, for example one whose
+	// factory calls runtime.LockOSThread for a thread-bound C library. Pools
+	// with a TaskTimeout never run tasks inline: the hung watchdog must be
+	// able to abandon a task's goroutine.
 	NoInline bool
 
 	// CrashOnPanic makes a panic in a worker crash the process, as an

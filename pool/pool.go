@@ -213,33 +213,45 @@ func NewFunc[In, Out any](fn func(ctx context.Context, in In) (Out, error), opts
 // waits. With any other ctx, a pool whose every worker waits this way
 // deadlocks, which Stats.Stalled and a PoolStalled event report (see Pool).
 //
-// When the queue is empty and a worker is idle, Run borrows that worker and
-// calls its Handle on the caller's goroutine instead of waking the worker's
-// goroutine and waiting for it: the worker still handles one task at a time
-// and keeps its state, and the task counts in Stats like any other, but it
-// crosses no goroutine. Run then returns when Handle returns, with its
-// result: a task that ignores its ctx holds its caller as long as it runs.
-// Otherwise Run returns ctx.Err() as soon as ctx ends, while a running task
-// that ignores its ctx goes on holding its worker. Options.NoInline turns
-// inline runs off; a pool with a TaskTimeout never runs tasks inline.
+// If ctx ends, Run returns ctx.Err() at once, even while a task that ignores
+// its ctx goes on holding its worker; TryRun is the form that waits for the
+// task to be over.
+//
+// When ctx cannot be cancelled (its Done is nil), the queue is empty and a
+// worker is idle, Run borrows that worker and calls its Handle on the
+// caller's goroutine instead of waking the worker's goroutine and waiting
+// for it: the worker still handles one task at a time and keeps its state,
+// and the task counts in Stats like any other, but it crosses no goroutine.
+// Options.NoInline turns this off; a pool with a TaskTimeout never runs
+// tasks inline.
 func (p *Pool[In, Out]) Run(ctx context.Context, in In) (Out, error) {
-	return p.run(ctx, in, true)
-}
-
-// TryRun is Run without waiting for room: it fails with ErrQueueFull at
-// once when the queue is full, and otherwise waits for the result as Run
-// does, inline runs included. It is the request/reply form for a caller
-// that sheds load rather than queue behind it, such as an HTTP handler.
-func (p *Pool[In, Out]) TryRun(ctx context.Context, in In) (Out, error) {
 	return p.run(ctx, in, false)
 }
 
-// run is Run and TryRun: wait says whether to wait for room.
-func (p *Pool[In, Out]) run(ctx context.Context, in In, wait bool) (Out, error) {
+// TryRun is the request/reply form for a caller that sheds load and holds
+// what its task uses, such as an HTTP handler lending its ResponseWriter.
+// It never waits for room: when the queue is full it fails at once with
+// ErrQueueFull. And it returns only when the task is over: with the task's
+// result, or with ctx.Err() if ctx ended while the task was queued, in
+// which case the task never runs. If ctx ends while the task runs, the task
+// sees its ctx cancelled and TryRun waits for it to return (on a pool with
+// a TaskTimeout, at most until the pool gives the task up as timed out).
+//
+// Since it waits for the task anyway, TryRun borrows an idle worker and
+// calls its Handle on the caller's goroutine whenever the queue is empty,
+// whether or not ctx can be cancelled (see Run); this makes it the cheapest
+// call with a cancellable ctx. Options.NoInline and a TaskTimeout turn
+// that off as they do for Run.
+func (p *Pool[In, Out]) TryRun(ctx context.Context, in In) (Out, error) {
+	return p.run(ctx, in, true)
+}
+
+// run is Run and TryRun: try says which.
+func (p *Pool[In, Out]) run(ctx context.Context, in In, try bool) (Out, error) {
 	f := p.free.Get().(*Future[Out])
 	f.reset(ctx)
 	t := task[In, Out]{in: in, fut: f, enq: p.now(f.seq)}
-	if p.inline() {
+	if (try || ctx.Done() == nil) && p.inline() {
 		if s := p.borrow(&f.lender); s != nil {
 			p.runLent(s, t)
 			<-f.done
@@ -248,7 +260,7 @@ func (p *Pool[In, Out]) run(ctx context.Context, in In, wait bool) (Out, error) 
 			return out, err
 		}
 	}
-	if err := p.enqueue(ctx, t, wait); err != nil {
+	if err := p.enqueue(ctx, t, !try); err != nil {
 		p.free.Put(f)
 		var zero Out
 		return zero, err
@@ -260,11 +272,13 @@ func (p *Pool[In, Out]) run(ctx context.Context, in In, wait bool) (Out, error) 
 		<-f.done
 	} else if !p.await(f, done) {
 		// A task still queued leaves the queue's count at once; a running
-		// one sees its ctx cancelled. Either way a worker still holds f,
-		// which is not reused.
-		f.abandon(ctx.Err())
-		var zero Out
-		return zero, ctx.Err()
+		// one sees its ctx cancelled, and TryRun waits for it. Run returns
+		// at once: a worker still holds f then, which is not reused.
+		if f.abandon(ctx.Err()) || !try {
+			var zero Out
+			return zero, ctx.Err()
+		}
+		<-f.done
 	}
 	out, err := f.out, f.err
 	p.free.Put(f)

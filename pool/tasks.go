@@ -28,16 +28,18 @@ func NewTasks(opts Options) (*Tasks, error) {
 
 // Run queues fn, waiting while the queue is full, and returns its error once
 // it ran, or ctx.Err() if ctx ends while fn is queued (fn then never runs).
-// A running fn sees its context cancelled when ctx ends; Run returns at once
-// then, or when fn returns if fn runs on the caller's goroutine (see
-// Pool.Run).
+// A running fn sees its context cancelled when ctx ends, and Run returns at
+// once then (see Pool.Run).
 func (t *Tasks) Run(ctx context.Context, fn Task) error {
 	_, err := t.p.Run(ctx, fn)
 	return err
 }
 
-// TryRun is Run that fails at once with ErrQueueFull when the queue is full
-// instead of waiting for room.
+// TryRun fails at once with ErrQueueFull when the queue is full instead of
+// waiting for room, and returns only when fn is over: fn's error, or
+// ctx.Err() if ctx ended while fn was queued (fn then never runs). A
+// running fn sees its context cancelled when ctx ends, and TryRun waits for
+// it to return (see Pool.TryRun).
 func (t *Tasks) TryRun(ctx context.Context, fn Task) error {
 	_, err := t.p.TryRun(ctx, fn)
 	return err
