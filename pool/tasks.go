@@ -62,6 +62,10 @@ func (t *Tasks) Stats() Stats { return t.p.Stats() }
 // Pool.EstimatedWait does.
 func (t *Tasks) EstimatedWait() time.Duration { return t.p.EstimatedWait() }
 
+// CountRejected counts a task refused before it reached the pool, as
+// Pool.CountRejected does.
+func (t *Tasks) CountRejected() { t.p.CountRejected() }
+
 // Resize changes MaxWorkers as Pool.Resize does.
 func (t *Tasks) Resize(n int) error { return t.p.Resize(n) }
 
