@@ -8,6 +8,7 @@ import (
 	"runtime"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"testing/synctest"
 	"time"
@@ -44,6 +45,16 @@ func (s *sleeper) ran() []string {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return append([]string(nil), s.runs...)
+}
+
+// storeMax raises v to d if d is larger.
+func storeMax(v *atomic.Int64, d time.Duration) {
+	for {
+		old := v.Load()
+		if int64(d) <= old || v.CompareAndSwap(old, int64(d)) {
+			return
+		}
+	}
 }
 
 // call serves one request through h and returns its recorder.
@@ -88,25 +99,80 @@ func TestAdmissionByWaitingTime(t *testing.T) {
 		})
 	})
 
-	t.Run("a request that waited past the budget is shed without running", func(t *testing.T) {
+	t.Run("a closed population whose queue outlasts the budget is served in full", func(t *testing.T) {
 		synctest.Test(t, func(t *testing.T) {
 			p := newTasks(t, pool.Options{MaxWorkers: 1, QueueSize: 100})
-			s := &sleeper{d: 100 * time.Millisecond}
+			s := &sleeper{d: 10 * time.Millisecond}
 			h := httpx.Offload(p, httpx.Options{MaxWait: 50 * time.Millisecond})(s)
+			// 15 clients, each sending its next request as soon as it has
+			// an answer, all starting at once: every request waits about
+			// 140ms, almost three budgets, but the queue never grows past
+			// the clients.
 			var wg sync.WaitGroup
-			var first, second *httptest.ResponseRecorder
-			wg.Go(func() { first = call(bg, h, "/first") })
-			synctest.Wait()
-			wg.Go(func() { second = call(bg, h, "/second") }) // nothing timed yet: admitted
+			var slowest atomic.Int64
+			for range 15 {
+				wg.Go(func() {
+					for range 10 {
+						start := time.Now()
+						require.Equal(t, http.StatusOK, call(bg, h, "/").Code)
+						storeMax(&slowest, time.Since(start))
+					}
+				})
+			}
 			wg.Wait()
-			require.Equal(t, http.StatusOK, first.Code)
-			require.Equal(t, http.StatusServiceUnavailable, second.Code)
-			require.NotEmpty(t, second.Header().Get("Retry-After"))
-			require.Equal(t, []string{"/first"}, s.ran())
+			require.Len(t, s.ran(), 150)
+			require.Greater(t, time.Duration(slowest.Load()), 2*50*time.Millisecond, "requests waited past two budgets")
 			st := p.Stats()
-			require.Zero(t, st.Failed, "a shed request is not a failure")
-			require.Equal(t, uint64(1), st.Canceled, "it never ran")
-			require.Equal(t, uint64(1), st.Completed)
+			require.Zero(t, st.Canceled, "nothing was shed")
+			require.Zero(t, st.Rejected)
+		})
+	})
+
+	t.Run("an open-loop flood is shed once its queue keeps growing", func(t *testing.T) {
+		synctest.Test(t, func(t *testing.T) {
+			const run, maxWait = 4 * time.Millisecond, 40 * time.Millisecond
+			p := newTasks(t, pool.Options{MaxWorkers: 1, QueueSize: 1000})
+			s := &sleeper{d: run}
+			h := httpx.Offload(p, httpx.Options{MaxWait: maxWait})(s)
+			// One request every millisecond for a second: four times what
+			// the worker can serve.
+			var wg sync.WaitGroup
+			var ok, busy, slowest atomic.Int64
+			for range 1000 {
+				wg.Go(func() {
+					start := time.Now()
+					switch call(bg, h, "/").Code {
+					case http.StatusOK:
+						ok.Add(1)
+						storeMax(&slowest, time.Since(start))
+					case http.StatusServiceUnavailable:
+						busy.Add(1)
+					}
+				})
+				time.Sleep(time.Millisecond)
+			}
+			wg.Wait()
+			require.Equal(t, int64(1000), ok.Load()+busy.Load())
+			require.GreaterOrEqual(t, ok.Load(), int64(240), "the worker stayed busy: about one request per run")
+			require.LessOrEqual(t, time.Duration(slowest.Load()), maxWait+run, "no success waited past the budget")
+			st := p.Stats()
+			require.Positive(t, st.Canceled, "queued requests were shed as they started")
+			require.Positive(t, st.Rejected, "hopeless arrivals were rejected at once")
+			require.Equal(t, uint64(busy.Load()), st.Canceled+st.Rejected)
+
+			// The flood is over once the queue has drained: a closed
+			// population is served in full again.
+			time.Sleep(time.Second)
+			before := p.Stats().Canceled
+			for range 15 {
+				wg.Go(func() {
+					for range 5 {
+						require.Equal(t, http.StatusOK, call(bg, h, "/").Code)
+					}
+				})
+			}
+			wg.Wait()
+			require.Equal(t, before, p.Stats().Canceled)
 		})
 	})
 
