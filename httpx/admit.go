@@ -12,9 +12,9 @@ import (
 // The admission rule's fixed ratios, in units of Options.MaxWait.
 const (
 	// hopeless is how many budgets of estimated wait get a request
-	// rejected on arrival, and how many a request may wait before it is
-	// shed on start whatever the load: past it the queue holds more than
-	// the workers can start in reasonable time.
+	// rejected on arrival during a flood (and always by Handle and
+	// Compute): past it the queue holds more than the workers can start
+	// within the budget whatever happens.
 	hopeless = 4
 	// windowsPerBudget divides the budget into the windows over which the
 	// queue is watched: 25ms for the default budget.
@@ -32,8 +32,12 @@ const (
 // flood) from one that is long but drained as fast as it fills (a closed
 // population of clients, each waiting for its answer before it sends
 // again), and sheds only the first: while it sees a flood, a request that
-// waited past the budget is shed as its worker reaches it; otherwise it
-// is served however long it waited, up to hopeless budgets.
+// waited past the budget is shed as its worker reaches it, and one
+// arriving when the estimated wait is past hopeless budgets is refused at
+// once; otherwise every request is served in FIFO order however long it
+// waited, and only a full queue refuses one. Shedding a closed
+// population's request does not lighten the load: its client sends it
+// again at once, and the rejection costs CPU that the workers need.
 //
 // It watches the queue in windows of MaxWait/windowsPerBudget, lazily, on
 // the arrivals themselves (it has no goroutine): in each window it keeps
@@ -74,15 +78,18 @@ func newAdmission(maxWait time.Duration, queueCap int) *admission {
 // reports whether the request may queue, and if so when it arrived; it
 // then counts it as waiting until leave. A refusal reads no clock and
 // allocates nothing.
+//
+// Outside a flood a request is refused only when the queue is full: a
+// closed population's clients would come straight back, and a refusal
+// that comes back at once costs the workers' CPU. In a flood one is also
+// refused when its estimated wait is past hopeless budgets.
 func (a *admission) enter(e time.Duration) (time.Time, bool) {
-	if a.maxWait >= 0 && e > hopeless*a.maxWait {
-		if !a.over.Load() {
+	full := a.queueCap >= 0 && a.waiting.Load() >= a.queueCap // full of this Offloader's requests alone
+	if full || (a.maxWait >= 0 && e > hopeless*a.maxWait && a.flood.Load()) {
+		if a.maxWait >= 0 && !a.over.Load() {
 			a.over.Store(true) // the queue would have grown: the window grows
 		}
 		return time.Time{}, false
-	}
-	if a.queueCap >= 0 && a.waiting.Load() >= a.queueCap {
-		return time.Time{}, false // the queue is full of this Offloader's requests alone
 	}
 	now := time.Now()
 	q := a.waiting.Add(1)
@@ -90,6 +97,15 @@ func (a *admission) enter(e time.Duration) (time.Time, bool) {
 		a.observe(now.UnixNano(), q, int64(e))
 	}
 	return now, true
+}
+
+// refused tells a that the pool refused a request it let in: the queue
+// was full of other requests too. The window counts as growing.
+func (a *admission) refused() {
+	a.leave()
+	if a.maxWait >= 0 && !a.over.Load() {
+		a.over.Store(true)
+	}
 }
 
 // leave counts a request out of the queue: its task started, or its
@@ -102,8 +118,7 @@ func (a *admission) shed(enq, now time.Time) bool {
 	if a.maxWait < 0 {
 		return false
 	}
-	waited := now.Sub(enq)
-	return waited > hopeless*a.maxWait || (waited > a.maxWait && a.flood.Load())
+	return now.Sub(enq) > a.maxWait && a.flood.Load()
 }
 
 // observe folds an arrival into the current window, and closes the

@@ -139,7 +139,7 @@ func (o *Offloader) serve(next http.Handler, w http.ResponseWriter, r *http.Requ
 		return o.run(ctx, g, next, r)
 	})
 	if err != nil {
-		o.adm.leave()
+		o.adm.refused()
 		o.WriteError(w, r, err)
 		return
 	}
