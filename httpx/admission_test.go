@@ -265,8 +265,10 @@ func (d *discard) WriteHeader(int)             {}
 
 // BenchmarkReject compares the cost of one rejection by Offload with chi's
 // Throttle, each saturated by a request that holds its only slot: crew
-// rejecting by its waiting budget (the default path under overload) and by
-// a full queue.
+// rejecting by its waiting budget in a flood (the default path under an
+// open-loop flood), by a full queue with the budget on and off, and by a
+// queue that other submitters filled (the pool refuses it after the
+// request was prepared).
 func BenchmarkReject(b *testing.B) {
 	// saturate returns a handler that holds its callers until the
 	// benchmark ends, a channel told of each holder, and a function that
@@ -308,10 +310,15 @@ func BenchmarkReject(b *testing.B) {
 		<-entered
 		return h
 	}
-	crew := func(maxWait time.Duration) http.Handler {
-		p := newTasks(b, pool.Options{MaxWorkers: 1, QueueSize: 1})
+	// crew saturates a pool of one worker: one request runs, one waits in
+	// the queue, and, when others is set, the rest of the queue holds
+	// tasks submitted around the Offloader.
+	crew := func(maxWait time.Duration, queue int, flood, others bool) http.Handler {
+		p := newTasks(b, pool.Options{MaxWorkers: 1, QueueSize: queue})
 		busy, entered, background := saturate(b)
-		h := httpx.Offload(p, httpx.Options{MaxWait: maxWait})(busy)
+		o, err := httpx.New(p, httpx.Options{MaxWait: maxWait})
+		require.NoError(b, err)
+		h := o.Handler(busy)
 		h.ServeHTTP(httptest.NewRecorder(), httptest.NewRequest(http.MethodGet, "/warm", nil)) // times one run
 		background(h)
 		<-entered
@@ -319,12 +326,25 @@ func BenchmarkReject(b *testing.B) {
 		for p.Stats().Queued != 1 {
 			runtime.Gosched()
 		}
+		for others && p.Stats().Queued < queue {
+			_, err := p.TrySubmit(bg, func(context.Context) error { return nil })
+			require.NoError(b, err)
+		}
+		if flood {
+			httpx.Flood(o)
+		}
 		return h
 	}
 	for _, c := range []struct {
 		name string
 		h    http.Handler
-	}{{"chi-throttle", throttle()}, {"crew-budget", crew(time.Millisecond)}, {"crew-queue-full", crew(-1)}} {
+	}{
+		{"chi-throttle", throttle()},
+		{"crew-budget-in-flood", crew(time.Millisecond, 2, true, false)},
+		{"crew-queue-full", crew(0, 1, false, false)},
+		{"crew-queue-full-budget-off", crew(-1, 1, false, false)},
+		{"crew-queue-full-of-others", crew(-1, 2, false, true)},
+	} {
 		b.Run(c.name, func(b *testing.B) { run(b, c.h) })
 	}
 }

@@ -19,12 +19,19 @@ const (
 	// windowsPerBudget divides the budget into the windows over which the
 	// queue is watched: 25ms for the default budget.
 	windowsPerBudget = 10
-	// floodWindows is how many windows in a row the queue must grow while
-	// its wait stays above the budget before it is taken for a flood:
+	// floodWindows is how many windows in a row the queue must have grown
+	// when its wait is above the budget for it to be taken for a flood:
 	// 150ms for the default budget. A closed population of clients grows
 	// the queue once, when it arrives, and then holds it level; arrivals
-	// that outrun the workers grow it in every window.
+	// that outrun the workers grow it in every window. Each window is
+	// compared with the one two before it, so that a burst that straddles
+	// a window's end counts at most three times.
 	floodWindows = 6
+	// minSlack is the least growth, in requests over two windows, that
+	// counts: a level queue's lowest count moves by a few requests from
+	// window to window (clients between an answer and their next
+	// request). The slack is MaxWorkers when that is larger.
+	minSlack = 4
 )
 
 // admission is the waiting-budget rule of an Offloader. It tells a
@@ -44,11 +51,14 @@ const (
 // the lowest count of this Offloader's queued requests and the lowest
 // estimated wait that arrivals saw. Lowest values ignore the arrivals
 // bunched within a window and follow the level the queue keeps, as
-// CoDel's minimum delay over an interval does. A flood is declared when
-// the lowest count rose in floodWindows windows in a row, each with its
-// lowest estimate above the budget; it ends with the first window whose
-// lowest estimate is within the budget (the queue drained), or after a
-// window without arrivals.
+// CoDel's minimum delay over an interval does. A window rises when its
+// lowest count is above the one two windows before by more than the
+// slack, or when a request was refused in it (the queue would have
+// grown). A flood is declared at the end of a window whose lowest
+// estimate is above the budget, when it and the floodWindows-1 windows
+// before it all rose; it ends with the first window whose lowest estimate
+// is within the budget (the queue drained), or after a whole budget
+// without arrivals.
 type admission struct {
 	maxWait  time.Duration // < 0: the rule is off
 	window   int64         // nanoseconds
@@ -63,12 +73,20 @@ type admission struct {
 	minE atomic.Int64 // the current window's lowest estimate, nanoseconds
 
 	mu     sync.Mutex // held by the arrival that closes a window
-	lastQ  int64      // the previous window's lowest count
-	streak int        // windows in a row that grew above the budget
+	before [2]int64   // the lowest counts of the last two windows, newest first; -1 unknown
+	streak int        // windows in a row that rose
+	slack  int64      // growth that counts: more than the noise of a level queue
 }
 
-func newAdmission(maxWait time.Duration, queueCap int) *admission {
-	a := &admission{maxWait: maxWait, window: max(int64(maxWait)/windowsPerBudget, 1), queueCap: int64(queueCap)}
+func newAdmission(maxWait time.Duration, st pool.Stats) *admission {
+	a := &admission{
+		maxWait: maxWait, window: max(int64(maxWait)/windowsPerBudget, 1),
+		queueCap: int64(st.QueueCap), slack: int64(max(minSlack, st.Max)),
+		before: [2]int64{-1, -1},
+	}
+	if st.QueueCap == pool.Unbounded {
+		a.queueCap = -1
+	}
 	a.minQ.Store(math.MaxInt64)
 	a.minE.Store(math.MaxInt64)
 	return a
@@ -141,25 +159,34 @@ func (a *admission) roll(now int64) {
 	}
 	q, e := a.minQ.Swap(math.MaxInt64), a.minE.Swap(math.MaxInt64)
 	over := a.over.Swap(false)
-	switch {
-	case now-end >= a.window && !over:
-		// A whole window passed without arrivals, or this is the first
-		// window: not a flood, and nothing to compare with.
-		a.streak = 0
-		a.flood.Store(false)
-	case e <= int64(a.maxWait):
-		a.streak = 0
-		a.flood.Store(false) // the queue drained to the budget
-	case q > a.lastQ || over:
+	a.end.Store(now + a.window)
+	if now-end >= int64(a.maxWait) && !over {
+		// A whole budget without arrivals, or the first window: not a
+		// flood, and nothing to compare with.
+		a.reset(q)
+		return
+	}
+	rising := over || (a.before[1] >= 0 && q > a.before[1]+a.slack)
+	a.before[0], a.before[1] = q, a.before[0]
+	if rising {
 		a.streak++
-		if a.streak >= floodWindows {
-			a.flood.Store(true)
-		}
-	default:
+	} else {
 		a.streak = 0
 	}
-	a.lastQ = q
-	a.end.Store(now + a.window)
+	switch {
+	case e <= int64(a.maxWait):
+		a.flood.Store(false) // the queue drained to the budget
+	case a.streak >= floodWindows:
+		a.flood.Store(true)
+	}
+}
+
+// reset forgets the queue's history, keeping q as the latest window's
+// lowest count; a.mu is held.
+func (a *admission) reset(q int64) {
+	a.streak = 0
+	a.flood.Store(false)
+	a.before = [2]int64{q, -1}
 }
 
 // storeMin lowers v to x if x is lower.
@@ -177,12 +204,4 @@ func storeMin(v *atomic.Int64, x int64) {
 // wait is within hopeless budgets.
 func (a *answers) admit(p Pool) bool {
 	return a.opts.MaxWait < 0 || p.EstimatedWait() <= hopeless*a.opts.MaxWait
-}
-
-// queueCap returns the bound of p's queue, or -1 when it is unbounded.
-func queueCap(p Pool) int {
-	if c := p.Stats().QueueCap; c != pool.Unbounded {
-		return c
-	}
-	return -1
 }

@@ -69,7 +69,7 @@ func New(p *pool.Tasks, opts Options) (*Offloader, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Offloader{p: p, adm: newAdmission(a.opts.MaxWait, queueCap(p)), answers: a}, nil
+	return &Offloader{p: p, adm: newAdmission(a.opts.MaxWait, p.Stats()), answers: a}, nil
 }
 
 // Offload returns middleware that runs the downstream handler inside a slot
@@ -95,8 +95,15 @@ type offloadedKey struct{}
 // Handler is middleware that runs next inside a pool slot. It panics if next
 // is nil.
 //
-// The request waits in the pool's queue for a worker; when the queue is full
-// it is answered at once with Options.RejectStatus and a Retry-After header.
+// The request waits in the pool's queue for a worker, in FIFO order; when
+// the queue is full it is answered at once with Options.RejectStatus and a
+// Retry-After header. While the queue keeps growing (an open-loop flood),
+// a request that waited past Options.MaxWait is answered so as its worker
+// reaches it, without running, and one arriving when the estimated wait is
+// past four budgets is answered so at once; a queue that a closed
+// population of clients holds long is not shed (see Options.MaxWait).
+// Every request refused on arrival is counted in the pool's
+// Stats.Rejected.
 // If the client goes away while the request is queued, next never runs and
 // nothing is written. next sees the request's context, which the pool also
 // cancels at its TaskTimeout; a handler that returns without writing after
