@@ -164,6 +164,36 @@ func TestAdmissionByWaitingTime(t *testing.T) {
 		})
 	})
 
+	t.Run("a flood whose senders cap their requests in flight stays a flood", func(t *testing.T) {
+		synctest.Test(t, func(t *testing.T) {
+			const run, maxWait = 4 * time.Millisecond, 40 * time.Millisecond
+			p := newTasks(t, pool.Options{MaxWorkers: 1, QueueSize: 1000})
+			h := httpx.Offload(p, httpx.Options{MaxWait: maxWait})(&sleeper{d: run})
+			// A request every millisecond for two seconds, as a load
+			// generator with 30 clients offers them: when all 30 wait for
+			// answers, the next request waits for one of them. Once the
+			// 30 are in the queue, it no longer grows.
+			slots := make(chan struct{}, 30)
+			var wg sync.WaitGroup
+			var ok, slowest atomic.Int64
+			for range 2000 {
+				slots <- struct{}{}
+				wg.Go(func() {
+					defer func() { <-slots }()
+					start := time.Now()
+					if call(bg, h, "/").Code == http.StatusOK {
+						ok.Add(1)
+						storeMax(&slowest, time.Since(start))
+					}
+				})
+				time.Sleep(time.Millisecond)
+			}
+			wg.Wait()
+			require.GreaterOrEqual(t, ok.Load(), int64(450), "the worker stayed busy")
+			require.LessOrEqual(t, time.Duration(slowest.Load()), maxWait+run, "no success waited past the budget")
+		})
+	})
+
 	t.Run("a negative budget leaves only the queue's bound", func(t *testing.T) {
 		synctest.Test(t, func(t *testing.T) {
 			p := newTasks(t, pool.Options{MaxWorkers: 1, QueueSize: 100})

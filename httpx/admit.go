@@ -57,8 +57,11 @@ const (
 // grown). A flood is declared at the end of a window whose lowest
 // estimate is above the budget, when it and the floodWindows-1 windows
 // before it all rose; it ends with the first window whose lowest estimate
-// is within the budget (the queue drained), or after a whole budget
-// without arrivals.
+// is within half the budget (the queue drained), or after a whole budget
+// without arrivals. Shedding holds a flood's queue at about the budget,
+// and a load generator or a proxy that limits the requests in flight
+// turns a flood into a closed population once it reaches that limit, so
+// a flood that ended at a dip to the budget might not be recognised again.
 type admission struct {
 	maxWait  time.Duration // < 0: the rule is off
 	window   int64         // nanoseconds
@@ -174,8 +177,11 @@ func (a *admission) roll(now int64) {
 		a.streak = 0
 	}
 	switch {
+	case e <= int64(a.maxWait)/2:
+		a.flood.Store(false) // the queue drained to half the budget
 	case e <= int64(a.maxWait):
-		a.flood.Store(false) // the queue drained to the budget
+		// Between half the budget and the budget: a flood goes on, and
+		// none begins.
 	case a.streak >= floodWindows:
 		a.flood.Store(true)
 	}
