@@ -69,7 +69,7 @@ type admission struct {
 
 	waiting atomic.Int64 // this Offloader's requests in the queue
 	flood   atomic.Bool
-	over    atomic.Bool // an arrival in the current window was hopeless
+	over    atomic.Bool // an arrival in the current window was refused
 
 	end  atomic.Int64 // the current window's end, Unix nanoseconds
 	minQ atomic.Int64 // the current window's lowest count of waiting
