@@ -297,8 +297,7 @@ func (d *discard) WriteHeader(int)             {}
 // Throttle, each saturated by a request that holds its only slot: crew
 // rejecting by its waiting budget in a flood (the default path under an
 // open-loop flood), by a full queue with the budget on and off, and by a
-// queue that other submitters filled (the pool refuses it after the
-// request was prepared).
+// queue that tasks submitted around the Offloader filled.
 func BenchmarkReject(b *testing.B) {
 	// saturate returns a handler that holds its callers until the
 	// benchmark ends, a channel told of each holder, and a function that

@@ -95,7 +95,8 @@ func newAdmission(maxWait time.Duration, st pool.Stats) *admission {
 	return a
 }
 
-// enter decides on a request arriving when p estimates a wait of e. It
+// enter decides on a request arriving when p estimates a wait of e and
+// holds queued tasks (pool.Tasks.Queued), its own or others'. It
 // reports whether the request may queue, and if so when it arrived; it
 // then counts it as waiting until leave. A refusal reads no clock and
 // allocates nothing.
@@ -104,8 +105,8 @@ func newAdmission(maxWait time.Duration, st pool.Stats) *admission {
 // closed population's clients would come straight back, and a refusal
 // that comes back at once costs the workers' CPU. In a flood one is also
 // refused when its estimated wait is past hopeless budgets.
-func (a *admission) enter(e time.Duration) (time.Time, bool) {
-	full := a.queueCap >= 0 && a.waiting.Load() >= a.queueCap // full of this Offloader's requests alone
+func (a *admission) enter(e time.Duration, queued int) (time.Time, bool) {
+	full := a.queueCap >= 0 && int64(queued) >= a.queueCap
 	if full || (a.maxWait >= 0 && e > hopeless*a.maxWait && a.flood.Load()) {
 		if a.maxWait >= 0 && !a.over.Load() {
 			a.over.Store(true) // the queue would have grown: the window grows

@@ -129,7 +129,7 @@ func (o *Offloader) Handler(next http.Handler) http.Handler {
 }
 
 func (o *Offloader) serve(next http.Handler, w http.ResponseWriter, r *http.Request) {
-	enq, ok := o.adm.enter(o.p.EstimatedWait())
+	enq, ok := o.adm.enter(o.p.EstimatedWait(), o.p.Queued())
 	if !ok {
 		o.p.CountRejected()
 		o.reject(w) // the cheapest path: nothing allocated, nothing queued

@@ -23,6 +23,7 @@ func TestCountRejected(t *testing.T) {
 		_, err = p.TrySubmit(bg, func(context.Context) error { return nil })
 		require.ErrorIs(t, err, pool.ErrQueueFull)
 
+		require.Equal(t, 1, p.Queued())
 		p.CountRejected()
 		p.CountRejected()
 		st := p.Stats()

@@ -189,6 +189,11 @@ func (p *Pool[In, Out]) Stats() Stats {
 // atomic add and is safe for concurrent use.
 func (p *Pool[In, Out]) CountRejected() { p.rejected.Add(1) }
 
+// Queued returns the number of tasks waiting for a worker, as
+// Stats.Queued reports it, without a snapshot: a few atomic loads, for
+// admission decisions on every request, as httpx makes them.
+func (p *Pool[In, Out]) Queued() int { return p.queued() }
+
 // EstimatedWait returns how long a task queued now would wait before a
 // worker starts it: the tasks queued ahead of it, times the moving average
 // of recent run times, divided by MaxWorkers. It is 0 while nothing is
