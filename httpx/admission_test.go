@@ -2,12 +2,14 @@ package httpx_test
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"net/http"
 	"net/http/httptest"
 	"runtime"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"testing/synctest"
 	"time"
@@ -46,6 +48,16 @@ func (s *sleeper) ran() []string {
 	return append([]string(nil), s.runs...)
 }
 
+// storeMax raises v to d if d is larger.
+func storeMax(v *atomic.Int64, d time.Duration) {
+	for {
+		old := v.Load()
+		if int64(d) <= old || v.CompareAndSwap(old, int64(d)) {
+			return
+		}
+	}
+}
+
 // call serves one request through h and returns its recorder.
 func call(ctx context.Context, h http.Handler, path string) *httptest.ResponseRecorder {
 	rec := httptest.NewRecorder()
@@ -54,59 +66,131 @@ func call(ctx context.Context, h http.Handler, path string) *httptest.ResponseRe
 }
 
 func TestAdmissionByWaitingTime(t *testing.T) {
-	t.Run("a request that would wait past four budgets is rejected at once", func(t *testing.T) {
+	t.Run("outside a flood a request is served however late it starts", func(t *testing.T) {
 		synctest.Test(t, func(t *testing.T) {
 			p := newTasks(t, pool.Options{MaxWorkers: 1, QueueSize: 100})
 			s := &sleeper{d: 100 * time.Millisecond}
-			h := httpx.Offload(p, httpx.Options{MaxWait: 70 * time.Millisecond})(s)
-			require.Equal(t, http.StatusOK, call(bg, h, "/warm").Code) // times one run: 100ms
-			s.mu.Lock()
-			s.hold = make(chan struct{})
-			s.mu.Unlock()
-			var wg sync.WaitGroup
-			codes := make(chan int, 4)
-			for _, path := range []string{"/busy", "/q1", "/q2", "/q3"} {
-				wg.Go(func() { codes <- call(bg, h, path).Code })
-				synctest.Wait() // each is queued before the next arrives
-			}
-			require.Equal(t, 3, p.Stats().Queued)
-			require.Equal(t, 300*time.Millisecond, p.EstimatedWait())
-
-			start := time.Now()
-			rec := call(bg, h, "/late")
-			require.Equal(t, http.StatusServiceUnavailable, rec.Code)
-			require.Equal(t, "1", rec.Header().Get("Retry-After"))
-			require.Zero(t, time.Since(start), "rejected without waiting")
-
-			close(s.hold)
-			wg.Wait()
-			close(codes)
-			for code := range codes {
-				require.Equal(t, http.StatusOK, code)
-			}
-			require.NotContains(t, s.ran(), "/late")
-		})
-	})
-
-	t.Run("a request that waited past the budget is shed without running", func(t *testing.T) {
-		synctest.Test(t, func(t *testing.T) {
-			p := newTasks(t, pool.Options{MaxWorkers: 1, QueueSize: 100})
-			s := &sleeper{d: 100 * time.Millisecond}
-			h := httpx.Offload(p, httpx.Options{MaxWait: 50 * time.Millisecond})(s)
+			h := httpx.Offload(p, httpx.Options{MaxWait: 10 * time.Millisecond})(s)
 			var wg sync.WaitGroup
 			var first, second *httptest.ResponseRecorder
 			wg.Go(func() { first = call(bg, h, "/first") })
 			synctest.Wait()
-			wg.Go(func() { second = call(bg, h, "/second") }) // nothing timed yet: admitted
+			wg.Go(func() { second = call(bg, h, "/second") }) // waits ten budgets
 			wg.Wait()
 			require.Equal(t, http.StatusOK, first.Code)
-			require.Equal(t, http.StatusServiceUnavailable, second.Code)
-			require.NotEmpty(t, second.Header().Get("Retry-After"))
-			require.Equal(t, []string{"/first"}, s.ran())
+			require.Equal(t, http.StatusOK, second.Code)
+			require.Equal(t, []string{"/first", "/second"}, s.ran())
+			require.Zero(t, p.Stats().Canceled)
+		})
+	})
+
+	t.Run("a closed population whose queue outlasts the budget is served in full", func(t *testing.T) {
+		synctest.Test(t, func(t *testing.T) {
+			p := newTasks(t, pool.Options{MaxWorkers: 1, QueueSize: 100})
+			s := &sleeper{d: 10 * time.Millisecond}
+			h := httpx.Offload(p, httpx.Options{MaxWait: 50 * time.Millisecond})(s)
+			// 15 clients, each sending its next request as soon as it has
+			// an answer, all starting at once: every request waits about
+			// 140ms, almost three budgets, but the queue never grows past
+			// the clients.
+			var wg sync.WaitGroup
+			var slowest atomic.Int64
+			for range 15 {
+				wg.Go(func() {
+					for range 10 {
+						start := time.Now()
+						require.Equal(t, http.StatusOK, call(bg, h, "/").Code)
+						storeMax(&slowest, time.Since(start))
+					}
+				})
+			}
+			wg.Wait()
+			require.Len(t, s.ran(), 150)
+			require.Greater(t, time.Duration(slowest.Load()), 2*50*time.Millisecond, "requests waited past two budgets")
 			st := p.Stats()
-			require.Zero(t, st.Failed, "a shed request is not a failure")
-			require.Equal(t, uint64(1), st.Canceled, "it never ran")
-			require.Equal(t, uint64(1), st.Completed)
+			require.Zero(t, st.Canceled, "nothing was shed")
+			require.Zero(t, st.Rejected)
+		})
+	})
+
+	t.Run("an open-loop flood is shed once its queue keeps growing", func(t *testing.T) {
+		synctest.Test(t, func(t *testing.T) {
+			const run, maxWait = 4 * time.Millisecond, 40 * time.Millisecond
+			p := newTasks(t, pool.Options{MaxWorkers: 1, QueueSize: 1000})
+			s := &sleeper{d: run}
+			h := httpx.Offload(p, httpx.Options{MaxWait: maxWait})(s)
+			// One request every millisecond for a second: four times what
+			// the worker can serve.
+			var wg sync.WaitGroup
+			var ok, busy, slowest atomic.Int64
+			for range 1000 {
+				wg.Go(func() {
+					start := time.Now()
+					switch call(bg, h, "/").Code {
+					case http.StatusOK:
+						ok.Add(1)
+						storeMax(&slowest, time.Since(start))
+					case http.StatusServiceUnavailable:
+						busy.Add(1)
+					}
+				})
+				time.Sleep(time.Millisecond)
+			}
+			wg.Wait()
+			require.Equal(t, int64(1000), ok.Load()+busy.Load())
+			require.GreaterOrEqual(t, ok.Load(), int64(240), "the worker stayed busy: about one request per run")
+			require.LessOrEqual(t, time.Duration(slowest.Load()), maxWait+run, "no success waited past the budget")
+			st := p.Stats()
+			require.Positive(t, st.Canceled, "queued requests were shed as they started")
+			require.Positive(t, st.Rejected, "hopeless arrivals were rejected at once")
+			require.Equal(t, uint64(busy.Load()), st.Canceled+st.Rejected)
+			var js httpx.Stats
+			require.NoError(t, json.Unmarshal(call(bg, httpx.StatsHandler(p), "/").Body.Bytes(), &js))
+			require.Equal(t, st.Rejected, js.Rejected, "the stats JSON counts the arrival rejections")
+
+			// The flood is over once the queue has drained: a closed
+			// population is served in full again.
+			time.Sleep(time.Second)
+			before := p.Stats().Canceled
+			for range 15 {
+				wg.Go(func() {
+					for range 5 {
+						require.Equal(t, http.StatusOK, call(bg, h, "/").Code)
+					}
+				})
+			}
+			wg.Wait()
+			require.Equal(t, before, p.Stats().Canceled)
+		})
+	})
+
+	t.Run("a flood whose senders cap their requests in flight stays a flood", func(t *testing.T) {
+		synctest.Test(t, func(t *testing.T) {
+			const run, maxWait = 4 * time.Millisecond, 40 * time.Millisecond
+			p := newTasks(t, pool.Options{MaxWorkers: 1, QueueSize: 1000})
+			h := httpx.Offload(p, httpx.Options{MaxWait: maxWait})(&sleeper{d: run})
+			// A request every millisecond for two seconds, as a load
+			// generator with 30 clients offers them: when all 30 wait for
+			// answers, the next request waits for one of them. Once the
+			// 30 are in the queue, it no longer grows.
+			slots := make(chan struct{}, 30)
+			var wg sync.WaitGroup
+			var ok, slowest atomic.Int64
+			for range 2000 {
+				slots <- struct{}{}
+				wg.Go(func() {
+					defer func() { <-slots }()
+					start := time.Now()
+					if call(bg, h, "/").Code == http.StatusOK {
+						ok.Add(1)
+						storeMax(&slowest, time.Since(start))
+					}
+				})
+				time.Sleep(time.Millisecond)
+			}
+			wg.Wait()
+			require.GreaterOrEqual(t, ok.Load(), int64(450), "the worker stayed busy")
+			require.LessOrEqual(t, time.Duration(slowest.Load()), maxWait+run, "no success waited past the budget")
 		})
 	})
 
@@ -211,8 +295,9 @@ func (d *discard) WriteHeader(int)             {}
 
 // BenchmarkReject compares the cost of one rejection by Offload with chi's
 // Throttle, each saturated by a request that holds its only slot: crew
-// rejecting by its waiting budget (the default path under overload) and by
-// a full queue.
+// rejecting by its waiting budget in a flood (the default path under an
+// open-loop flood), by a full queue with the budget on and off, and by a
+// queue that tasks submitted around the Offloader filled.
 func BenchmarkReject(b *testing.B) {
 	// saturate returns a handler that holds its callers until the
 	// benchmark ends, a channel told of each holder, and a function that
@@ -254,10 +339,15 @@ func BenchmarkReject(b *testing.B) {
 		<-entered
 		return h
 	}
-	crew := func(maxWait time.Duration) http.Handler {
-		p := newTasks(b, pool.Options{MaxWorkers: 1, QueueSize: 1})
+	// crew saturates a pool of one worker: one request runs, one waits in
+	// the queue, and, when others is set, the rest of the queue holds
+	// tasks submitted around the Offloader.
+	crew := func(maxWait time.Duration, queue int, flood, others bool) http.Handler {
+		p := newTasks(b, pool.Options{MaxWorkers: 1, QueueSize: queue})
 		busy, entered, background := saturate(b)
-		h := httpx.Offload(p, httpx.Options{MaxWait: maxWait})(busy)
+		o, err := httpx.New(p, httpx.Options{MaxWait: maxWait})
+		require.NoError(b, err)
+		h := o.Handler(busy)
 		h.ServeHTTP(httptest.NewRecorder(), httptest.NewRequest(http.MethodGet, "/warm", nil)) // times one run
 		background(h)
 		<-entered
@@ -265,12 +355,25 @@ func BenchmarkReject(b *testing.B) {
 		for p.Stats().Queued != 1 {
 			runtime.Gosched()
 		}
+		for others && p.Stats().Queued < queue {
+			_, err := p.TrySubmit(bg, func(context.Context) error { return nil })
+			require.NoError(b, err)
+		}
+		if flood {
+			httpx.Flood(o)
+		}
 		return h
 	}
 	for _, c := range []struct {
 		name string
 		h    http.Handler
-	}{{"chi-throttle", throttle()}, {"crew-budget", crew(time.Millisecond)}, {"crew-queue-full", crew(-1)}} {
+	}{
+		{"chi-throttle", throttle()},
+		{"crew-budget-in-flood", crew(time.Millisecond, 2, true, false)},
+		{"crew-queue-full", crew(0, 1, false, false)},
+		{"crew-queue-full-budget-off", crew(-1, 1, false, false)},
+		{"crew-queue-full-of-others", crew(-1, 2, false, true)},
+	} {
 		b.Run(c.name, func(b *testing.B) { run(b, c.h) })
 	}
 }

@@ -30,6 +30,7 @@ func Compute[T any](ctx context.Context, p *pool.Tasks, fn func(ctx context.Cont
 		return inline(ctx, fn)
 	}
 	if p.EstimatedWait() > hopeless*DefaultMaxWait {
+		p.CountRejected()
 		return zero, ErrOverloaded
 	}
 	enq := time.Now()

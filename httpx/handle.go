@@ -55,6 +55,7 @@ func Handle[In, Out any](p *pool.Pool[In, Out], decode func(*http.Request) (In, 
 			return
 		}
 		if !a.admit(p) {
+			p.CountRejected()
 			a.reject(w)
 			return
 		}

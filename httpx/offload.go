@@ -16,7 +16,8 @@ import (
 // full queue into fast rejections. Create one with New; it is safe for
 // concurrent use and holds no goroutine of its own.
 type Offloader struct {
-	p *pool.Tasks
+	p   *pool.Tasks
+	adm *admission
 	answers
 }
 
@@ -50,28 +51,6 @@ type Pool interface {
 	EstimatedWait() time.Duration
 }
 
-// hopeless is how many budgets of estimated wait get a request rejected on
-// arrival. Below it the request queues, and is shed unrun if it did not
-// start within the budget: its client then waits about a budget for the
-// 503, which paces clients that retry at once, where a 503 on arrival would
-// come straight back and turn the excess clients into a retry storm that
-// takes the workers' CPU. Above it the queue holds more than the workers
-// can start in time whatever happens, as under an open-loop flood, and
-// rejecting at once is cheapest.
-const hopeless = 4
-
-// admit reports whether a request may queue on p: whether the pool's
-// estimate of its wait is within hopeless budgets.
-func (a *answers) admit(p Pool) bool {
-	return a.opts.MaxWait < 0 || p.EstimatedWait() <= hopeless*a.opts.MaxWait
-}
-
-// expired reports whether a request queued at enq has waited past the
-// budget by now, as its task starts.
-func (a *answers) expired(enq time.Time) bool {
-	return a.opts.MaxWait >= 0 && time.Since(enq) > a.opts.MaxWait
-}
-
 func newAnswers(opts Options) (answers, error) {
 	opts, err := opts.withDefaults()
 	if err != nil {
@@ -90,7 +69,7 @@ func New(p *pool.Tasks, opts Options) (*Offloader, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Offloader{p: p, answers: a}, nil
+	return &Offloader{p: p, adm: newAdmission(a.opts.MaxWait, p.Stats()), answers: a}, nil
 }
 
 // Offload returns middleware that runs the downstream handler inside a slot
@@ -116,8 +95,15 @@ type offloadedKey struct{}
 // Handler is middleware that runs next inside a pool slot. It panics if next
 // is nil.
 //
-// The request waits in the pool's queue for a worker; when the queue is full
-// it is answered at once with Options.RejectStatus and a Retry-After header.
+// The request waits in the pool's queue for a worker, in FIFO order; when
+// the queue is full it is answered at once with Options.RejectStatus and a
+// Retry-After header. While the queue keeps growing (an open-loop flood),
+// a request that waited past Options.MaxWait is answered so as its worker
+// reaches it, without running, and one arriving when the estimated wait is
+// past four budgets is answered so at once; a queue that a closed
+// population of clients holds long is not shed (see Options.MaxWait).
+// Every request refused on arrival is counted in the pool's
+// Stats.Rejected.
 // If the client goes away while the request is queued, next never runs and
 // nothing is written. next sees the request's context, which the pool also
 // cancels at its TaskTimeout; a handler that returns without writing after
@@ -143,28 +129,35 @@ func (o *Offloader) Handler(next http.Handler) http.Handler {
 }
 
 func (o *Offloader) serve(next http.Handler, w http.ResponseWriter, r *http.Request) {
-	if !o.admit(o.p) {
+	enq, ok := o.adm.enter(o.p.EstimatedWait(), o.p.Queued())
+	if !ok {
+		o.p.CountRejected()
 		o.reject(w) // the cheapest path: nothing allocated, nothing queued
 		return
 	}
 	g := newGuard(w, r.Body)
 	orig := chi.RouteContext(r.Context())
 	g.route = cloneRoute(orig) // chi recycles orig once the middleware returns
-	enq := time.Now()
 	fut, err := o.p.TrySubmit(r.Context(), func(ctx context.Context) error {
-		if o.expired(enq) && g.abandon() {
-			return ErrOverloaded // shed unrun: it waited past the budget
+		if o.adm.shed(enq, time.Now()) && g.abandon() {
+			o.adm.leave()
+			return ErrOverloaded // shed unrun: it waited past the budget in a flood
 		}
 		return o.run(ctx, g, next, r)
 	})
 	if err != nil {
+		o.adm.refused()
 		o.WriteError(w, r, err)
 		return
 	}
 	select {
 	case <-fut.Done():
+		if g.abandon() {
+			o.adm.leave() // resolved unrun: the pool dropped it, closing or as its client left
+		}
 	case <-r.Context().Done():
 		if g.abandon() {
+			o.adm.leave()
 			return // still queued: it will never run, and nothing is written
 		}
 		<-fut.Done()
@@ -193,6 +186,7 @@ func (o *Offloader) run(ctx context.Context, g *guard, next http.Handler, r *htt
 	if !g.begin() {
 		return context.Canceled // abandoned while queued
 	}
+	o.adm.leave()
 	if ctx.Err() != nil {
 		return context.Cause(ctx) // the client left as the task started: never run it
 	}

@@ -32,7 +32,7 @@ type Stats struct {
 	Completed uint64 `json:"completed"`  // succeeded
 	Failed    uint64 `json:"failed"`     // returned an error
 	Panicked  uint64 `json:"panicked"`   // panicked
-	Rejected  uint64 `json:"rejected"`   // refused with pool.ErrQueueFull
+	Rejected  uint64 `json:"rejected"`   // refused on arrival: a full queue, or past the waiting budget
 	Canceled  uint64 `json:"canceled"`   // never ran
 	TimedOut  uint64 `json:"timed_out"`  // ran past TaskTimeout
 	Restarts  uint64 `json:"restarts"`   // workers rebuilt after a crash, hang or factory failure

@@ -620,7 +620,7 @@ func (p *Pool[In, Out]) execFull(s *slot[In, Out], t task[In, Out]) bool {
 	if !s.end(seq) {
 		return false
 	}
-	if sampled {
+	if sampled && (err == nil || !errors.Is(err, ErrShed)) { // a shed task never ran: its time is no run time
 		elapsed := p.clock() - start
 		sh := p.lat.shard(s.offerAt)
 		sh.run.Record(elapsed)

@@ -105,7 +105,7 @@ type Stats struct {
 	Completed uint64 // succeeded
 	Failed    uint64 // returned an error (not a timeout or panic)
 	Panicked  uint64 // panicked (*PanicError)
-	Rejected  uint64 // refused with ErrQueueFull
+	Rejected  uint64 // refused with ErrQueueFull, or before reaching the pool (CountRejected)
 	Canceled  uint64 // never ran: caller's ctx ended while queued, or Close or failure canceled them
 	TimedOut  uint64 // ran past TaskTimeout, including hung ones
 	Restarts  uint64 // workers rebuilt after a crash, hang or factory failure
@@ -181,6 +181,18 @@ func (p *Pool[In, Out]) Stats() Stats {
 	}
 	return st
 }
+
+// CountRejected counts, in Stats.Rejected, a task that an admission rule
+// in front of the pool refused before submitting it, as httpx refuses a
+// request whose estimated wait is past its budget, so that every refusal
+// shows in one counter whether the pool or the rule made it. It costs one
+// atomic add and is safe for concurrent use.
+func (p *Pool[In, Out]) CountRejected() { p.rejected.Add(1) }
+
+// Queued returns the number of tasks waiting for a worker, as
+// Stats.Queued reports it, without a snapshot: a few atomic loads, for
+// admission decisions on every request, as httpx makes them.
+func (p *Pool[In, Out]) Queued() int { return p.queued() }
 
 // EstimatedWait returns how long a task queued now would wait before a
 // worker starts it: the tasks queued ahead of it, times the moving average

@@ -73,6 +73,14 @@ func (t *Tasks) Stats() Stats { return t.p.Stats() }
 // Pool.EstimatedWait does.
 func (t *Tasks) EstimatedWait() time.Duration { return t.p.EstimatedWait() }
 
+// Queued returns the number of tasks waiting for a worker, as
+// Pool.Queued does.
+func (t *Tasks) Queued() int { return t.p.Queued() }
+
+// CountRejected counts a task refused before it reached the pool, as
+// Pool.CountRejected does.
+func (t *Tasks) CountRejected() { t.p.CountRejected() }
+
 // Resize changes MaxWorkers as Pool.Resize does.
 func (t *Tasks) Resize(n int) error { return t.p.Resize(n) }
 

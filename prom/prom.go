@@ -92,7 +92,7 @@ func NewCollector(p Pool, opts Options) *Collector {
 		queueLen:   desc("queue_length", "Tasks waiting in the pool's queue for a worker."),
 		queueCap:   desc("queue_capacity", "Bound of the pool's queue; absent when the queue is unbounded."),
 		tasks: desc("tasks_total", "Tasks of the pool by outcome since it started: completed, failed (returned an error), "+
-			"panicked, rejected (queue full), canceled (never ran: the caller left, or the pool closed or failed), "+
+			"panicked, rejected (refused on arrival: a full queue, or an admission rule such as httpx's waiting budget), canceled (never ran: the caller left, or the pool closed or failed), "+
 			"timed_out (ran past TaskTimeout).", "outcome"),
 		restarts:  desc("restarts_total", "Workers rebuilt after a crash, a hang or a factory failure."),
 		recycled:  desc("workers_recycled_total", "Workers replaced after MaxTasksPerWorker tasks."),

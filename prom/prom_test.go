@@ -68,6 +68,7 @@ func TestCollectorValues(t *testing.T) {
 		}
 		_, err = p.TrySubmit(bg, func(context.Context) error { return nil })
 		require.ErrorIs(t, err, pool.ErrQueueFull)
+		p.CountRejected() // a refusal made in front of the pool, as httpx makes them on arrival
 
 		const want = `
 # HELP crew_pool_queue_capacity Bound of the pool's queue; absent when the queue is unbounded.
@@ -85,13 +86,13 @@ crew_pool_state{pool="cpu",service="thumbs",state="closed"} 0
 crew_pool_state{pool="cpu",service="thumbs",state="closing"} 0
 crew_pool_state{pool="cpu",service="thumbs",state="failed"} 0
 crew_pool_state{pool="cpu",service="thumbs",state="open"} 1
-# HELP crew_pool_tasks_total Tasks of the pool by outcome since it started: completed, failed (returned an error), panicked, rejected (queue full), canceled (never ran: the caller left, or the pool closed or failed), timed_out (ran past TaskTimeout).
+# HELP crew_pool_tasks_total Tasks of the pool by outcome since it started: completed, failed (returned an error), panicked, rejected (refused on arrival: a full queue, or an admission rule such as httpx's waiting budget), canceled (never ran: the caller left, or the pool closed or failed), timed_out (ran past TaskTimeout).
 # TYPE crew_pool_tasks_total counter
 crew_pool_tasks_total{outcome="canceled",pool="cpu",service="thumbs"} 0
 crew_pool_tasks_total{outcome="completed",pool="cpu",service="thumbs"} 2
 crew_pool_tasks_total{outcome="failed",pool="cpu",service="thumbs"} 1
 crew_pool_tasks_total{outcome="panicked",pool="cpu",service="thumbs"} 1
-crew_pool_tasks_total{outcome="rejected",pool="cpu",service="thumbs"} 1
+crew_pool_tasks_total{outcome="rejected",pool="cpu",service="thumbs"} 2
 crew_pool_tasks_total{outcome="timed_out",pool="cpu",service="thumbs"} 0
 # HELP crew_pool_workers Workers of the pool by state: busy (running a task, or between two), idle (waiting for a task), hung (abandoned goroutines still running a task past its deadline).
 # TYPE crew_pool_workers gauge

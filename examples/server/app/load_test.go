@@ -4,10 +4,12 @@ import (
 	"context"
 	"net"
 	"net/http"
+	"sync"
 	"testing"
 	"time"
 
 	"github.com/crewkit/crew/examples/server/app"
+	"github.com/crewkit/crew/httpx"
 	"github.com/stretchr/testify/require"
 )
 
@@ -27,6 +29,73 @@ func TestSaturation(t *testing.T) {
 		waitAll(t, futs)
 		require.Equal(t, http.StatusOK, get(t, srv.URL+"/readyz").code)
 		require.Equal(t, http.StatusOK, get(t, srv.URL+"/api/digest?rounds=10").code)
+	})
+}
+
+func TestRejectionsCounted(t *testing.T) {
+	t.Run("a request refused on arrival counts as rejected in /debug/pool and /metrics", func(t *testing.T) {
+		s := serveBoth(t, app.Config{Workers: 1, QueueSize: 1})
+		release, started := make(chan struct{}), make(chan struct{})
+		holder, err := s.Pool().TrySubmit(bg, func(context.Context) error { close(started); <-release; return nil })
+		require.NoError(t, err)
+		<-started
+		queued := make(chan int, 1)
+		go func() {
+			resp, err := http.Get(s.public + "/api/digest?rounds=10")
+			if err != nil {
+				queued <- 0
+				return
+			}
+			_ = resp.Body.Close()
+			queued <- resp.StatusCode
+		}()
+		require.Eventually(t, func() bool { return s.Pool().Stats().Queued == 1 }, 10*time.Second, time.Millisecond)
+
+		// The queue is full of the route's own requests: httpx refuses
+		// this one before it reaches the pool.
+		require.Equal(t, http.StatusServiceUnavailable, get(t, s.public+"/api/digest?rounds=10").code)
+		require.EqualValues(t, 1, get(t, s.admin+"/debug/pool").json(t)["rejected"])
+		require.Contains(t, string(get(t, s.admin+"/metrics").body), `crew_pool_tasks_total{outcome="rejected",pool="cpu"} 1`)
+
+		close(release)
+		require.Equal(t, http.StatusOK, <-queued)
+		_, err = holder.Wait(bg)
+		require.NoError(t, err)
+	})
+}
+
+func TestClosedPopulation(t *testing.T) {
+	t.Run("clients that wait for each answer are all served, however long the queue", func(t *testing.T) {
+		s := serveBoth(t, app.Config{Workers: 1})
+		const url = "/api/digest?rounds=1000000"
+		start := time.Now()
+		require.Equal(t, http.StatusOK, get(t, s.public+url).code)
+		// Enough clients that each request waits about two waiting budgets.
+		clients := min(int(2*httpx.DefaultMaxWait/time.Since(start))+2, 64)
+		var wg sync.WaitGroup
+		codes := make(chan int, 3*clients)
+		for range clients {
+			wg.Go(func() {
+				for range 3 {
+					resp, err := http.Get(s.public + url)
+					if err != nil {
+						codes <- 0
+						continue
+					}
+					_ = resp.Body.Close()
+					codes <- resp.StatusCode
+				}
+			})
+		}
+		wg.Wait()
+		close(codes)
+		for code := range codes {
+			require.Equal(t, http.StatusOK, code)
+		}
+		st := get(t, s.admin+"/debug/pool").json(t)
+		require.Greater(t, st["wait_max_ms"], float64(httpx.DefaultMaxWait/time.Millisecond), "requests waited past the budget")
+		require.Zero(t, st["canceled"], "none was shed")
+		require.Zero(t, st["rejected"])
 	})
 }
 
