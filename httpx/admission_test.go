@@ -66,11 +66,95 @@ func call(ctx context.Context, h http.Handler, path string) *httptest.ResponseRe
 }
 
 func TestAdmissionByWaitingTime(t *testing.T) {
-	t.Run("outside a flood a request is served however late it starts", func(t *testing.T) {
+	t.Run("a request that would wait past four budgets is rejected at once", func(t *testing.T) {
 		synctest.Test(t, func(t *testing.T) {
 			p := newTasks(t, pool.Options{MaxWorkers: 1, QueueSize: 100})
 			s := &sleeper{d: 100 * time.Millisecond}
-			h := httpx.Offload(p, httpx.Options{MaxWait: 10 * time.Millisecond})(s)
+			h := httpx.Offload(p, httpx.Options{MaxWait: 70 * time.Millisecond})(s)
+			require.Equal(t, http.StatusOK, call(bg, h, "/warm").Code) // times one run: 100ms
+			s.mu.Lock()
+			s.hold = make(chan struct{})
+			s.mu.Unlock()
+			var wg sync.WaitGroup
+			codes := make(chan int, 4)
+			for _, path := range []string{"/busy", "/q1", "/q2", "/q3"} {
+				wg.Go(func() { codes <- call(bg, h, path).Code })
+				synctest.Wait() // each is queued before the next arrives
+			}
+			require.Equal(t, 3, p.Stats().Queued)
+			require.Equal(t, 300*time.Millisecond, p.EstimatedWait())
+
+			start := time.Now()
+			rec := call(bg, h, "/late")
+			require.Equal(t, http.StatusServiceUnavailable, rec.Code)
+			require.Equal(t, "1", rec.Header().Get("Retry-After"))
+			require.Zero(t, time.Since(start), "rejected without waiting")
+			require.Equal(t, uint64(1), p.Stats().Rejected, "the arrival refusal is counted")
+
+			close(s.hold)
+			wg.Wait()
+			close(codes)
+			for code := range codes {
+				require.Equal(t, http.StatusOK, code)
+			}
+			require.NotContains(t, s.ran(), "/late")
+		})
+	})
+
+	t.Run("a request that waited past the budget is shed without running", func(t *testing.T) {
+		synctest.Test(t, func(t *testing.T) {
+			p := newTasks(t, pool.Options{MaxWorkers: 1, QueueSize: 100})
+			s := &sleeper{d: 100 * time.Millisecond}
+			h := httpx.Offload(p, httpx.Options{MaxWait: 50 * time.Millisecond})(s)
+			var wg sync.WaitGroup
+			var first, second *httptest.ResponseRecorder
+			wg.Go(func() { first = call(bg, h, "/first") })
+			synctest.Wait()
+			wg.Go(func() { second = call(bg, h, "/second") }) // nothing timed yet: admitted
+			wg.Wait()
+			require.Equal(t, http.StatusOK, first.Code)
+			require.Equal(t, http.StatusServiceUnavailable, second.Code)
+			require.NotEmpty(t, second.Header().Get("Retry-After"))
+			require.Equal(t, []string{"/first"}, s.ran())
+			st := p.Stats()
+			require.Zero(t, st.Failed, "a shed request is not a failure")
+			require.Equal(t, uint64(1), st.Canceled, "it never ran")
+			require.Equal(t, uint64(1), st.Completed)
+		})
+	})
+
+	t.Run("by default a closed population whose queue outlasts the budget is held to the budget", func(t *testing.T) {
+		synctest.Test(t, func(t *testing.T) {
+			const run, maxWait = 10 * time.Millisecond, 50 * time.Millisecond
+			p := newTasks(t, pool.Options{MaxWorkers: 1, QueueSize: 100})
+			h := httpx.Offload(p, httpx.Options{MaxWait: maxWait})(&sleeper{d: run})
+			// The same 15 clients as with ShedOnlyFloods below, each sending
+			// its next request as soon as it has an answer.
+			var wg sync.WaitGroup
+			var ok, slowest atomic.Int64
+			for range 15 {
+				wg.Go(func() {
+					for range 10 {
+						start := time.Now()
+						if call(bg, h, "/").Code == http.StatusOK {
+							ok.Add(1)
+							storeMax(&slowest, time.Since(start))
+						}
+					}
+				})
+			}
+			wg.Wait()
+			require.Positive(t, p.Stats().Canceled, "requests past the budget were shed")
+			require.Positive(t, ok.Load())
+			require.LessOrEqual(t, time.Duration(slowest.Load()), maxWait+run, "no success waited past the budget")
+		})
+	})
+
+	t.Run("with ShedOnlyFloods, outside a flood a request is served however late it starts", func(t *testing.T) {
+		synctest.Test(t, func(t *testing.T) {
+			p := newTasks(t, pool.Options{MaxWorkers: 1, QueueSize: 100})
+			s := &sleeper{d: 100 * time.Millisecond}
+			h := httpx.Offload(p, httpx.Options{ShedOnlyFloods: true, MaxWait: 10 * time.Millisecond})(s)
 			var wg sync.WaitGroup
 			var first, second *httptest.ResponseRecorder
 			wg.Go(func() { first = call(bg, h, "/first") })
@@ -84,11 +168,11 @@ func TestAdmissionByWaitingTime(t *testing.T) {
 		})
 	})
 
-	t.Run("a closed population whose queue outlasts the budget is served in full", func(t *testing.T) {
+	t.Run("with ShedOnlyFloods, a closed population whose queue outlasts the budget is served in full", func(t *testing.T) {
 		synctest.Test(t, func(t *testing.T) {
 			p := newTasks(t, pool.Options{MaxWorkers: 1, QueueSize: 100})
 			s := &sleeper{d: 10 * time.Millisecond}
-			h := httpx.Offload(p, httpx.Options{MaxWait: 50 * time.Millisecond})(s)
+			h := httpx.Offload(p, httpx.Options{ShedOnlyFloods: true, MaxWait: 50 * time.Millisecond})(s)
 			// 15 clients, each sending its next request as soon as it has
 			// an answer, all starting at once: every request waits about
 			// 140ms, almost three budgets, but the queue never grows past
@@ -113,12 +197,12 @@ func TestAdmissionByWaitingTime(t *testing.T) {
 		})
 	})
 
-	t.Run("an open-loop flood is shed once its queue keeps growing", func(t *testing.T) {
+	t.Run("with ShedOnlyFloods, an open-loop flood is shed once its queue keeps growing", func(t *testing.T) {
 		synctest.Test(t, func(t *testing.T) {
 			const run, maxWait = 4 * time.Millisecond, 40 * time.Millisecond
 			p := newTasks(t, pool.Options{MaxWorkers: 1, QueueSize: 1000})
 			s := &sleeper{d: run}
-			h := httpx.Offload(p, httpx.Options{MaxWait: maxWait})(s)
+			h := httpx.Offload(p, httpx.Options{ShedOnlyFloods: true, MaxWait: maxWait})(s)
 			// One request every millisecond for a second: four times what
 			// the worker can serve.
 			var wg sync.WaitGroup
@@ -164,11 +248,11 @@ func TestAdmissionByWaitingTime(t *testing.T) {
 		})
 	})
 
-	t.Run("a flood whose senders cap their requests in flight stays a flood", func(t *testing.T) {
+	t.Run("with ShedOnlyFloods, a flood whose senders cap their requests in flight stays a flood", func(t *testing.T) {
 		synctest.Test(t, func(t *testing.T) {
 			const run, maxWait = 4 * time.Millisecond, 40 * time.Millisecond
 			p := newTasks(t, pool.Options{MaxWorkers: 1, QueueSize: 1000})
-			h := httpx.Offload(p, httpx.Options{MaxWait: maxWait})(&sleeper{d: run})
+			h := httpx.Offload(p, httpx.Options{ShedOnlyFloods: true, MaxWait: maxWait})(&sleeper{d: run})
 			// A request every millisecond for two seconds, as a load
 			// generator with 30 clients offers them: when all 30 wait for
 			// answers, the next request waits for one of them. Once the

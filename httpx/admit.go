@@ -34,17 +34,18 @@ const (
 	minSlack = 4
 )
 
-// admission is the waiting-budget rule of an Offloader. It tells a
-// standing queue that grows (arrivals outrunning the workers: an open-loop
+// admission is the waiting-budget rule of an Offloader. By default it
+// sheds by the budget whatever the load: a request that waited past it is
+// shed as its worker reaches it, and one arriving when the estimated wait
+// is past hopeless budgets is refused at once. With
+// Options.ShedOnlyFloods it tells a standing queue that grows (arrivals outrunning the workers: an open-loop
 // flood) from one that is long but drained as fast as it fills (a closed
 // population of clients, each waiting for its answer before it sends
 // again), and sheds only the first: while it sees a flood, a request that
 // waited past the budget is shed as its worker reaches it, and one
 // arriving when the estimated wait is past hopeless budgets is refused at
 // once; otherwise every request is served in FIFO order however long it
-// waited, and only a full queue refuses one. Shedding a closed
-// population's request does not lighten the load: its client sends it
-// again at once, and the rejection costs CPU that the workers need.
+// waited, and only a full queue refuses one.
 //
 // It watches the queue in windows of MaxWait/windowsPerBudget, lazily, on
 // the arrivals themselves (it has no goroutine): in each window it keeps
@@ -64,6 +65,7 @@ const (
 // a flood that ended at a dip to the budget might not be recognised again.
 type admission struct {
 	maxWait  time.Duration // < 0: the rule is off
+	always   bool          // shed by the budget whatever the load: Options.ShedOnlyFloods is off
 	window   int64         // nanoseconds
 	queueCap int64         // the pool's QueueSize, or < 0 for Unbounded
 
@@ -81,9 +83,9 @@ type admission struct {
 	slack  int64      // growth that counts: more than the noise of a level queue
 }
 
-func newAdmission(maxWait time.Duration, st pool.Stats) *admission {
+func newAdmission(maxWait time.Duration, onlyFloods bool, st pool.Stats) *admission {
 	a := &admission{
-		maxWait: maxWait, window: max(int64(maxWait)/windowsPerBudget, 1),
+		maxWait: maxWait, always: !onlyFloods, window: max(int64(maxWait)/windowsPerBudget, 1),
 		queueCap: int64(st.QueueCap), slack: int64(max(minSlack, st.Max)),
 		before: [2]int64{-1, -1},
 	}
@@ -107,7 +109,7 @@ func newAdmission(maxWait time.Duration, st pool.Stats) *admission {
 // refused when its estimated wait is past hopeless budgets.
 func (a *admission) enter(e time.Duration, queued int) (time.Time, bool) {
 	full := a.queueCap >= 0 && int64(queued) >= a.queueCap
-	if full || (a.maxWait >= 0 && e > hopeless*a.maxWait && a.flood.Load()) {
+	if full || (a.maxWait >= 0 && e > hopeless*a.maxWait && a.flooding()) {
 		if a.maxWait >= 0 && !a.over.Load() {
 			a.over.Store(true) // the queue would have grown: the window grows
 		}
@@ -115,7 +117,7 @@ func (a *admission) enter(e time.Duration, queued int) (time.Time, bool) {
 	}
 	now := time.Now()
 	q := a.waiting.Add(1)
-	if a.maxWait >= 0 {
+	if a.maxWait >= 0 && !a.always {
 		a.observe(now.UnixNano(), q, int64(e))
 	}
 	return now, true
@@ -140,8 +142,12 @@ func (a *admission) shed(enq, now time.Time) bool {
 	if a.maxWait < 0 {
 		return false
 	}
-	return now.Sub(enq) > a.maxWait && a.flood.Load()
+	return now.Sub(enq) > a.maxWait && a.flooding()
 }
+
+// flooding reports whether the budget applies now: always, unless
+// Options.ShedOnlyFloods asked for floods only.
+func (a *admission) flooding() bool { return a.always || a.flood.Load() }
 
 // observe folds an arrival into the current window, and closes the
 // window if it has ended.

@@ -59,13 +59,9 @@ func Handle[In, Out any](p *pool.Pool[In, Out], decode func(*http.Request) (In, 
 			a.reject(w)
 			return
 		}
-		fut, err := p.TrySubmit(r.Context(), in)
-		if err != nil {
-			a.WriteError(w, r, err)
-			return
-		}
-		<-fut.Done() // resolved at once if the client leaves while it is queued
-		out, err := fut.Wait(r.Context())
+		// TryRun leaves the queue at once if the client goes away while the
+		// task is queued, and otherwise returns when the task is over.
+		out, err := p.TryRun(r.Context(), in)
 		if err != nil {
 			a.WriteError(w, r, err)
 			return

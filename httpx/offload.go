@@ -69,7 +69,7 @@ func New(p *pool.Tasks, opts Options) (*Offloader, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Offloader{p: p, adm: newAdmission(a.opts.MaxWait, p.Stats()), answers: a}, nil
+	return &Offloader{p: p, adm: newAdmission(a.opts.MaxWait, a.opts.ShedOnlyFloods, p.Stats()), answers: a}, nil
 }
 
 // Offload returns middleware that runs the downstream handler inside a slot
@@ -97,11 +97,11 @@ type offloadedKey struct{}
 //
 // The request waits in the pool's queue for a worker, in FIFO order; when
 // the queue is full it is answered at once with Options.RejectStatus and a
-// Retry-After header. While the queue keeps growing (an open-loop flood),
-// a request that waited past Options.MaxWait is answered so as its worker
-// reaches it, without running, and one arriving when the estimated wait is
-// past four budgets is answered so at once; a queue that a closed
-// population of clients holds long is not shed (see Options.MaxWait).
+// Retry-After header. A request that waited past Options.MaxWait is
+// answered so as its worker reaches it, without running, and one arriving
+// when the estimated wait is past four budgets is answered so at once;
+// with Options.ShedOnlyFloods only while the queue keeps growing (an
+// open-loop flood).
 // Every request refused on arrival is counted in the pool's
 // Stats.Rejected.
 // If the client goes away while the request is queued, next never runs and
@@ -138,31 +138,28 @@ func (o *Offloader) serve(next http.Handler, w http.ResponseWriter, r *http.Requ
 	g := newGuard(w, r.Body)
 	orig := chi.RouteContext(r.Context())
 	g.route = cloneRoute(orig) // chi recycles orig once the middleware returns
-	fut, err := o.p.TrySubmit(r.Context(), func(ctx context.Context) error {
+	// TryRun returns only when the task is over, so the handler never holds
+	// the writer after serve returns; with an idle worker and nothing
+	// queued it runs the handler on this goroutine.
+	err := o.p.TryRun(r.Context(), func(ctx context.Context) error {
 		if o.adm.shed(enq, time.Now()) && g.abandon() {
 			o.adm.leave()
-			return ErrOverloaded // shed unrun: it waited past the budget in a flood
+			return ErrOverloaded // shed unrun: it waited past the budget
 		}
 		return o.run(ctx, g, next, r)
 	})
-	if err != nil {
-		o.adm.refused()
+	if g.abandon() { // never ran
+		if errors.Is(err, pool.ErrQueueFull) {
+			o.adm.refused()
+		} else {
+			o.adm.leave() // the client left while it was queued, or the pool dropped it
+		}
+		if r.Context().Err() != nil && errors.Is(err, r.Context().Err()) {
+			return // its client left: nothing is written
+		}
 		o.WriteError(w, r, err)
 		return
 	}
-	select {
-	case <-fut.Done():
-		if g.abandon() {
-			o.adm.leave() // resolved unrun: the pool dropped it, closing or as its client left
-		}
-	case <-r.Context().Done():
-		if g.abandon() {
-			o.adm.leave()
-			return // still queued: it will never run, and nothing is written
-		}
-		<-fut.Done()
-	}
-	_, err = fut.Wait(context.Background())
 	if err == nil && orig != nil {
 		*orig = *g.route // the handler returned: outer middleware sees its routing
 	}

@@ -12,28 +12,38 @@ import (
 const DefaultRetryAfter = time.Second
 
 // DefaultMaxWait is the waiting budget of a request when Options.MaxWait is
-// zero: under a flood, a request that could not start within it is shed.
+// zero: a request that could not start within it is shed.
 const DefaultMaxWait = 250 * time.Millisecond
 
 // Options configures an [Offloader], [Compute] and [Handle]. The zero value
-// is valid: under a flood, requests that could not start within
-// DefaultMaxWait are shed, rejections are 503 with "Retry-After: 1",
+// is valid: requests that could not start within DefaultMaxWait are shed,
+// rejections are 503 with "Retry-After: 1",
 // handlers that time out get 503, and failures are logged with the default
 // slog logger.
 type Options struct {
-	// MaxWait is the waiting budget: the most a request waits in the
-	// pool's queue while the queue keeps growing, as under an open-loop
-	// flood. Offload then answers a request that waited longer, by the
-	// time a worker reaches it, with RejectStatus without running it, and
-	// one arriving when the pool estimates a wait of more than four times
-	// MaxWait (pool.Pool.EstimatedWait) at once. A queue that is long but
-	// drained as fast as it fills, as a closed population of clients
-	// keeps it, is not a flood: its requests are all served, in FIFO
-	// order. Zero means DefaultMaxWait (250ms); a negative value turns
-	// the rule off, leaving only the queue's bound (QueueSize). See
-	// docs/httpx.md for the rule and why admission is by time, not by
-	// count.
+	// MaxWait is the waiting budget: how long a request may wait in the
+	// pool's queue for a worker. Offload answers a request that waited
+	// longer, by the time a worker reaches it, with RejectStatus without
+	// running it, and one arriving when the pool estimates a wait of more
+	// than four times MaxWait (pool.Pool.EstimatedWait) at once, so that
+	// the latency of the requests served stays bounded whoever the clients
+	// are. ShedOnlyFloods narrows this to a queue that keeps growing. Zero
+	// means DefaultMaxWait (250ms); a negative value turns the budget off,
+	// leaving only the queue's bound (QueueSize). See docs/httpx.md for the
+	// rule and why admission is by time, not by count.
 	MaxWait time.Duration
+
+	// ShedOnlyFloods makes Offload apply MaxWait only while the queue keeps
+	// growing, as under an open-loop flood, and serve in full, in FIFO
+	// order, a queue that is long but drained as fast as it fills, as a
+	// closed population of clients keeps it: each client then waits about
+	// the population divided by the throughput, which may be many budgets.
+	// Choose it when clients do not retry a 503 (they would only come back)
+	// and would rather wait than be refused, for example a fixed set of
+	// batch clients or a proxy that caps the requests in flight. False (the
+	// default) sheds by the budget whatever the load, which bounds the
+	// latency of every request served. Handle and Compute ignore it.
+	ShedOnlyFloods bool
 
 	// RejectStatus is the status of a request refused because the pool's
 	// queue is full, or because the pool is closing or has failed. Zero

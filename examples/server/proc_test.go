@@ -13,6 +13,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -162,7 +163,9 @@ func (s *binary) crashedChildren() []int {
 	var pids []int
 	for _, m := range crashedChild.FindAllStringSubmatch(s.stderr.String(), -1) {
 		pid, _ := strconv.Atoi(m[1])
-		pids = append(pids, pid)
+		if !slices.Contains(pids, pid) { // logged by proc and by the handler that lost its task
+			pids = append(pids, pid)
+		}
 	}
 	return pids
 }

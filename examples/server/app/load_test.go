@@ -4,12 +4,10 @@ import (
 	"context"
 	"net"
 	"net/http"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/crewkit/crew/examples/server/app"
-	"github.com/crewkit/crew/httpx"
 	"github.com/stretchr/testify/require"
 )
 
@@ -61,41 +59,6 @@ func TestRejectionsCounted(t *testing.T) {
 		require.Equal(t, http.StatusOK, <-queued)
 		_, err = holder.Wait(bg)
 		require.NoError(t, err)
-	})
-}
-
-func TestClosedPopulation(t *testing.T) {
-	t.Run("clients that wait for each answer are all served, however long the queue", func(t *testing.T) {
-		s := serveBoth(t, app.Config{Workers: 1})
-		const url = "/api/digest?rounds=1000000"
-		start := time.Now()
-		require.Equal(t, http.StatusOK, get(t, s.public+url).code)
-		// Enough clients that each request waits about two waiting budgets.
-		clients := min(int(2*httpx.DefaultMaxWait/time.Since(start))+2, 64)
-		var wg sync.WaitGroup
-		codes := make(chan int, 3*clients)
-		for range clients {
-			wg.Go(func() {
-				for range 3 {
-					resp, err := http.Get(s.public + url)
-					if err != nil {
-						codes <- 0
-						continue
-					}
-					_ = resp.Body.Close()
-					codes <- resp.StatusCode
-				}
-			})
-		}
-		wg.Wait()
-		close(codes)
-		for code := range codes {
-			require.Equal(t, http.StatusOK, code)
-		}
-		st := get(t, s.admin+"/debug/pool").json(t)
-		require.Greater(t, st["wait_max_ms"], float64(httpx.DefaultMaxWait/time.Millisecond), "requests waited past the budget")
-		require.Zero(t, st["canceled"], "none was shed")
-		require.Zero(t, st["rejected"])
 	})
 }
 
