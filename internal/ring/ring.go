@@ -105,6 +105,8 @@ type Ring[T any] struct {
 	_       line
 	pushers atomic.Int32 // Pushes asleep or about to sleep
 	_       line
+	yielder atomic.Bool // a Pop is yielding before it sleeps (see PopTag)
+	_       line
 }
 
 // MaxCapacity is the largest capacity New accepts: a cell's turn has 31
@@ -160,8 +162,15 @@ func (r *Ring[T]) OfferTag(v T, tag uint32) Status { return r.tryPush(v, tag, pa
 // tryPush is TryPushTag, giving up on a cell a pop is freeing after the
 // given number of looks.
 func (r *Ring[T]) tryPush(v T, tag uint32, looks int) Status {
+	last := ^uint64(0)
 	for spins := 0; ; spins++ {
 		t := r.tail.Load()
+		if t != last {
+			// Another push moved the tail: that is progress, not a
+			// stalled pop, so the looks that lead to a yield (see
+			// pause) start again.
+			last, spins = t, 0
+		}
 		if t&closedBit != 0 {
 			return Closed
 		}
@@ -253,8 +262,15 @@ func (r *Ring[T]) PollTag() (T, uint32, Status) { return r.tryPop(patience) }
 // tryPop is TryPopTag, giving up on a cell a push is filling after the
 // given number of looks.
 func (r *Ring[T]) tryPop(looks int) (T, uint32, Status) {
+	last := ^uint64(0)
 	for spins := 0; ; spins++ {
 		h := r.head.Load()
+		if h != last {
+			// Another pop moved the head: progress, not a stalled push.
+			// Counting it as a look made two consumers that race for
+			// the head yield their processors to each other.
+			last, spins = h, 0
+		}
 		if h&closedBit != 0 { // sealed: Seal takes what is left
 			var zero T
 			return zero, 0, Closed
@@ -345,14 +361,23 @@ func (r *Ring[T]) PopTag(cancel <-chan struct{}) (T, uint32, Status) {
 	if v, tag, st := r.PollTag(); st != Empty {
 		return v, tag, st
 	}
-	for range popYields {
-		// The goroutine about to push is often runnable on this very
-		// processor, readied by the item we handed it last: let it run
-		// rather than sleep and make it wake us.
-		runtime.Gosched()
-		if v, tag, st := r.PollTag(); st != Empty {
-			return v, tag, st
+	// One Pop at a time yields: several that yield at once keep every
+	// processor busy looking at an empty ring, and the producer they wait
+	// for queues behind them (with two consumers and one producer on two
+	// processors, tiny tasks cost four times as much). The others sleep at
+	// once, as a channel's receivers do.
+	if r.yielder.CompareAndSwap(false, true) {
+		for range popYields {
+			// The goroutine about to push is often runnable on this very
+			// processor, readied by the item we handed it last: let it run
+			// rather than sleep and make it wake us.
+			runtime.Gosched()
+			if v, tag, st := r.PollTag(); st != Empty {
+				r.yielder.Store(false)
+				return v, tag, st
+			}
 		}
+		r.yielder.Store(false)
 	}
 	for {
 		r.poppers.Add(1)
@@ -454,9 +479,10 @@ func (r *Ring[T]) count(p uint64) uint64 {
 	return p>>r.shift*r.cap + p&(r.oneLap-1)
 }
 
-// popYields is how many times Pop yields the processor and looks again at
-// an empty ring before it sleeps: an item that arrives meanwhile costs its
-// producer no wake-up and its consumer no sleep.
+// popYields is how many times a Pop yields the processor and looks again
+// at an empty ring before it sleeps: an item that arrives meanwhile costs
+// its producer no wake-up and its consumer no sleep. Only one Pop at a time
+// yields (see PopTag).
 const popYields = 2
 
 // sleep waits for a token in ch and reports true, or reports false if
