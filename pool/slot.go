@@ -360,9 +360,9 @@ func (p *Pool[In, Out]) park(s *slot[In, Out]) (t task[In, Out], st ring.Status,
 	if s.idleTick == 0 {
 		s.idleTick = p.tick.Load()
 	}
-	// Take the nudge channel before looking at the pool: a nudge after the
-	// look closes this channel, and one before it changed what leaving sees.
-	nudged := *p.nudges.Load()
+	// Count the nudges before looking at the pool: a nudge after the look
+	// wakes the slot, and one before it changed what leaving sees.
+	nudged := p.queue.Interrupts()
 	if p.leaving(s) {
 		return t, ring.Closed, true
 	}
@@ -379,12 +379,12 @@ func (p *Pool[In, Out]) park(s *slot[In, Out]) (t task[In, Out], st ring.Status,
 	}
 	p.idle.Add(1)
 	if !p.lend {
-		t, st = p.take(nudged)
+		t, st = p.doze(nudged)
 		p.idle.Add(-1)
 	} else {
 		s.lease.Store(leaseIdle) // from here on a Run may borrow the worker
 		p.offer(s)
-		t, st = p.take(nudged)
+		t, st = p.doze(nudged)
 		// With a task in hand, settle who has the worker before reclaim
 		// can wait for it: take it back at once if it is idle (were it
 		// only looked at, a Run could borrow it in between), or pass the
@@ -421,12 +421,19 @@ func (p *Pool[In, Out]) leaving(s *slot[In, Out]) bool {
 	return p.surplus(s) || p.tick.Load()-s.idleTick >= 2 && p.retire(s)
 }
 
+// doze waits for a task as an idle slot. It returns Canceled when nudge
+// was called after the queue's Interrupts returned nudged. The slot
+// sleeps in one channel receive, a few small frames below its loop, so
+// that a parked worker keeps the smallest goroutine stack (see
+// TestParkedWorkerStack).
+func (p *Pool[In, Out]) doze(nudged uint64) (task[In, Out], ring.Status) {
+	e, enq, st := p.queue.PopTagUnless(nudged)
+	return task[In, Out]{e.in, e.fut, enq}, st
+}
+
 // nudge wakes every parked slot, so that each looks at the pool again
 // (after Resize, Reload or an idle tick).
-func (p *Pool[In, Out]) nudge() {
-	next := make(chan struct{})
-	close(*p.nudges.Swap(&next))
-}
+func (p *Pool[In, Out]) nudge() { p.queue.Interrupt() }
 
 // idleTick advances the idle clock every IdleTimeout and wakes the idle
 // slots so that those idle for a whole tick retire.

@@ -48,7 +48,7 @@ func TestPopSleepsThroughAStalledPush(t *testing.T) {
 				res := startPops(r, 1, nil)
 				synctest.Wait()
 				require.Empty(t, res, "Pop must wait for the stalled push")
-				require.EqualValues(t, 1, r.poppers.Load(), "Pop must sleep, not spin")
+				require.EqualValues(t, 1, r.pops.Load().n.Load(), "Pop must sleep, not spin")
 
 				finish()
 				synctest.Wait()
@@ -171,7 +171,7 @@ func TestCanceledPushAndPopStillTakeACellHalfDone(t *testing.T) {
 			v, st := r.Pop(cancel)
 			got <- testPopResult[int]{v, st}
 		}()
-		yieldUntil(func() bool { return r.poppers.Load() == 1 }) // asleep
+		yieldUntil(func() bool { return r.pops.Load().n.Load() == 1 }) // asleep
 		close(cancel)
 		yieldUntil(func() bool { return len(got) > 0 })
 		finish()
