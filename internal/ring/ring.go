@@ -291,7 +291,13 @@ func (r *Ring[T]) tryPop(looks int) (T, uint32, Status) {
 				return v, uint32(stamp >> 32), OK
 			}
 			continue // another pop took h: retry at once
-		case s == turnOf(h):
+		case s == turnOf(h) || r.heldOver(s, h):
+			// The cell is free for the push at h, or still holds the
+			// item of a lap ago, whose pop has not finished: with the
+			// tail at h, no push is filling it and the ring is empty.
+			// The second happens when every other item went round while
+			// that pop was preempted; waiting for it would only keep
+			// the processor it needs.
 			if t := r.tail.Load(); t&^closedBit == h || looks >= 0 && spins >= looks {
 				var zero T
 				if t == h|closedBit {
