@@ -19,7 +19,7 @@ func popUnless(r *Ring[int], gen uint64, n int) <-chan popResult {
 	out := make(chan popResult, n)
 	for range n {
 		go func() {
-			v, _, st := r.PopTagUnless(gen)
+			v, _, st := r.PopTagUnless(gen, true)
 			out <- popResult{v, st}
 		}()
 	}
@@ -44,7 +44,7 @@ func TestInterrupt(t *testing.T) {
 		gen := r.Interrupts()
 		r.Interrupt()
 		require.Equal(t, gen+1, r.Interrupts())
-		_, _, st := r.PopTagUnless(gen)
+		_, _, st := r.PopTagUnless(gen, true)
 		require.Equal(t, Canceled, st)
 	})
 	t.Run("an item that is there wins over the interrupt", func(t *testing.T) {
@@ -52,7 +52,7 @@ func TestInterrupt(t *testing.T) {
 		gen := r.Interrupts()
 		r.Interrupt()
 		require.Equal(t, OK, r.TryPush(7))
-		v, _, st := r.PopTagUnless(gen)
+		v, _, st := r.PopTagUnless(gen, true)
 		require.Equal(t, OK, st)
 		require.Equal(t, 7, v)
 	})

@@ -363,16 +363,19 @@ func (r *Ring[T]) Pop(cancel <-chan struct{}) (T, Status) {
 
 // PopTag is Pop that also returns the item's tag (see TryPopTag).
 func (r *Ring[T]) PopTag(cancel <-chan struct{}) (T, uint32, Status) {
-	return r.popTag(cancel, 0, false)
+	return r.popTag(cancel, 0, false, true)
 }
 
 // PopTagUnless is PopTag for a consumer that others must be able to wake
 // without an item: it returns Canceled once Interrupt was called after
 // Interrupts returned gen, unless an item is there. It sleeps in a single
 // channel receive, which keeps the stack of the goroutine that sleeps
-// small: a select needs more of it.
-func (r *Ring[T]) PopTagUnless(gen uint64) (T, uint32, Status) {
-	return r.popTag(nil, gen, true)
+// small: a select needs more of it. With yield false it does not yield
+// the processor before it sleeps (see popYields): for a consumer that
+// readied no goroutine since its last item, none that would push is
+// likely to be waiting for its processor.
+func (r *Ring[T]) PopTagUnless(gen uint64, yield bool) (T, uint32, Status) {
+	return r.popTag(nil, gen, true, yield)
 }
 
 // Interrupts returns the number of Interrupt calls so far, for
@@ -405,7 +408,7 @@ type sleepers struct {
 	wake chan struct{} // a token: an item, the close or an Interrupt may be waiting for a Pop
 }
 
-func (r *Ring[T]) popTag(cancel <-chan struct{}, gen uint64, interruptible bool) (T, uint32, Status) {
+func (r *Ring[T]) popTag(cancel <-chan struct{}, gen uint64, interruptible, yield bool) (T, uint32, Status) {
 	if v, tag, st := r.PollTag(); st != Empty {
 		return v, tag, st
 	}
@@ -414,7 +417,7 @@ func (r *Ring[T]) popTag(cancel <-chan struct{}, gen uint64, interruptible bool)
 	// for queues behind them (with two consumers and one producer on two
 	// processors, tiny tasks cost four times as much). The others sleep at
 	// once, as a channel's receivers do.
-	if r.yielder.CompareAndSwap(false, true) {
+	if yield && r.yielder.CompareAndSwap(false, true) {
 		for range popYields {
 			// The goroutine about to push is often runnable on this very
 			// processor, readied by the item we handed it last: let it run
