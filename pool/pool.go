@@ -40,7 +40,6 @@ type Pool[In, Out any] struct {
 	msgs      *messaging.Port[Message]
 	free      sync.Pool                              // *Future[Out] with signal set, reused by Run
 	ovf       overflow[In, Out]                      // beyond the buffer, for an Unbounded queue
-	nudges    atomic.Pointer[chan struct{}]          // closed by nudge, then replaced
 	lend      bool                                   // Run may borrow idle workers (see inline.go)
 	lenders   [lenders]atomic.Pointer[slot[In, Out]] // parked slots whose workers Run may borrow
 	offers    atomic.Uint32                          // spreads slots over lenders
@@ -103,12 +102,6 @@ func (p *Pool[In, Out]) poll() (task[In, Out], ring.Status) {
 	return task[In, Out]{e.in, e.fut, enq}, st
 }
 
-// take waits for a task as an idle slot.
-func (p *Pool[In, Out]) take(cancel <-chan struct{}) (task[In, Out], ring.Status) {
-	e, enq, st := p.queue.PopTag(cancel)
-	return task[In, Out]{e.in, e.fut, enq}, st
-}
-
 // New returns a pool whose workers are built by factory. It starts
 // opts.MinWorkers workers at once and the rest on demand. It returns an error
 // for a nil factory or invalid options, and, when MinWorkers > 0, the
@@ -144,8 +137,6 @@ func New[In, Out any](factory Factory[In, Out], opts Options) (*Pool[In, Out], e
 	p.shut.closed = true
 	p.lend = !opts.NoInline && opts.TaskTimeout == 0
 	p.spawn = p.maybeSpawn
-	nudges := make(chan struct{})
-	p.nudges.Store(&nudges)
 	p.ticker = time.AfterFunc(time.Hour, p.onTick)
 	p.ticker.Reset(opts.IdleTimeout)
 	p.free.New = func() any {

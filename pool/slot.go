@@ -53,7 +53,10 @@ type slot[In, Out any] struct {
 	// the room a mutex had, so that the fields below keep their offsets.
 	askedAt int32 // s.tasks when Retire was last asked
 	retire  bool  // Retire said yes
-	_       [3]byte
+	// resolved is set when the slot's last task had a future: resolving
+	// it may have readied its caller on this processor (see doze).
+	resolved bool
+	_        [2]byte
 	// With a cancellable task running: its context, for a forced Close
 	// (see cancelRunning).
 	runCtx atomic.Pointer[taskCtx]
@@ -360,9 +363,10 @@ func (p *Pool[In, Out]) park(s *slot[In, Out]) (t task[In, Out], st ring.Status,
 	if s.idleTick == 0 {
 		s.idleTick = p.tick.Load()
 	}
-	// Take the nudge channel before looking at the pool: a nudge after the
-	// look closes this channel, and one before it changed what leaving sees.
-	nudged := *p.nudges.Load()
+	yield := s.resolved // read before a Run may borrow the worker and write it
+	// Count the nudges before looking at the pool: a nudge after the look
+	// wakes the slot, and one before it changed what leaving sees.
+	nudged := p.queue.Interrupts()
 	if p.leaving(s) {
 		return t, ring.Closed, true
 	}
@@ -379,12 +383,12 @@ func (p *Pool[In, Out]) park(s *slot[In, Out]) (t task[In, Out], st ring.Status,
 	}
 	p.idle.Add(1)
 	if !p.lend {
-		t, st = p.take(nudged)
+		t, st = p.doze(nudged, yield)
 		p.idle.Add(-1)
 	} else {
 		s.lease.Store(leaseIdle) // from here on a Run may borrow the worker
 		p.offer(s)
-		t, st = p.take(nudged)
+		t, st = p.doze(nudged, yield)
 		// With a task in hand, settle who has the worker before reclaim
 		// can wait for it: take it back at once if it is idle (were it
 		// only looked at, a Run could borrow it in between), or pass the
@@ -421,12 +425,26 @@ func (p *Pool[In, Out]) leaving(s *slot[In, Out]) bool {
 	return p.surplus(s) || p.tick.Load()-s.idleTick >= 2 && p.retire(s)
 }
 
+// doze waits for a task as an idle slot. It returns Canceled when nudge
+// was called after the queue's Interrupts returned nudged. The slot
+// sleeps in one channel receive, a few small frames below its loop, so
+// that a parked worker keeps the smallest goroutine stack (see
+// TestParkedWorkerStack).
+//
+// Before it sleeps, the slot yields its processor (see ring.PopTagUnless)
+// only if yield says its last task had a future: resolving it readied the caller,
+// often on this processor, who may queue the next task at once (Run and
+// Submit callers). After a fire-and-forget task nobody was readied, and a
+// slot that yields only competes with the producer for a processor, which
+// made P1's tiny tasks cost up to four times the channel pool's.
+func (p *Pool[In, Out]) doze(nudged uint64, yield bool) (task[In, Out], ring.Status) {
+	e, enq, st := p.queue.PopTagUnless(nudged, yield)
+	return task[In, Out]{e.in, e.fut, enq}, st
+}
+
 // nudge wakes every parked slot, so that each looks at the pool again
 // (after Resize, Reload or an idle tick).
-func (p *Pool[In, Out]) nudge() {
-	next := make(chan struct{})
-	close(*p.nudges.Swap(&next))
-}
+func (p *Pool[In, Out]) nudge() { p.queue.Interrupt() }
 
 // idleTick advances the idle clock every IdleTimeout and wakes the idle
 // slots so that those idle for a whole tick retire.
@@ -546,6 +564,7 @@ func (p *Pool[In, Out]) checkDrained() {
 // when the task was declared hung, which detaches the slot's goroutine.
 func (p *Pool[In, Out]) exec(s *slot[In, Out], t task[In, Out]) bool {
 	f := t.fut
+	s.resolved = f != nil
 	if f != nil && f.ctx != nil && !f.start() {
 		return true // its caller gave up while it was queued
 	}
@@ -564,7 +583,10 @@ func (p *Pool[In, Out]) exec(s *slot[In, Out], t task[In, Out]) bool {
 		s.tasks++
 		if err == nil && f == nil { // outcome's plain success, spelt out
 			s.failures = 0
-			s.stats.completed.Add(1)
+			// Only the worker's holder counts its tasks: a load and a
+			// store, which cost less than an atomic add.
+			n := &s.stats.completed
+			n.Store(n.Load() + 1)
 			return true
 		}
 		p.outcome(s, f, out, err, nil, false)

@@ -100,8 +100,12 @@ func (c *chanPool) Caller() func(fn func()) { return replyCaller(c.Go) }
 func (c *chanPool) Close()                  { close(c.tasks); c.wg.Wait() }
 
 // crewPool is a crew pool whose input is the closure to run, so that it
-// runs the same closures as the other pools without wrapping them. Every
-// worker starts at once, as the channel pool's do.
+// runs the same closures as the other pools without wrapping them. One
+// worker per processor starts at once, so that in P1-P3, whose pools have
+// that many, every worker does, as the channel pool's do; beyond that,
+// workers start when queued tasks find none idle, as a user would
+// configure a pool of thousands of workers for I/O-bound tasks, and as
+// ants, pond, conc and workerpool start theirs (P7).
 type crewPool struct {
 	p *pool.Pool[func(), struct{}]
 }
@@ -112,7 +116,7 @@ func callClosure(_ context.Context, fn func()) (struct{}, error) {
 }
 
 func newCrew(workers int) Pool {
-	p, err := pool.NewFunc(callClosure, pool.Options{MaxWorkers: workers, MinWorkers: workers, QueueSize: QueueSize})
+	p, err := pool.NewFunc(callClosure, pool.Options{MaxWorkers: workers, MinWorkers: min(workers, Workers()), QueueSize: QueueSize})
 	must(err)
 	return crewPool{p}
 }

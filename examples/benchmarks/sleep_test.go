@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
+	"runtime"
 	"strconv"
 	"strings"
 	"syscall"
@@ -121,6 +122,18 @@ func TestSleepChild(t *testing.T) {
 				require.GreaterOrEqual(t, wall, 10*time.Millisecond, impl.Name)
 			}
 		}
+	})
+}
+
+func TestCrewStartsWorkersOnDemand(t *testing.T) {
+	t.Run("a crew pool of many workers starts one per processor at once", func(t *testing.T) {
+		impl, ok := benchmarks.Lookup("crew")
+		require.True(t, ok)
+		before := runtime.NumGoroutine()
+		p := impl.New(1000)
+		started := runtime.NumGoroutine() - before
+		p.Close()
+		require.LessOrEqual(t, started, benchmarks.Workers())
 	})
 }
 

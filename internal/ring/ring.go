@@ -90,7 +90,6 @@ type Ring[T any] struct {
 	oneLap   uint64 // 1 << shift
 	shift    uint
 	done     chan struct{} // closed by Close
-	popWake  chan struct{} // a token: an item, or the close, may be waiting for a sleeping Pop
 	pushWake chan struct{} // a token: room, or the close, may be waiting for a sleeping Push
 	// stall is set by tests only: it runs between claiming a position and
 	// finishing its cell, with true for a push, to stop one right there.
@@ -101,9 +100,11 @@ type Ring[T any] struct {
 	_       line
 	tail    atomic.Uint64 // next position to push, with closedBit
 	_       line
-	poppers atomic.Int32 // Pops asleep or about to sleep
+	pops    atomic.Pointer[sleepers] // where Pops sleep; replaced by Interrupt
 	_       line
 	pushers atomic.Int32 // Pushes asleep or about to sleep
+	_       line
+	yielder atomic.Bool // a Pop is yielding before it sleeps (see PopTag)
 	_       line
 }
 
@@ -126,12 +127,12 @@ func New[T any](capacity int) *Ring[T] {
 		oneLap:   1 << shift,
 		shift:    shift,
 		done:     make(chan struct{}),
-		popWake:  make(chan struct{}, 1),
 		pushWake: make(chan struct{}, 1),
 	}
 	for i := range r.buf {
 		r.buf[i].stamp.Store(uint64(uint32(i)))
 	}
+	r.pops.Store(&sleepers{wake: make(chan struct{}, 1)})
 	return r
 }
 
@@ -160,8 +161,15 @@ func (r *Ring[T]) OfferTag(v T, tag uint32) Status { return r.tryPush(v, tag, pa
 // tryPush is TryPushTag, giving up on a cell a pop is freeing after the
 // given number of looks.
 func (r *Ring[T]) tryPush(v T, tag uint32, looks int) Status {
+	last := ^uint64(0)
 	for spins := 0; ; spins++ {
 		t := r.tail.Load()
+		if t != last {
+			// Another push moved the tail: that is progress, not a
+			// stalled pop, so the looks that lead to a yield (see
+			// pause) start again.
+			last, spins = t, 0
+		}
 		if t&closedBit != 0 {
 			return Closed
 		}
@@ -174,8 +182,8 @@ func (r *Ring[T]) tryPush(v T, tag uint32, looks int) Status {
 				}
 				c.val = v
 				c.stamp.Store(uint64(tag)<<32 | uint64(turnOf(t+1)))
-				if r.poppers.Load() > 0 {
-					wake(r.popWake)
+				if q := r.pops.Load(); q.n.Load() > 0 {
+					wake(q.wake)
 				}
 				return OK
 			}
@@ -253,8 +261,15 @@ func (r *Ring[T]) PollTag() (T, uint32, Status) { return r.tryPop(patience) }
 // tryPop is TryPopTag, giving up on a cell a push is filling after the
 // given number of looks.
 func (r *Ring[T]) tryPop(looks int) (T, uint32, Status) {
+	last := ^uint64(0)
 	for spins := 0; ; spins++ {
 		h := r.head.Load()
+		if h != last {
+			// Another pop moved the head: progress, not a stalled push.
+			// Counting it as a look made two consumers that race for
+			// the head yield their processors to each other.
+			last, spins = h, 0
+		}
 		if h&closedBit != 0 { // sealed: Seal takes what is left
 			var zero T
 			return zero, 0, Closed
@@ -276,7 +291,13 @@ func (r *Ring[T]) tryPop(looks int) (T, uint32, Status) {
 				return v, uint32(stamp >> 32), OK
 			}
 			continue // another pop took h: retry at once
-		case s == turnOf(h):
+		case s == turnOf(h) || r.heldOver(s, h):
+			// The cell is free for the push at h, or still holds the
+			// item of a lap ago, whose pop has not finished: with the
+			// tail at h, no push is filling it and the ring is empty.
+			// The second happens when every other item went round while
+			// that pop was preempted; waiting for it would only keep
+			// the processor it needs.
 			if t := r.tail.Load(); t&^closedBit == h || looks >= 0 && spins >= looks {
 				var zero T
 				if t == h|closedBit {
@@ -342,40 +363,111 @@ func (r *Ring[T]) Pop(cancel <-chan struct{}) (T, Status) {
 
 // PopTag is Pop that also returns the item's tag (see TryPopTag).
 func (r *Ring[T]) PopTag(cancel <-chan struct{}) (T, uint32, Status) {
+	return r.popTag(cancel, 0, false, true)
+}
+
+// PopTagUnless is PopTag for a consumer that others must be able to wake
+// without an item: it returns Canceled once Interrupt was called after
+// Interrupts returned gen, unless an item is there. It sleeps in a single
+// channel receive, which keeps the stack of the goroutine that sleeps
+// small: a select needs more of it. With yield false it does not yield
+// the processor before it sleeps (see popYields): for a consumer that
+// readied no goroutine since its last item, none that would push is
+// likely to be waiting for its processor.
+func (r *Ring[T]) PopTagUnless(gen uint64, yield bool) (T, uint32, Status) {
+	return r.popTag(nil, gen, true, yield)
+}
+
+// Interrupts returns the number of Interrupt calls so far, for
+// PopTagUnless.
+func (r *Ring[T]) Interrupts() uint64 { return r.pops.Load().gen }
+
+// Interrupt wakes every PopTagUnless asleep or about to sleep, which then
+// returns Canceled unless it finds an item. Pops that sleep in PopTag or
+// Pop sleep again. It allocates a new place to sleep (see sleepers).
+func (r *Ring[T]) Interrupt() {
+	for {
+		old := r.pops.Load()
+		q := &sleepers{gen: old.gen + 1, wake: make(chan struct{}, 1)}
+		if r.pops.CompareAndSwap(old, q) {
+			if old.n.Load() > 0 {
+				wake(old.wake) // each woken Pop wakes the next
+			}
+			return
+		}
+	}
+}
+
+// sleepers is where Pops sleep until an item, the close or an Interrupt
+// may be waiting for them. Interrupt replaces it with a fresh one and wakes
+// the Pops asleep on the old one one after the other, so that a Pop that
+// arrives later, on the fresh one, cannot take the token meant for them.
+type sleepers struct {
+	n    atomic.Int32  // Pops asleep or about to sleep here
+	gen  uint64        // Interrupt calls before this was made
+	wake chan struct{} // a token: an item, the close or an Interrupt may be waiting for a Pop
+}
+
+func (r *Ring[T]) popTag(cancel <-chan struct{}, gen uint64, interruptible, yield bool) (T, uint32, Status) {
 	if v, tag, st := r.PollTag(); st != Empty {
 		return v, tag, st
 	}
-	for range popYields {
-		// The goroutine about to push is often runnable on this very
-		// processor, readied by the item we handed it last: let it run
-		// rather than sleep and make it wake us.
-		runtime.Gosched()
-		if v, tag, st := r.PollTag(); st != Empty {
-			return v, tag, st
+	// One Pop at a time yields: several that yield at once keep every
+	// processor busy looking at an empty ring, and the producer they wait
+	// for queues behind them (with two consumers and one producer on two
+	// processors, tiny tasks cost four times as much). The others sleep at
+	// once, as a channel's receivers do.
+	if yield && r.yielder.CompareAndSwap(false, true) {
+		for range popYields {
+			// The goroutine about to push is often runnable on this very
+			// processor, readied by the item we handed it last: let it run
+			// rather than sleep and make it wake us.
+			runtime.Gosched()
+			if v, tag, st := r.PollTag(); st != Empty {
+				r.yielder.Store(false)
+				return v, tag, st
+			}
 		}
+		r.yielder.Store(false)
 	}
 	for {
-		r.poppers.Add(1)
+		q := r.pops.Load()
+		if interruptible && q.gen != gen {
+			return r.giveUp()
+		}
+		q.n.Add(1)
 		v, tag, st := r.PollTag() // a push that ran before the Add did not see us
 		if st == Empty {
-			if !sleep(r.popWake, cancel) {
-				r.poppers.Add(-1)
-				// An item that is there, even behind a push in progress,
-				// wins over the cancel, as Pop promises.
-				if v, tag, st := r.TryPopTag(); st != Empty {
-					return v, tag, st
-				}
-				return v, 0, Canceled
+			if r.pops.Load() != q { // interrupted before the Add was seen
+				q.n.Add(-1)
+				continue
 			}
-			r.poppers.Add(-1)
+			if !sleep(q.wake, cancel) {
+				q.n.Add(-1)
+				return r.giveUp()
+			}
+			q.n.Add(-1)
+			if r.pops.Load() != q && q.n.Load() > 0 {
+				wake(q.wake) // an Interrupt woke us: wake the next one
+			}
 			continue
 		}
-		r.poppers.Add(-1)
-		if r.poppers.Load() > 0 && (st == Closed || r.Len() > 0 || r.Closed()) {
-			wake(r.popWake) // one token woke us: pass the rest, or the close, on
+		q.n.Add(-1)
+		if q.n.Load() > 0 && (st == Closed || r.Len() > 0 || r.Closed() || r.pops.Load() != q) {
+			wake(q.wake) // one token woke us: pass the rest, the close or the Interrupt on
 		}
 		return v, tag, st
 	}
+}
+
+// giveUp ends a Pop that was canceled or interrupted: an item that is
+// there, even behind a push in progress, wins, as Pop promises.
+func (r *Ring[T]) giveUp() (T, uint32, Status) {
+	if v, tag, st := r.TryPopTag(); st != Empty {
+		return v, tag, st
+	}
+	var zero T
+	return zero, 0, Canceled
 }
 
 // Close closes the ring and reports whether this call did. Later pushes
@@ -388,7 +480,7 @@ func (r *Ring[T]) Close() bool {
 		return false
 	}
 	close(r.done)
-	wake(r.popWake) // each woken waiter wakes the next
+	wake(r.pops.Load().wake) // each woken waiter wakes the next
 	wake(r.pushWake)
 	return true
 }
@@ -454,9 +546,10 @@ func (r *Ring[T]) count(p uint64) uint64 {
 	return p>>r.shift*r.cap + p&(r.oneLap-1)
 }
 
-// popYields is how many times Pop yields the processor and looks again at
-// an empty ring before it sleeps: an item that arrives meanwhile costs its
-// producer no wake-up and its consumer no sleep.
+// popYields is how many times a Pop yields the processor and looks again
+// at an empty ring before it sleeps: an item that arrives meanwhile costs
+// its producer no wake-up and its consumer no sleep. Only one Pop at a time
+// yields (see PopTag).
 const popYields = 2
 
 // sleep waits for a token in ch and reports true, or reports false if

@@ -102,7 +102,7 @@ func TestRandomStallsBetweenClaimAndFinish(t *testing.T) {
 			case <-time.After(stuckTimeout):
 				buf := make([]byte, 1<<20)
 				n := runtime.Stack(buf, true)
-				t.Fatalf("stuck: cap %d accepted %d popped %d pushers %d poppers %d len %d\n%s", capacity, accepted.Load(), popped.Load(), r.pushers.Load(), r.poppers.Load(), r.Len(), buf[:n])
+				t.Fatalf("stuck: cap %d accepted %d popped %d pushers %d poppers %d len %d\n%s", capacity, accepted.Load(), popped.Load(), r.pushers.Load(), r.pops.Load().n.Load(), r.Len(), buf[:n])
 			}
 			if accepted.Load() != popped.Load() || sum.Load() != got.Load() {
 				t.Fatalf("cap %d: accepted %d popped %d", capacity, accepted.Load(), popped.Load())

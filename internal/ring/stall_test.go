@@ -48,7 +48,7 @@ func TestPopSleepsThroughAStalledPush(t *testing.T) {
 				res := startPops(r, 1, nil)
 				synctest.Wait()
 				require.Empty(t, res, "Pop must wait for the stalled push")
-				require.EqualValues(t, 1, r.poppers.Load(), "Pop must sleep, not spin")
+				require.EqualValues(t, 1, r.pops.Load().n.Load(), "Pop must sleep, not spin")
 
 				finish()
 				synctest.Wait()
@@ -171,7 +171,7 @@ func TestCanceledPushAndPopStillTakeACellHalfDone(t *testing.T) {
 			v, st := r.Pop(cancel)
 			got <- testPopResult[int]{v, st}
 		}()
-		yieldUntil(func() bool { return r.poppers.Load() == 1 }) // asleep
+		yieldUntil(func() bool { return r.pops.Load().n.Load() == 1 }) // asleep
 		close(cancel)
 		yieldUntil(func() bool { return len(got) > 0 })
 		finish()
@@ -198,4 +198,42 @@ func TestCanceledPushAndPopStillTakeACellHalfDone(t *testing.T) {
 		require.Equal(t, OK, st)
 		require.Equal(t, 2, v)
 	})
+}
+
+func TestPopFindsEmptyBehindAStalledPopOfTheLapBefore(t *testing.T) {
+	for _, capacity := range []int{1, 2, 3} {
+		t.Run(fmt.Sprintf("cap%d", capacity), func(t *testing.T) {
+			synctest.Test(t, func(t *testing.T) {
+				r := New[int](capacity)
+				for i := range capacity {
+					require.Equal(t, OK, r.TryPush(i))
+				}
+				// The pop of the first item claims it and stops before it
+				// frees the cell; the others pop what is left, so the head
+				// comes round to that cell with nothing pushed there.
+				finish, popped := stallNext(r, false, func() testPopResult[int] {
+					v, st := r.TryPop()
+					return testPopResult[int]{v, st}
+				})
+				for i := 1; i < capacity; i++ {
+					v, st := r.TryPop()
+					require.Equal(t, testPopResult[int]{i, OK}, testPopResult[int]{v, st})
+				}
+				_, _, st := r.PollTag()
+				require.Equal(t, Empty, st, "PollTag must not wait for the pop of the lap before")
+				_, st = r.TryPop()
+				require.Equal(t, Empty, st, "TryPop must not wait for the pop of the lap before")
+
+				res := startPops(r, 1, nil)
+				synctest.Wait()
+				require.Empty(t, res)
+				require.EqualValues(t, 1, r.pops.Load().n.Load(), "Pop must sleep, not spin")
+				finish()
+				require.Equal(t, testPopResult[int]{0, OK}, <-popped)
+				require.Equal(t, OK, r.TryPush(9))
+				synctest.Wait()
+				require.Equal(t, testPopResult[int]{9, OK}, <-res)
+			})
+		})
+	}
 }
