@@ -57,7 +57,6 @@ func DurableFactory[In, Out any](nc *nats.Conn, service string, opts DurableOpti
 		if err != nil {
 			return nil, err
 		}
-		w.info = info
 		return &durableCaller[In, Out]{caller: w, js: js}, nil
 	}
 }
@@ -116,9 +115,6 @@ func (w *durableCaller[In, Out]) Handle(ctx context.Context, in In) (Out, error)
 			case kind == kindRedelivered:
 				n, _ := binary.Uvarint(payload)
 				w.c.emit(Redelivered, int(n))
-				// A redelivery means the member that held the task died:
-				// a crash of this worker, counted once the call is over.
-				w.info.Crashed(fmt.Errorf("%w: task %s delivered again (delivery %d)", ErrMemberLost, id, n))
 				continue
 			}
 			return w.decode(m.Data)

@@ -27,9 +27,7 @@ import (
 // with ErrNoMembers. A member that goes silent mid-task fails the call with
 // ErrMemberLost, marked pool.Fatal so that the pool counts the member's
 // death as a crash of this worker, or sends it again, as Options.Idempotent
-// and the per-call Idempotent and AtMostOnce choose; a call sent again
-// reports the death with pool.WorkerInfo.Crashed, so it counts as a crash
-// too, once the call is over. A call whose ctx is
+// and the per-call Idempotent and AtMostOnce choose. A call whose ctx is
 // cancelled tells the members, and the one holding its task ends the
 // task's ctx. A task's error arrives with its kind: errors.Is matches
 // pool.ErrTimeout, pool.ErrPoolFailed and the other pool sentinels,
@@ -58,7 +56,6 @@ func Factory[In, Out any](nc *nats.Conn, service string, opts Options) pool.Fact
 			return nil, err
 		}
 		w.life = ctx.Done()
-		w.info = info
 		return w, nil
 	}
 }
@@ -93,9 +90,6 @@ type caller[In, Out any] struct {
 	// life is the Done channel of the pool's own ctx, which a task's ctx
 	// is when its submitter's cannot end: no cancel to forward then.
 	life <-chan struct{}
-	// info reports a member lost under a call that goes on (resent or
-	// redelivered) as a crash of this worker, once the call is over.
-	info pool.WorkerInfo
 }
 
 // replies buffers messages for one caller: a reply, heartbeats, and stale
@@ -164,9 +158,6 @@ func (w *caller[In, Out]) Handle(ctx context.Context, in In) (Out, error) {
 				// rebuilds it and counts it against its RestartPolicy.
 				return zero, pool.Fatal(fmt.Errorf("%w: no answer from service %q for %v", ErrMemberLost, w.c.service, w.c.opts.LostAfter))
 			}
-			// The call goes on, on another member; the death still counts
-			// as a crash of this worker once the call is over.
-			w.info.Crashed(fmt.Errorf("%w: no answer from service %q for %v; sent again", ErrMemberLost, w.c.service, w.c.opts.LostAfter))
 			w.c.emit(Resent, attempt)
 			continue
 		case noMembers:

@@ -144,10 +144,6 @@ func TestMemberDiesMidTask(t *testing.T) {
 			// machine past LostAfter could add one more.
 			require.GreaterOrEqual(t, ev.count(remote.Lost), 1)
 			require.Equal(t, ev.count(remote.Lost), ev.count(remote.Resent))
-			// The call went on, yet the loss counts as a crash of the
-			// worker that held it, once the call is over.
-			require.Eventually(t, func() bool { return p.Stats().Restarts >= 1 }, 5*time.Second, time.Millisecond)
-			require.Zero(t, p.Stats().Failed)
 		})
 	}
 	t.Run("AtMostOnce overrides Options.Idempotent", func(t *testing.T) {
