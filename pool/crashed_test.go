@@ -218,6 +218,42 @@ func TestWorkerInfoCrashed(t *testing.T) {
 		})
 	})
 
+	t.Run("a late report from a discarded worker does not hide the live worker's death", func(t *testing.T) {
+		synctest.Test(t, func(t *testing.T) {
+			var infos [8]pool.WorkerInfo
+			release := make(chan struct{})
+			lost := errors.New("child died mid-task")
+			p, err := pool.New(func(_ context.Context, info pool.WorkerInfo) (pool.Worker[int, int], error) {
+				infos[info.ID] = info
+				return handlerFunc(func(_ context.Context, n int) (int, error) {
+					switch n {
+					case 1:
+						return 0, pool.Fatal(lost)
+					case 2:
+						<-release
+					}
+					return info.ID, nil
+				}), nil
+			}, pool.Options{MinWorkers: 1, MaxWorkers: 1, NoInline: true})
+			require.NoError(t, err)
+			defer p.Close(bg)
+			_, err = p.Run(bg, 1)
+			require.ErrorIs(t, err, lost)
+			synctest.Wait()
+			restarts := p.Stats().Restarts
+			fut, err := p.Submit(bg, 2)
+			require.NoError(t, err)
+			synctest.Wait() // worker 2 runs the task
+			infos[2].Crashed(errors.New("worker 2's child died"))
+			infos[1].Crashed(errors.New("worker 1's child, reported late"))
+			close(release)
+			_, err = fut.Wait(bg)
+			require.NoError(t, err)
+			synctest.Wait()
+			require.Equal(t, restarts+1, p.Stats().Restarts, "worker 2's death counts as a crash")
+		})
+	})
+
 	t.Run("a report from a worker that no pool built does nothing", func(t *testing.T) {
 		info := pool.NewWorkerInfo(3, "child", func(any) error { return nil })
 		info.Crashed(errGone)
@@ -225,3 +261,8 @@ func TestWorkerInfoCrashed(t *testing.T) {
 		zero.Crashed(nil)
 	})
 }
+
+// handlerFunc is a worker made of one function.
+type handlerFunc func(ctx context.Context, n int) (int, error)
+
+func (f handlerFunc) Handle(ctx context.Context, n int) (int, error) { return f(ctx, n) }

@@ -188,14 +188,17 @@ func (p *Pool[In, Out]) crashed(s *slot[In, Out], id int) *deathHook {
 	return &deathHook{to: func(err error) {
 		m := s.mailbox()
 		m.mu.Lock()
-		if m.closed || m.dead.worker == id {
+		if m.closed || m.dead.worker >= id {
+			// The slot exited, or the death is known already, or a later
+			// worker of the slot reported its own: worker IDs only grow, so
+			// this report is about a worker the slot discarded already.
 			m.mu.Unlock()
-			return // the slot exited, or the death is known already
+			return
 		}
 		if m.dead.worker == 0 {
 			p.mailPending.Add(1)
 		}
-		m.dead = death{worker: id, err: err} // a report about an older worker is stale
+		m.dead = death{worker: id, err: err} // a pending report about an older worker is stale
 		m.mu.Unlock()
 		p.nudge()
 	}}
