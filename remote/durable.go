@@ -65,8 +65,9 @@ type DurableOptions struct {
 	NoMembersWait time.Duration
 	// OnEvent, if set, receives a NoResponders event for every publish
 	// that found no stream, and a Redelivered event for every call whose
-	// task a member received again (its member died, or its ack was lost
-	// past AckWait), with the delivery count in Event.Attempt. Callers
+	// task a member received again (its member died, its ack was lost
+	// past AckWait, or a member that stopped handed it back unstarted),
+	// with the delivery count in Event.Attempt. Callers
 	// only; it runs on the calling worker's goroutine and must not block.
 	OnEvent func(Event)
 }

@@ -105,8 +105,9 @@ const (
 	// Resent: a lost task of an idempotent call was sent again.
 	Resent
 	// Redelivered: in durable mode, a member received the call's task
-	// again, after the member that had it died (or its ack was lost);
-	// Attempt is the delivery count.
+	// again, after the member that had it died, its ack was lost, or a
+	// member that stopped handed it back unstarted; Attempt is the
+	// delivery count.
 	Redelivered
 )
 
