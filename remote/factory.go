@@ -162,14 +162,11 @@ func (w *caller[In, Out]) Handle(ctx context.Context, in In) (Out, error) {
 			continue
 		case noMembers:
 			w.c.emit(NoResponders, attempt)
-			if w.c.opts.NoMembersWait < 0 {
+			left, ok := w.membersWait(&giveUp)
+			if !ok && left < 0 {
 				return zero, fmt.Errorf("%w on %q", ErrNoMembers, w.c.service)
 			}
-			if giveUp.IsZero() {
-				giveUp = time.Now().Add(w.c.opts.NoMembersWait)
-			}
-			left := time.Until(giveUp)
-			if left <= 0 {
+			if !ok {
 				return zero, fmt.Errorf("%w on %q within %v", ErrNoMembers, w.c.service, w.c.opts.NoMembersWait)
 			}
 			pause = min(pause, left)
@@ -182,6 +179,21 @@ func (w *caller[In, Out]) Handle(ctx context.Context, in In) (Out, error) {
 		}
 		wait = min(2*wait, w.c.opts.MaxBackoff)
 	}
+}
+
+// membersWait returns how much longer a call that just found no member may
+// wait for one: Options.NoMembersWait from its first such answer, whose
+// time it keeps in *giveUp. ok is false when the wait is over, with left
+// negative when none was allowed (NoMembersWait < 0).
+func (w *caller[In, Out]) membersWait(giveUp *time.Time) (left time.Duration, ok bool) {
+	if w.c.opts.NoMembersWait < 0 {
+		return -1, false
+	}
+	if giveUp.IsZero() {
+		*giveUp = time.Now().Add(w.c.opts.NoMembersWait)
+	}
+	left = time.Until(*giveUp)
+	return max(left, 0), left > 0
 }
 
 // sleep waits d with jitter (between d/2 and d), or until ctx ends.
