@@ -8,6 +8,7 @@ import (
 	"net/http/httptest"
 	"os/exec"
 	"testing"
+	"time"
 
 	"github.com/crewkit/crew/examples/server/app"
 	"github.com/stretchr/testify/require"
@@ -62,6 +63,13 @@ func TestProcMode(t *testing.T) {
 			r := get(t, srv.URL+"/api/crash?kind=exit")
 			require.Equal(t, http.StatusInternalServerError, r.code)
 			require.Equal(t, "internal server error", r.json(t)["error"])
+			// The replacement child starts in the background; a request
+			// sent before it is ready may wait past the waiting budget
+			// (a slow machine, -race) and be shed, so wait for it.
+			require.Eventually(t, func() bool {
+				st, _ := a.Stats()
+				return st.Restarts == uint64(i+1) && st.Idle == 1
+			}, 30*time.Second, time.Millisecond, "the child is replaced")
 			require.Equal(t, http.StatusOK, get(t, srv.URL+"/api/digest?rounds=10").code)
 			st, _ := a.Stats()
 			require.Equal(t, "open", st.State)
