@@ -66,6 +66,7 @@ const (
 type admission struct {
 	maxWait  time.Duration // < 0: the rule is off
 	always   bool          // shed by the budget whatever the load: Options.ShedOnlyFloods is off
+	watch    bool          // the queue is watched for floods: a budget, and ShedOnlyFloods
 	window   int64         // nanoseconds
 	queueCap int64         // the pool's QueueSize, or < 0 for Unbounded
 
@@ -85,7 +86,7 @@ type admission struct {
 
 func newAdmission(maxWait time.Duration, onlyFloods bool, st pool.Stats) *admission {
 	a := &admission{
-		maxWait: maxWait, always: !onlyFloods, window: max(int64(maxWait)/windowsPerBudget, 1),
+		maxWait: maxWait, always: !onlyFloods, watch: maxWait >= 0 && onlyFloods, window: max(int64(maxWait)/windowsPerBudget, 1),
 		queueCap: int64(st.QueueCap), slack: int64(max(minSlack, st.Max)),
 		before: [2]int64{-1, -1},
 	}
@@ -100,25 +101,23 @@ func newAdmission(maxWait time.Duration, onlyFloods bool, st pool.Stats) *admiss
 // enter decides on a request arriving when p estimates a wait of e and
 // holds queued tasks (pool.Tasks.Queued), its own or others'. It
 // reports whether the request may queue, and if so when it arrived; it
-// then counts it as waiting until leave. A refusal reads no clock and
-// allocates nothing.
+// then counts it as waiting until leave, when the queue is watched for
+// floods. A refusal reads no clock and allocates nothing.
 //
-// Outside a flood a request is refused only when the queue is full: a
-// closed population's clients would come straight back, and a refusal
-// that comes back at once costs the workers' CPU. In a flood one is also
-// refused when its estimated wait is past hopeless budgets.
+// A request is refused when the queue is full, or when its estimated wait
+// is past hopeless budgets and the budget applies (always, or in a flood
+// under ShedOnlyFloods).
 func (a *admission) enter(e time.Duration, queued int) (time.Time, bool) {
 	full := a.queueCap >= 0 && int64(queued) >= a.queueCap
 	if full || (a.maxWait >= 0 && e > hopeless*a.maxWait && a.flooding()) {
-		if a.maxWait >= 0 && !a.over.Load() {
+		if a.watch && !a.over.Load() {
 			a.over.Store(true) // the queue would have grown: the window grows
 		}
 		return time.Time{}, false
 	}
 	now := time.Now()
-	q := a.waiting.Add(1)
-	if a.maxWait >= 0 && !a.always {
-		a.observe(now.UnixNano(), q, int64(e))
+	if a.watch {
+		a.observe(now.UnixNano(), a.waiting.Add(1), int64(e))
 	}
 	return now, true
 }
@@ -127,14 +126,18 @@ func (a *admission) enter(e time.Duration, queued int) (time.Time, bool) {
 // was full of other requests too. The window counts as growing.
 func (a *admission) refused() {
 	a.leave()
-	if a.maxWait >= 0 && !a.over.Load() {
+	if a.watch && !a.over.Load() {
 		a.over.Store(true)
 	}
 }
 
 // leave counts a request out of the queue: its task started, or its
 // client left, or the pool refused it.
-func (a *admission) leave() { a.waiting.Add(-1) }
+func (a *admission) leave() {
+	if a.watch {
+		a.waiting.Add(-1)
+	}
+}
 
 // shed reports whether a request queued at enq is shed as its task
 // starts at now.
