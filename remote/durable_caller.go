@@ -136,11 +136,11 @@ func (w *durableCaller[In, Out]) publish(ctx context.Context, msg *nats.Msg) (*j
 			return nil, fmt.Errorf("remote: publish task to %q: %w", w.c.service, err)
 		}
 		w.c.emit(NoResponders, attempt)
-		left, ok := w.membersWait(&giveUp)
-		if !ok && left < 0 {
+		if w.c.opts.NoMembersWait < 0 {
 			return nil, fmt.Errorf("%w on %q: no member has created its stream", ErrNoMembers, w.c.service)
 		}
-		if !ok {
+		left := w.membersLeft(&giveUp)
+		if left <= 0 {
 			return nil, fmt.Errorf("%w on %q: no member created its stream within %v", ErrNoMembers, w.c.service, w.c.opts.NoMembersWait)
 		}
 		if err := w.sleep(ctx, min(wait, left)); err != nil {

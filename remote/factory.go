@@ -162,11 +162,11 @@ func (w *caller[In, Out]) Handle(ctx context.Context, in In) (Out, error) {
 			continue
 		case noMembers:
 			w.c.emit(NoResponders, attempt)
-			left, ok := w.membersWait(&giveUp)
-			if !ok && left < 0 {
+			if w.c.opts.NoMembersWait < 0 {
 				return zero, fmt.Errorf("%w on %q", ErrNoMembers, w.c.service)
 			}
-			if !ok {
+			left := w.membersLeft(&giveUp)
+			if left <= 0 {
 				return zero, fmt.Errorf("%w on %q within %v", ErrNoMembers, w.c.service, w.c.opts.NoMembersWait)
 			}
 			pause = min(pause, left)
@@ -181,19 +181,14 @@ func (w *caller[In, Out]) Handle(ctx context.Context, in In) (Out, error) {
 	}
 }
 
-// membersWait returns how much longer a call that just found no member may
+// membersLeft returns how much longer a call that just found no member may
 // wait for one: Options.NoMembersWait from its first such answer, whose
-// time it keeps in *giveUp. ok is false when the wait is over, with left
-// negative when none was allowed (NoMembersWait < 0).
-func (w *caller[In, Out]) membersWait(giveUp *time.Time) (left time.Duration, ok bool) {
-	if w.c.opts.NoMembersWait < 0 {
-		return -1, false
-	}
+// deadline it keeps in *giveUp. Zero or less means the wait is over.
+func (w *caller[In, Out]) membersLeft(giveUp *time.Time) time.Duration {
 	if giveUp.IsZero() {
 		*giveUp = time.Now().Add(w.c.opts.NoMembersWait)
 	}
-	left = time.Until(*giveUp)
-	return max(left, 0), left > 0
+	return time.Until(*giveUp)
 }
 
 // sleep waits d with jitter (between d/2 and d), or until ctx ends.
