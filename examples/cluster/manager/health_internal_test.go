@@ -112,7 +112,7 @@ func TestHealth(t *testing.T) {
 		synctest.Test(t, func(t *testing.T) {
 			tc := connect(t)
 			h := &health{opts: opts}
-			_, err := beats(h, tc.conn, 5)
+			_, err := beats(h, tc.conn, 4)
 			require.NoError(t, err)
 			require.NoError(t, tc.conn.Send(t.Context(), ipc.Message{Type: "wedge"}))
 			start := time.Now()
@@ -143,13 +143,21 @@ func TestHealth(t *testing.T) {
 		synctest.Test(t, func(t *testing.T) {
 			tc := connect(t)
 			h := &health{opts: opts}
+			// Each phase waits until the child has answered the phase's
+			// last ping before the readiness flips, so every answer carries
+			// its phase's readiness. Four not-ready beats are the most the
+			// grace allows: the first not-ready answer comes at beat 1 and
+			// the ready phase's first beat, 4s later, still sees the answer
+			// to beat 4; a fifth would make that 5s.
 			for range 3 {
 				tc.ready.Store(false)
 				_, err := beats(h, tc.conn, 4)
 				require.NoError(t, err)
+				synctest.Wait()
 				tc.ready.Store(true)
 				_, err = beats(h, tc.conn, 2)
 				require.NoError(t, err)
+				synctest.Wait()
 			}
 		})
 	})
