@@ -10,6 +10,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/crewkit/crew/examples/server/app"
 	vegeta "github.com/tsenart/vegeta/v12/lib"
 )
 
@@ -75,9 +76,18 @@ func crashTest(ctx context.Context, cfg config, r *running, rate int, kind, labe
 	if lastEnd.After(crashAt) {
 		res.disruption = lastEnd.Sub(crashAt)
 	}
-	res.restart, res.exited = r.events.restart(crashAt)
 	wctx, cancel := context.WithTimeout(ctx, 30*time.Second)
 	defer cancel()
+	if kind == "exit" && r.mode != app.ModeProc {
+		// The server process exits. Its socket closes a moment before the
+		// manager reaps it, so the answer can come first: wait until the
+		// manager has seen the exit, or the restart below would find the
+		// dead process still listed as running and stop it as such.
+		if err := r.events.exited(wctx, crashAt); err != nil {
+			return res, fmt.Errorf("%s: %s: %w", r.name, label, err)
+		}
+	}
+	res.restart, res.exited = r.events.restart(crashAt)
 	return res, r.allRunning(wctx)
 }
 

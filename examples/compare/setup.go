@@ -199,6 +199,22 @@ func (l *eventLog) add(e manager.Event) {
 	l.events = append(l.events, timedEvent{time.Now(), e})
 }
 
+// exited waits until a process exit after t is logged, or ctx ends.
+func (l *eventLog) exited(ctx context.Context, t time.Time) error {
+	tick := time.NewTicker(5 * time.Millisecond)
+	defer tick.Stop()
+	for {
+		if _, ok := l.restart(t); ok {
+			return nil
+		}
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("no process exit seen: %w", ctx.Err())
+		case <-tick.C:
+		}
+	}
+}
+
 // restart returns the time from the first exit after t to the next ready
 // process of the same instance, and whether a process exited.
 func (l *eventLog) restart(t time.Time) (time.Duration, bool) {

@@ -59,14 +59,31 @@ func (in *instance) run() {
 		case reply := <-in.reqs:
 			c = in.replace(c, reply)
 		case <-in.m.stopping:
-			err := in.stopChild(c)
-			in.mu.Lock()
-			in.unclean = err
-			in.mu.Unlock()
-			in.set(nil, StateStopped)
+			in.stop(c)
 			return
 		}
 	}
+}
+
+// stop ends the instance for Stop. A child that exited before Stop
+// reached it crashed: that is reported as a crash (EventExited), as it
+// would have been a moment earlier, and not as a stop that failed, so
+// that what Stop returns does not depend on which of the two the
+// instance's goroutine saw first.
+func (in *instance) stop(c *child) {
+	select {
+	case <-c.exited:
+		in.m.event(Event{Kind: EventExited, Instance: in.id, PID: c.pid, Err: c.exitError()})
+		in.mu.Lock()
+		in.lastExit = firstLine(c.exitError().Error())
+		in.mu.Unlock()
+	default:
+		err := in.stopChild(c)
+		in.mu.Lock()
+		in.unclean = err
+		in.mu.Unlock()
+	}
+	in.set(nil, StateStopped)
 }
 
 // beat checks c's health at now (see health.beat) and returns the child
