@@ -21,17 +21,18 @@ import (
 
 // serveChild is the child process: the example server on a loopback port
 // and its admin listener on another, which it prints on stdout, until
-// SIGTERM. args are the mode, workers and queue size.
+// SIGTERM. args are the mode, workers, queue size and waiting budget.
 func serveChild(args []string) error {
 	workers, err1 := strconv.Atoi(args[1])
 	queue, err2 := strconv.Atoi(args[2])
-	if err := errors.Join(err1, err2); err != nil {
+	maxWait, err3 := time.ParseDuration(args[3])
+	if err := errors.Join(err1, err2, err3); err != nil {
 		return err
 	}
 	logger := slog.New(slog.NewJSONHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelError}))
 	// Build the app before printing an address, so that startServer sees a
 	// bad configuration as a failure to start.
-	a, err := app.New(app.Config{Mode: app.Mode(args[0]), Workers: workers, QueueSize: queue, Logger: logger})
+	a, err := app.New(app.Config{Mode: app.Mode(args[0]), Workers: workers, QueueSize: queue, MaxWait: maxWait, Logger: logger})
 	if err != nil {
 		return err
 	}
@@ -88,7 +89,7 @@ func startServer(cfg config, mode app.Mode) (*server, error) {
 	if err != nil {
 		return nil, err
 	}
-	cmd := exec.Command(exe, "-serve", string(mode), strconv.Itoa(cfg.workers), strconv.Itoa(cfg.queue))
+	cmd := exec.Command(exe, "-serve", string(mode), strconv.Itoa(cfg.workers), strconv.Itoa(cfg.queue), cfg.maxWait.String())
 	cmd.Stderr = os.Stderr
 	cmd.SysProcAttr = sysProcAttr()
 	out, err := cmd.StdoutPipe()

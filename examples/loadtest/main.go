@@ -43,12 +43,13 @@ type config struct {
 	capClients int // clients of the capacity measurement
 	workers    int
 	queue      int
+	maxWait    time.Duration // the pool server's waiting budget; 0 is its default
 	modes      []app.Mode
 	hashRounds int // SHA-256 rounds of one request, from calibration
 }
 
 func main() {
-	if len(os.Args) > 4 && os.Args[1] == "-serve" {
+	if len(os.Args) > 5 && os.Args[1] == "-serve" {
 		if err := serveChild(os.Args[2:]); err != nil {
 			fmt.Fprintln(os.Stderr, "loadtest server:", err)
 			os.Exit(1)
@@ -148,6 +149,7 @@ func parse(args []string) (config, error) {
 	fs.Float64Var(&one.abandon, "abandon", 0.25, "abandon: fraction of clients that cancel each request after a random 1-60ms")
 	fs.IntVar(&cfg.workers, "workers", 0, "server workers (throttle and pool); 0 means the server's default, GOMAXPROCS")
 	fs.IntVar(&cfg.queue, "queue", 0, "server queue (throttle and pool); 0 means the server's default, 256 per worker")
+	fs.DurationVar(&cfg.maxWait, "max-wait", 0, "the pool server's waiting budget (httpx.Options.MaxWait); 0 means its default, 250ms, negative turns it off")
 	fs.StringVar(&modes, "modes", "plain,throttle,pool", "server modes to compare, plain first")
 	if err := fs.Parse(args); err != nil {
 		return cfg, err

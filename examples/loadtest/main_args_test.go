@@ -38,6 +38,15 @@ func TestParse(t *testing.T) {
 		require.Equal(t, 0.5, cfg.loads[0].abandon)
 		require.Equal(t, 64, cfg.capClients)
 	})
+	t.Run("-max-wait sets the pool server's waiting budget and the header says so", func(t *testing.T) {
+		cfg, err := parse([]string{"-max-wait=350ms"})
+		require.NoError(t, err)
+		require.Equal(t, 350*time.Millisecond, cfg.maxWait)
+		require.Contains(t, header(cfg, nil, "0", "0"), "waiting budget (-max-wait): 350ms")
+		cfg, err = parse(nil)
+		require.NoError(t, err)
+		require.NotContains(t, header(cfg, nil, "0", "0"), "-max-wait")
+	})
 	for _, tc := range []struct{ name, arg, msg string }{
 		{"an unknown model is refused", "-load=storm", `unknown model "storm"`},
 		{"a fraction above one is refused", "-abandon=2", "-abandon must be in (0, 1]"},

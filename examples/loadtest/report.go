@@ -26,6 +26,9 @@ func header(cfg config, cells []cell, start, end string) string {
 	fmt.Fprintf(&b, "Capacity (plain chi, %d clients in a closed loop, per round): %s req/s.\n", cfg.capClients, strings.Join(caps, ", "))
 	fmt.Fprintf(&b, "Each cell: %v after %v of warm-up, %d round(s); medians, with the min-max of the per-round ratios in brackets.\n",
 		cfg.duration, cfg.warmup, cfg.repeat)
+	if cfg.maxWait != 0 {
+		fmt.Fprintf(&b, "The pool server's waiting budget (-max-wait): %v.\n", cfg.maxWait)
+	}
 	fmt.Fprintf(&b, "Load average (1, 5, 15 min): %s at start, %s at end.\n\n", start, end)
 	return b.String()
 }

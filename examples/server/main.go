@@ -17,6 +17,9 @@
 //	-workers   CREW_WORKERS    concurrent CPU-bound requests; in proc mode,
 //	                           child processes (GOMAXPROCS)
 //	-queue     CREW_QUEUE      requests waiting for a worker (256 per worker)
+//	-max-wait  CREW_MAX_WAIT   how long a request may wait for a worker
+//	                           before it is shed with 503; negative: no
+//	                           budget (250ms)
 //	-log-level CREW_LOG_LEVEL  debug, info, warn or error (info)
 //	-reuseport CREW_REUSEPORT  listen with SO_REUSEPORT, to share the port
 //	                           with other processes (false)
@@ -59,6 +62,7 @@ import (
 	"os/signal"
 	"strconv"
 	"syscall"
+	"time"
 
 	"github.com/crewkit/crew/examples/internal/reuseport"
 	"github.com/crewkit/crew/examples/server/app"
@@ -91,6 +95,10 @@ func run(args []string) error {
 	if err != nil {
 		return err
 	}
+	defMaxWait, err := envDuration("CREW_MAX_WAIT")
+	if err != nil {
+		return err
+	}
 	addr := fs.String("addr", env("CREW_ADDR", "localhost:8080"), "listen address")
 	admin := fs.String("admin", env("CREW_ADMIN", ""),
 		`admin listen address for /metrics, /debug/ and pprof; "off" for none (default 127.0.0.1:6060, or 127.0.0.1:0 with -reuseport)`)
@@ -98,6 +106,8 @@ func run(args []string) error {
 		"pool, plain (no pool), throttle (chi middleware.Throttle) or proc (a pool of process workers)")
 	workers := fs.Int("workers", defWorkers, "concurrent CPU-bound requests; 0 means GOMAXPROCS")
 	queue := fs.Int("queue", defQueue, "requests waiting for a worker before 503; 0 means 256 per worker")
+	maxWait := fs.Duration("max-wait", defMaxWait,
+		"how long a CPU-bound request may wait for a worker before it is shed with 503 (pool and proc modes); 0 means 250ms, negative turns the budget off")
 	level := fs.String("log-level", env("CREW_LOG_LEVEL", "info"), "debug, info, warn or error")
 	reuse := fs.Bool("reuseport", env("CREW_REUSEPORT", "") == "1" || env("CREW_REUSEPORT", "") == "true",
 		"listen with SO_REUSEPORT, sharing the port with other processes")
@@ -123,7 +133,7 @@ func run(args []string) error {
 	}
 	context.AfterFunc(ctx, stop) // a second signal ends the process at once
 	return serve(ctx, app.Config{
-		Mode: app.Mode(*mode), Workers: *workers, QueueSize: *queue, Logger: logger, CrashEndpoint: *crash,
+		Mode: app.Mode(*mode), Workers: *workers, QueueSize: *queue, MaxWait: *maxWait, Logger: logger, CrashEndpoint: *crash,
 		Ready: func(a net.Addr) { fmt.Println(readyLine(a, adminLn)) },
 	}, &lvl, ln, adminLn)
 }
@@ -185,6 +195,18 @@ func env(key, def string) string {
 }
 
 // envInt reads an integer variable, zero when it is unset.
+func envDuration(key string) (time.Duration, error) {
+	v := env(key, "")
+	if v == "" {
+		return 0, nil
+	}
+	d, err := time.ParseDuration(v)
+	if err != nil {
+		return 0, fmt.Errorf("%s must be a duration such as 300ms, got %q", key, v)
+	}
+	return d, nil
+}
+
 func envInt(key string) (int, error) {
 	v := env(key, "")
 	if v == "" {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"net"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/require"
 	"go.uber.org/goleak"
@@ -40,5 +41,22 @@ func TestAdminAddress(t *testing.T) {
 		defer busy.Close()
 		_, err = listenAdmin(context.Background(), busy.Addr().String())
 		require.ErrorContains(t, err, "admin listener: ")
+	})
+}
+
+func TestMaxWaitSetting(t *testing.T) {
+	t.Run("CREW_MAX_WAIT is the default of -max-wait, and a bad value is an error naming it", func(t *testing.T) {
+		t.Setenv("CREW_MAX_WAIT", "")
+		d, err := envDuration("CREW_MAX_WAIT")
+		require.NoError(t, err)
+		require.Zero(t, d)
+		t.Setenv("CREW_MAX_WAIT", "350ms")
+		d, err = envDuration("CREW_MAX_WAIT")
+		require.NoError(t, err)
+		require.Equal(t, 350*time.Millisecond, d)
+		t.Setenv("CREW_MAX_WAIT", "350")
+		_, err = envDuration("CREW_MAX_WAIT")
+		require.EqualError(t, err, `CREW_MAX_WAIT must be a duration such as 300ms, got "350"`)
+		require.ErrorContains(t, run([]string{"-addr", "127.0.0.1:0"}), "CREW_MAX_WAIT")
 	})
 }

@@ -79,7 +79,7 @@ func (a *App) startPool() error {
 		return fmt.Errorf("app: %w", err)
 	}
 	a.pool, a.mon = p, p
-	a.off, err = httpx.New(p, httpx.Options{OnError: a.handlerFailed})
+	a.off, err = httpx.New(p, httpx.Options{MaxWait: a.cfg.MaxWait, OnError: a.handlerFailed})
 	if err != nil {
 		return err
 	}

@@ -75,6 +75,14 @@ type Config struct {
 	// the server answers 503 (pool, throttle and proc modes). Zero means
 	// DefaultQueuePerWorker times Workers.
 	QueueSize int
+	// MaxWait is the waiting budget of a CPU-bound request
+	// (httpx.Options.MaxWait): how long it may wait in the queue before it
+	// is shed with 503. It applies to what Offload and the process workers
+	// run (/api/digest, and every endpoint in proc mode); /api/hash and
+	// /api/thumbnail, which offload only their CPU part with httpx.Compute,
+	// keep httpx.DefaultMaxWait. Zero means httpx.DefaultMaxWait (250ms); a
+	// negative value turns the budget off.
+	MaxWait time.Duration
 	// MaxBodyBytes bounds uploaded images. Zero means DefaultMaxBodyBytes
 	// (8 MiB).
 	MaxBodyBytes int64

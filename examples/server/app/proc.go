@@ -143,7 +143,7 @@ func (a *App) startProcs() error {
 		if err != nil {
 			return nil, err
 		}
-		return shedding{w}, nil
+		return shedding{w: w, budget: budget(a.cfg.MaxWait)}, nil
 	}
 	p, err := pool.New(factory, pool.Options{
 		Name: "cpu", MaxWorkers: a.cfg.Workers, MinWorkers: a.cfg.Workers,
@@ -158,21 +158,30 @@ func (a *App) startProcs() error {
 	}, func(_ http.ResponseWriter, r *http.Request, out Result) {
 		c := r.Context().Value(callKey{}).(*call)
 		c.out, c.done = out, true
-	}, httpx.Options{OnError: a.handlerFailed})
+	}, httpx.Options{MaxWait: a.cfg.MaxWait, OnError: a.handlerFailed})
 	return nil
 }
 
 // shedding is a process worker that sheds, without sending it to its
-// child, a job that waited in the queue past httpx.DefaultMaxWait, as
-// httpx.Compute does in ModePool: its client is answered 503 (the pool
+// child, a job that waited in the queue past its budget (Config.MaxWait),
+// as Offload does in ModePool: its client is answered 503 (the pool
 // counts a failure), and the latency of the requests that run stays
 // bounded by the budget under overload.
 type shedding struct {
-	w pool.Worker[Job, Result]
+	w      pool.Worker[Job, Result]
+	budget time.Duration // negative: never shed
+}
+
+// budget resolves Config.MaxWait as httpx.Options does.
+func budget(maxWait time.Duration) time.Duration {
+	if maxWait == 0 {
+		return httpx.DefaultMaxWait
+	}
+	return maxWait
 }
 
 func (s shedding) Handle(ctx context.Context, j Job) (Result, error) {
-	if !j.queued.IsZero() && time.Since(j.queued) > httpx.DefaultMaxWait {
+	if s.budget >= 0 && !j.queued.IsZero() && time.Since(j.queued) > s.budget {
 		return Result{}, httpx.ErrOverloaded
 	}
 	return s.w.Handle(ctx, j)
