@@ -195,26 +195,24 @@ func env(key, def string) string {
 }
 
 // envInt reads an integer variable, zero when it is unset.
+func envInt(key string) (int, error) { return envParse(key, "an integer", strconv.Atoi) }
+
+// envDuration reads a duration variable, zero when it is unset.
 func envDuration(key string) (time.Duration, error) {
-	v := env(key, "")
-	if v == "" {
-		return 0, nil
-	}
-	d, err := time.ParseDuration(v)
-	if err != nil {
-		return 0, fmt.Errorf("%s must be a duration such as 300ms, got %q", key, v)
-	}
-	return d, nil
+	return envParse(key, "a duration such as 300ms", time.ParseDuration)
 }
 
-func envInt(key string) (int, error) {
+// envParse reads the variable key with parse; want says what a valid
+// value is, for the error.
+func envParse[T any](key, want string, parse func(string) (T, error)) (T, error) {
+	var zero T
 	v := env(key, "")
 	if v == "" {
-		return 0, nil
+		return zero, nil
 	}
-	n, err := strconv.Atoi(v)
+	x, err := parse(v)
 	if err != nil {
-		return 0, fmt.Errorf("%s must be an integer, got %q", key, v)
+		return zero, fmt.Errorf("%s must be %s, got %q", key, want, v)
 	}
-	return n, nil
+	return x, nil
 }
