@@ -84,6 +84,8 @@ type slot[In, Out any] struct {
 	// class of its own), so that two slots allocated side by side never
 	// share a line that both their goroutines write on every task.
 	retirer Retirer // s.w, when it implements Retirer
+
+	nap chan bool // made at the slot's first nap (see naps)
 }
 
 // start runs a new slot; the caller has already counted it in live. It
@@ -449,8 +451,14 @@ func (p *Pool[In, Out]) park(s *slot[In, Out]) (t task[In, Out], st ring.Status,
 	// readied, and a slot that yields only competes with the producer for
 	// a processor, which made P1's tiny tasks cost up to four times the
 	// channel pool's.
-	e, enq, st := p.queue.PopTagUnless(nudged, yield)
-	t = task[In, Out]{e.in, e.fut, enq}
+	st = ring.Canceled
+	if p.enter(s, nudged) {
+		var e entry[In, Out]
+		var enq uint32
+		e, enq, st = p.queue.PopTagUnless(nudged, yield)
+		t = task[In, Out]{e.in, e.fut, enq}
+		p.leave()
+	}
 	if !p.lend {
 		p.idle.Add(-1)
 	} else {
@@ -492,7 +500,10 @@ func (p *Pool[In, Out]) leaving(s *slot[In, Out]) bool {
 
 // nudge wakes every parked slot, so that each looks at the pool again
 // (after Resize, Reload or an idle tick).
-func (p *Pool[In, Out]) nudge() { p.queue.Interrupt() }
+func (p *Pool[In, Out]) nudge() {
+	p.queue.Interrupt()
+	p.wakeNappers()
+}
 
 // idleTick advances the idle clock every IdleTimeout and wakes the idle
 // slots so that those idle for a whole tick retire.
