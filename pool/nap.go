@@ -1,19 +1,24 @@
 package pool
 
-import "sync"
+import (
+	"runtime"
+	"sync"
+)
 
-// naps is where idle slots wait, most recent last, while another idle slot
-// waits in the queue itself (see park). The queue's sleepers are woken in
-// the order they fell asleep, so with all of them there a task went to the
-// slot that had been idle longest, whose stack, goroutine and slot struct
-// had long left the processor's caches: with thousands of workers, each
-// task cost a round of cache misses on top of the wake-up. One slot at a
-// time waits in the queue; when it leaves with a task, it hands its place
-// to the slot that parked last, which is still warm, as a goroutine that
-// the runtime reuses for the next go statement is.
+// naps is where idle slots wait, most recent last, while others wait in the
+// queue itself (see park). The queue's sleepers are woken in the order
+// they fell asleep, so with every idle slot there a task went to the slot
+// that had been idle longest, whose stack, goroutine and slot struct had
+// long left the processor's caches: with thousands of workers, each task
+// cost a round of cache misses on top of the wake-up. Now at most one slot
+// per processor waits in the queue, and the others nap; a slot that leaves
+// the queue hands its place to the slot that napped last, which is still
+// warm, as a goroutine that the runtime reuses for the next go statement
+// is. A pool with no more workers than processors never naps, so its
+// slots wake as they did before (P1 and P2 run two).
 type naps[In, Out any] struct {
 	mu      sync.Mutex
-	queued  bool             // a slot waits in the queue
+	queued  int              // slots waiting in the queue: at most GOMAXPROCS
 	waiting []*slot[In, Out] // slots napping, the most recent last
 }
 
@@ -25,8 +30,8 @@ type naps[In, Out any] struct {
 func (p *Pool[In, Out]) enter(s *slot[In, Out], nudged uint64) bool {
 	n := &p.naps
 	n.mu.Lock()
-	if !n.queued {
-		n.queued = true
+	if n.queued < runtime.GOMAXPROCS(0) {
+		n.queued++
 		n.mu.Unlock()
 		return true
 	}
@@ -51,7 +56,7 @@ func (p *Pool[In, Out]) leave() {
 	n.mu.Lock()
 	k := len(n.waiting)
 	if k == 0 {
-		n.queued = false
+		n.queued--
 		n.mu.Unlock()
 		return
 	}
