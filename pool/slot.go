@@ -26,7 +26,7 @@ type slot[In, Out any] struct {
 	tasks int // handled by the current worker
 	_     int // where failures was: the task path's fields keep their offsets (P1 is sensitive to them)
 	seq   uint64
-	_     int // where samples was: sampling is pool-wide (see latency.go)
+	nap   chan bool // made at the slot's first nap (see naps), where a field of the same size was
 	// uncounted is set by whoever takes the slot out of live early (idle
 	// retirement or Reload); exit then leaves live alone.
 	uncounted atomic.Bool
@@ -84,8 +84,6 @@ type slot[In, Out any] struct {
 	// class of its own), so that two slots allocated side by side never
 	// share a line that both their goroutines write on every task.
 	retirer Retirer // s.w, when it implements Retirer
-
-	nap chan bool // made at the slot's first nap (see naps)
 }
 
 // start runs a new slot; the caller has already counted it in live. It
@@ -194,9 +192,9 @@ func (p *Pool[In, Out]) serve(s *slot[In, Out], ran bool, w *woken[In, Out]) (th
 		if s.w == nil && !w.back && !p.build(s, false) {
 			return stepExit
 		}
-		t, then := p.next(s, w)
-		if then != stepRun {
-			return then
+		t, do := p.next(s, w)
+		if do != stepRun {
+			return do
 		}
 		if p.mailPending.Load() > 0 {
 			p.deliver(s) // sent before t was taken: it arrives first
