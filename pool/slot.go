@@ -440,9 +440,11 @@ func (p *Pool[In, Out]) park(s *slot[In, Out]) (t task[In, Out], st ring.Status,
 		s.lease.Store(leaseIdle) // from here on a Run may borrow the worker
 		p.offer(s)
 	}
-	// The slot sleeps in the one channel receive of PopTagUnless, which
-	// returns Canceled when nudge was called after Interrupts returned
-	// nudged. Before it sleeps, it yields its processor only if yield
+	// The slot sleeps in one channel receive: napping in enter until a
+	// place in the queue is free (see naps), or in the queue's
+	// PopTagUnless. Either returns Canceled when nudge was called after
+	// Interrupts returned nudged. Before it sleeps in the queue, the slot
+	// yields its processor only if yield
 	// says its last task had a future: resolving it readied the caller,
 	// often on this processor, who may queue the next task at once (Run
 	// and Submit callers). After a fire-and-forget task nobody was
