@@ -44,6 +44,7 @@ type Pool[In, Out any] struct {
 	lenders   [lenders]atomic.Pointer[slot[In, Out]] // parked slots whose workers Run may borrow
 	offers    atomic.Uint32                          // spreads slots over lenders
 	held      held[In, Out]                          // taken from the queue by lent slots
+	naps      naps[In, Out]                          // idle slots waiting their turn in the queue (see nap.go)
 	// mailPending counts messages from the owner not yet delivered, in
 	// every slot's mailbox (see mail.go).
 	mailPending atomic.Int64

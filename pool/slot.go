@@ -26,7 +26,7 @@ type slot[In, Out any] struct {
 	tasks int // handled by the current worker
 	_     int // where failures was: the task path's fields keep their offsets (P1 is sensitive to them)
 	seq   uint64
-	_     int // where samples was: sampling is pool-wide (see latency.go)
+	nap   chan bool // made at the slot's first nap (see naps), where a field of the same size was
 	// uncounted is set by whoever takes the slot out of live early (idle
 	// retirement or Reload); exit then leaves live alone.
 	uncounted atomic.Bool
@@ -54,7 +54,7 @@ type slot[In, Out any] struct {
 	askedAt int32 // s.tasks when Retire was last asked
 	retire  bool  // Retire said yes
 	// resolved is set when the slot's last task had a future: resolving
-	// it may have readied its caller on this processor (see doze).
+	// it may have readied its caller on this processor (see park).
 	resolved bool
 	_        [2]byte
 	// With a cancellable task running: its context, for a forced Close
@@ -116,27 +116,65 @@ func (p *Pool[In, Out]) launch(ready chan struct{}) *slot[In, Out] {
 	return s
 }
 
+// loop is a slot's goroutine. An idle slot parks here, three small frames
+// below the goroutine's start, rather than at the bottom of serve: the pop
+// that ends its sleep may wake a producer waiting for room, and that wake
+// goes deep into the runtime, where a slot that slept further down passed
+// its first 2 KiB of stack and had it copied to 4 KiB (see
+// TestParkedWorkerStack).
 func (p *Pool[In, Out]) loop(s *slot[In, Out]) {
 	defer p.exit(s)
-	for ran := false; p.serve(s, ran); ran = true {
+	var w woken[In, Out]
+	for ran := false; ; {
+		switch p.serve(s, ran, &w) {
+		case stepExit:
+			s.returned = true
+			return
+		case stepAgain:
+			ran = true
+		case stepPark:
+			w.t, w.st, w.leave = p.park(s)
+			w.back, ran = true, false
+		}
 	}
-	s.returned = true
 }
 
-// serve feeds the slot's worker until the slot should exit, and reports
-// false then. A task whose Handle panics on exec's short path ends serve
-// with true, once rescued resolved it, and loop calls serve again with ran
-// set, so that it first does what follows every task: one deferred recover
-// covers every task in between, where one per task would cost more than a
-// tiny task does.
-func (p *Pool[In, Out]) serve(s *slot[In, Out], ran bool) (again bool) {
+// step is what serve and next ask their caller to do.
+type step uint8
+
+const (
+	stepRun   step = iota // next: run the task returned
+	stepExit              // the slot exits
+	stepAgain             // serve again, first doing what follows a task
+	stepPark              // the queue is empty: park, then serve again
+)
+
+// woken is what a slot brought back from parking: the task, or the
+// reason it woke without one. next consumes it.
+type woken[In, Out any] struct {
+	t     task[In, Out]
+	st    ring.Status
+	leave bool
+	back  bool // set when the slot has just parked
+}
+
+// serve feeds the slot's worker until the slot should exit or park, and
+// says which. A task whose Handle panics on exec's short path ends serve
+// with stepAgain, once rescued resolved it, and loop calls serve again with
+// ran set, so that it first does what follows every task: one deferred
+// recover covers every task in between, where one per task would cost more
+// than a tiny task does. After a park, w holds what the slot woke with.
+func (p *Pool[In, Out]) serve(s *slot[In, Out], ran bool, w *woken[In, Out]) (then step) {
 	defer func() {
 		if s.handling {
 			v := recover()
 			if v != nil && p.opts.CrashOnPanic {
 				panic(v) // the process crashes, as asked, from where Handle panicked
 			}
-			again = p.rescued(s, v)
+			then = stepExit
+			if p.rescued(s, v) {
+				then = stepAgain
+			}
 		}
 	}()
 	for {
@@ -146,15 +184,17 @@ func (p *Pool[In, Out]) serve(s *slot[In, Out], ran bool) (again bool) {
 				p.recycle(s)
 			}
 			if p.surplus(s) {
-				return false
+				return stepExit
 			}
 		}
-		if s.w == nil && !p.build(s, false) {
-			return false
+		// Back from parking, the slot may hold a task: next deals with
+		// a missing worker then.
+		if s.w == nil && !w.back && !p.build(s, false) {
+			return stepExit
 		}
-		t, ok := p.next(s)
-		if !ok {
-			return false
+		t, do := p.next(s, w)
+		if do != stepRun {
+			return do
 		}
 		if p.mailPending.Load() > 0 {
 			p.deliver(s) // sent before t was taken: it arrives first
@@ -169,7 +209,7 @@ func (p *Pool[In, Out]) serve(s *slot[In, Out], ran bool) (again bool) {
 			p.build(s, true)
 		}
 		if !p.exec(s, t) {
-			return false
+			return stepExit
 		}
 		ran = true
 	}
@@ -309,42 +349,53 @@ func (p *Pool[In, Out]) failed(s *slot[In, Out], err error) bool {
 	return true
 }
 
-// next returns the next task. An idle slot parks on the queue, which wakes
-// it for a task; a nudge (see nudge) wakes it to check whether it should
-// leave. next reports false when the slot should exit: the queue is closed
-// and drained, the slot was asked to stop, the pool has more slots than it
-// needs, or the slot idled past IdleTimeout.
-func (p *Pool[In, Out]) next(s *slot[In, Out]) (task[In, Out], bool) {
+// next returns the next task, with stepRun. It returns stepPark when the
+// queue is empty, for loop to park the slot, and it is called again with
+// what the slot woke with in w. It returns stepExit when the slot should
+// exit: the queue is closed and drained, the slot was asked to stop, the
+// pool has more slots than it needs, or the slot idled past IdleTimeout.
+func (p *Pool[In, Out]) next(s *slot[In, Out], w *woken[In, Out]) (task[In, Out], step) {
 	for {
-		if p.held.n.Load() > 0 {
-			if t, ok := p.takeHeld(); ok {
-				s.idleTick = 0
-				return t, true
-			}
-		}
-		t, st := p.poll()
-		if st == ring.Empty {
-			var leave bool
-			if t, st, leave = p.park(s); leave {
-				return t, false
+		var t task[In, Out]
+		var st ring.Status
+		if w.back {
+			t, st = w.t, w.st
+			leave := w.leave
+			*w = woken[In, Out]{}
+			if leave {
+				return t, stepExit
 			}
 			if st == ring.Canceled {
 				// Nudged, or a borrower handed the worker back used up.
 				p.recycle(s)
 				if s.w == nil && !p.build(s, false) {
-					return t, false
+					return t, stepExit
 				}
 				if p.mailPending.Load() > 0 {
 					p.deliver(s) // Send nudged
 					if s.w == nil && !p.build(s, false) {
-						return t, false // a Receive crashed it, and the pool halted
+						return t, stepExit // a Receive crashed it, and the pool halted
 					}
 				}
 				continue // look at the pool again
 			}
+		} else {
+			if p.held.n.Load() > 0 {
+				if t, ok := p.takeHeld(); ok {
+					s.idleTick = 0
+					return t, stepRun
+				}
+			}
+			if t, st = p.poll(); st == ring.Empty {
+				return t, stepPark
+			}
 		}
 		if st != ring.OK {
-			return p.popOverflow() // the buffer is closed: drain the rest
+			// The buffer is closed: drain the rest.
+			if t, ok := p.popOverflow(); ok {
+				return t, stepRun
+			}
+			return t, stepExit
 		}
 		if p.ovf.n.Load() > 0 {
 			p.refill()
@@ -353,12 +404,15 @@ func (p *Pool[In, Out]) next(s *slot[In, Out]) (task[In, Out], bool) {
 			t = p.swapHeld(t) // held tasks are older than anything queued
 		}
 		s.idleTick = 0
-		return t, true
+		return t, stepRun
 	}
 }
 
-// park waits for a task as an idle slot. It reports leave when the slot
-// should exit without looking at the queue again.
+// park waits for a task as an idle slot, called by loop (see there). It
+// reports leave when the slot should exit without looking at the queue
+// again. The slot sleeps in one channel receive, a few small frames below
+// its loop, so that a parked worker keeps the smallest goroutine stack
+// (see TestParkedWorkerStack).
 func (p *Pool[In, Out]) park(s *slot[In, Out]) (t task[In, Out], st ring.Status, leave bool) {
 	if s.idleTick == 0 {
 		s.idleTick = p.tick.Load()
@@ -382,13 +436,32 @@ func (p *Pool[In, Out]) park(s *slot[In, Out]) (t task[In, Out], st ring.Status,
 		return t, ring.Canceled, false
 	}
 	p.idle.Add(1)
-	if !p.lend {
-		t, st = p.doze(nudged, yield)
-		p.idle.Add(-1)
-	} else {
+	if p.lend {
 		s.lease.Store(leaseIdle) // from here on a Run may borrow the worker
 		p.offer(s)
-		t, st = p.doze(nudged, yield)
+	}
+	// The slot sleeps in one channel receive: napping in enter until a
+	// place in the queue is free (see naps), or in the queue's
+	// PopTagUnless. Either returns Canceled when nudge was called after
+	// Interrupts returned nudged. Before it sleeps in the queue, the slot
+	// yields its processor only if yield
+	// says its last task had a future: resolving it readied the caller,
+	// often on this processor, who may queue the next task at once (Run
+	// and Submit callers). After a fire-and-forget task nobody was
+	// readied, and a slot that yields only competes with the producer for
+	// a processor, which made P1's tiny tasks cost up to four times the
+	// channel pool's.
+	st = ring.Canceled
+	if p.enter(s, nudged) {
+		var e entry[In, Out]
+		var enq uint32
+		e, enq, st = p.queue.PopTagUnless(nudged, yield)
+		t = task[In, Out]{e.in, e.fut, enq}
+		p.leave()
+	}
+	if !p.lend {
+		p.idle.Add(-1)
+	} else {
 		// With a task in hand, settle who has the worker before reclaim
 		// can wait for it: take it back at once if it is idle (were it
 		// only looked at, a Run could borrow it in between), or pass the
@@ -425,26 +498,12 @@ func (p *Pool[In, Out]) leaving(s *slot[In, Out]) bool {
 	return p.surplus(s) || p.tick.Load()-s.idleTick >= 2 && p.retire(s)
 }
 
-// doze waits for a task as an idle slot. It returns Canceled when nudge
-// was called after the queue's Interrupts returned nudged. The slot
-// sleeps in one channel receive, a few small frames below its loop, so
-// that a parked worker keeps the smallest goroutine stack (see
-// TestParkedWorkerStack).
-//
-// Before it sleeps, the slot yields its processor (see ring.PopTagUnless)
-// only if yield says its last task had a future: resolving it readied the caller,
-// often on this processor, who may queue the next task at once (Run and
-// Submit callers). After a fire-and-forget task nobody was readied, and a
-// slot that yields only competes with the producer for a processor, which
-// made P1's tiny tasks cost up to four times the channel pool's.
-func (p *Pool[In, Out]) doze(nudged uint64, yield bool) (task[In, Out], ring.Status) {
-	e, enq, st := p.queue.PopTagUnless(nudged, yield)
-	return task[In, Out]{e.in, e.fut, enq}, st
-}
-
 // nudge wakes every parked slot, so that each looks at the pool again
 // (after Resize, Reload or an idle tick).
-func (p *Pool[In, Out]) nudge() { p.queue.Interrupt() }
+func (p *Pool[In, Out]) nudge() {
+	p.queue.Interrupt()
+	p.wakeNappers()
+}
 
 // idleTick advances the idle clock every IdleTimeout and wakes the idle
 // slots so that those idle for a whole tick retire.

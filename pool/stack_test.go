@@ -1,9 +1,11 @@
 package pool_test
 
 import (
+	"context"
 	"runtime"
 	"runtime/debug"
 	"sync"
+	"sync/atomic"
 	"testing"
 
 	"github.com/stretchr/testify/require"
@@ -32,6 +34,44 @@ func TestParkedWorkerStack(t *testing.T) {
 		perWorker := float64(stackInUse()-before) / workers
 		t.Logf("%.0f bytes of stack per parked worker", perWorker)
 		require.Less(t, perWorker, maxParkedStack, "bytes of stack per parked worker")
+	})
+	t.Run("workers woken to take tasks from a full queue keep about 2 KiB of stack each", func(t *testing.T) {
+		// Every task blocks, so each pop is made by a parked worker just
+		// woken, and with a queue of one the producer is mostly asleep
+		// waiting for room: the pop that frees its cell wakes it, from
+		// where the worker slept. That wake is the deepest the worker's
+		// stack goes outside a task.
+		const workers = 2000
+		defer debug.SetGCPercent(debug.SetGCPercent(-1)) // no GC may shrink stacks meanwhile
+		defer smallStarts()()
+		// Stacks freed by earlier tests stay counted while the runtime
+		// caches them: a GC returns them, so that every worker's stack is
+		// counted below.
+		runtime.GC()
+		before := stackInUse()
+		gate := make(chan struct{})
+		var started atomic.Int64
+		hold := func(context.Context, int) (struct{}, error) {
+			started.Add(1)
+			<-gate
+			return struct{}{}, nil
+		}
+		p, err := pool.NewFunc(hold, pool.Options{MaxWorkers: workers, MinWorkers: workers, QueueSize: 1})
+		require.NoError(t, err)
+		defer func() { require.NoError(t, p.Close(bg)) }()
+		defer close(gate)
+		for p.Stats().Idle < workers {
+			runtime.Gosched()
+		}
+		for i := range workers {
+			require.NoError(t, p.Go(bg, i))
+		}
+		for started.Load() < workers {
+			runtime.Gosched()
+		}
+		perWorker := float64(stackInUse()-before) / workers
+		t.Logf("%.0f bytes of stack per worker", perWorker)
+		require.Less(t, perWorker, maxParkedStack, "bytes of stack per worker")
 	})
 }
 

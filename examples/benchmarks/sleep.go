@@ -3,6 +3,7 @@ package benchmarks
 import (
 	"fmt"
 	"os"
+	"runtime"
 	"strconv"
 	"sync"
 	"sync/atomic"
@@ -105,4 +106,31 @@ func RunSleep(impl Impl, size SleepSize) (time.Duration, error) {
 		return wall, fmt.Errorf("benchmarks: %s ran %d of %d sleeping tasks", impl.Name, n, size.Tasks)
 	}
 	return wall, nil
+}
+
+// WatchGoroutines samples runtime.NumGoroutine every interval until the
+// returned function is called, which stops the sampling and returns the
+// most goroutines seen at once, the sampler's own excluded.
+func WatchGoroutines(interval time.Duration) (stop func() int) {
+	most := runtime.NumGoroutine()
+	done := make(chan struct{})
+	finished := make(chan struct{})
+	go func() {
+		defer close(finished)
+		t := time.NewTicker(interval)
+		defer t.Stop()
+		for {
+			select {
+			case <-done:
+				return
+			case <-t.C:
+				most = max(most, runtime.NumGoroutine()-1)
+			}
+		}
+	}()
+	return func() int {
+		close(done)
+		<-finished
+		return most
+	}
 }

@@ -7,10 +7,11 @@ import (
 	"os"
 	"os/exec"
 	"runtime"
-	"strconv"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
+	"testing/synctest"
 	"time"
 
 	"github.com/crewkit/crew/examples/benchmarks"
@@ -22,7 +23,8 @@ import (
 const sleepChildEnv = "CREW_P7_CHILD"
 
 // sleepChild runs the P7 workload on the pool named name, with the size in
-// the environment, and prints its wall time in nanoseconds.
+// the environment, and prints its wall time in nanoseconds and the most
+// goroutines it saw at once.
 func sleepChild(name string) int {
 	impl, ok := benchmarks.Lookup(name)
 	size, err := benchmarks.ParseSleepSize(os.Getenv)
@@ -30,20 +32,23 @@ func sleepChild(name string) int {
 		fmt.Fprintf(os.Stderr, "benchmarks: P7 child: pool %q, %v\n", name, err)
 		return 2
 	}
+	peak := benchmarks.WatchGoroutines(time.Millisecond)
 	wall, err := benchmarks.RunSleep(impl, size)
+	most := peak()
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		return 1
 	}
-	fmt.Println(int64(wall))
+	fmt.Println(int64(wall), most)
 	return 0
 }
 
 // sleepRun is what one child process measured.
 type sleepRun struct {
-	wall time.Duration
-	cpu  time.Duration // user + system
-	rss  int64         // peak resident set, bytes
+	wall       time.Duration
+	cpu        time.Duration // user + system
+	rss        int64         // peak resident set, bytes
+	goroutines int           // the most at once, sampled every millisecond
 }
 
 // runSleepChild runs the P7 workload on the pool named name in a child
@@ -56,15 +61,17 @@ func runSleepChild(ctx context.Context, name string, size benchmarks.SleepSize) 
 	if err := cmd.Run(); err != nil {
 		return sleepRun{}, fmt.Errorf("P7 child for %s: %w: %s", name, err, strings.TrimSpace(stderr.String()))
 	}
-	ns, err := strconv.ParseInt(strings.TrimSpace(stdout.String()), 10, 64)
-	if err != nil {
+	var ns int64
+	var most int
+	if _, err := fmt.Sscan(stdout.String(), &ns, &most); err != nil {
 		return sleepRun{}, fmt.Errorf("P7 child for %s printed %q: %w", name, stdout.String(), err)
 	}
 	ru := cmd.ProcessState.SysUsage().(*syscall.Rusage)
 	return sleepRun{
-		wall: time.Duration(ns),
-		cpu:  time.Duration(ru.Utime.Nano() + ru.Stime.Nano()),
-		rss:  ru.Maxrss * 1024, // kilobytes on Linux
+		wall:       time.Duration(ns),
+		cpu:        time.Duration(ru.Utime.Nano() + ru.Stime.Nano()),
+		rss:        ru.Maxrss * 1024, // kilobytes on Linux
+		goroutines: most,
 	}, nil
 }
 
@@ -89,11 +96,13 @@ func BenchmarkP7Sleep(b *testing.B) {
 				sum.wall += r.wall
 				sum.cpu += r.cpu
 				sum.rss = max(sum.rss, r.rss)
+				sum.goroutines = max(sum.goroutines, r.goroutines)
 			}
 			n := float64(b.N)
 			b.ReportMetric(float64(sum.wall.Milliseconds())/n, "wall-ms")
 			b.ReportMetric(float64(sum.cpu.Nanoseconds())/n/float64(size.Tasks), "cpu-ns/task")
 			b.ReportMetric(float64(sum.rss)/(1<<20), "peak-MiB")
+			b.ReportMetric(float64(sum.goroutines), "peak-goroutines")
 		})
 	}
 }
@@ -107,6 +116,9 @@ func TestSleepChild(t *testing.T) {
 		require.GreaterOrEqual(t, r.wall, 50*time.Millisecond)
 		require.Positive(t, r.cpu)
 		require.Positive(t, r.rss)
+		// 20 workers, and the producer, at least: more for the
+		// goroutines the test binary keeps.
+		require.GreaterOrEqual(t, r.goroutines, 21)
 	})
 	t.Run("a child given an unknown pool fails", func(t *testing.T) {
 		_, err := runSleepChild(t.Context(), "no-such-pool", size)
@@ -151,5 +163,25 @@ func TestParseSleepSize(t *testing.T) {
 	t.Run("a missing count is an error that names it", func(t *testing.T) {
 		_, err := benchmarks.ParseSleepSize(func(string) string { return "" })
 		require.ErrorContains(t, err, "CREW_P7_TASKS")
+	})
+}
+
+func TestWatchGoroutines(t *testing.T) {
+	t.Run("the watcher reports the most goroutines alive at once, after they ended", func(t *testing.T) {
+		synctest.Test(t, func(t *testing.T) {
+			stop := benchmarks.WatchGoroutines(time.Millisecond)
+			block := make(chan struct{})
+			var wg sync.WaitGroup
+			for range 100 {
+				wg.Go(func() { <-block })
+			}
+			time.Sleep(5 * time.Millisecond)
+			close(block)
+			wg.Wait()
+			time.Sleep(5 * time.Millisecond)
+			most := stop()
+			require.GreaterOrEqual(t, most, 100)
+			require.Less(t, runtime.NumGoroutine(), most, "goroutines now, against the most seen")
+		})
 	})
 }
