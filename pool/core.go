@@ -56,6 +56,10 @@ type core struct {
 	events     *events
 	spawn      func() bool // the pool's maybeSpawn
 
+	// unbuilt is the realCtx of every task context of this pool not
+	// materialised yet (see taskCtx.real).
+	unbuilt realCtx
+
 	// closeBegun is closed once Close has closed the queue: slots waiting
 	// a backoff with nothing queued leave then.
 	closeBegun chan struct{}
@@ -65,6 +69,7 @@ type poolKey struct{}
 
 func newCore(opts Options) *core {
 	c := &core{opts: opts, epoch: time.Now(), halt: make(chan struct{}), closeBegun: make(chan struct{})}
+	c.unbuilt.core = c
 	c.life, c.kill = context.WithCancelCause(context.Background())
 	c.wctx = context.WithValue(c.life, poolKey{}, c)
 	c.tick.Store(1) // 0 in slot.idleTick means busy

@@ -751,15 +751,17 @@ func (p *Pool[In, Out]) taskContext(s *slot[In, Out], f *Future[Out], start time
 	} else if p.opts.TaskTimeout == 0 {
 		return p.wctx, nil
 	}
+	var due time.Duration
+	if p.opts.TaskTimeout > 0 {
+		due = start + p.opts.TaskTimeout
+	}
 	var tc *taskCtx
 	if f != nil && !f.signal {
 		tc = &f.tctx
-		tc.parent, tc.core = parent, p.core
+		tc.parent = parent
+		tc.init(p.core, due)
 	} else {
-		tc = newTaskCtx(parent, p.core) // Run reuses f: the task's ctx must outlive it
-	}
-	if p.opts.TaskTimeout > 0 {
-		tc.due = start + p.opts.TaskTimeout
+		tc = newTaskCtx(parent, p.core, due) // Run reuses f: the task's ctx must outlive it
 	}
 	s.watchRun(tc)
 	// A forced Close kills life before it walks the slots: either it
