@@ -111,7 +111,9 @@ func (f *Future[Out]) start() bool {
 		f.core.gone.Add(-1) // the abandoned task has left the queue
 		return false
 	}
-	f.unwatch()
+	if !f.signal { // Run's futures are never watched: Run waits on ctx itself
+		f.unwatch()
+	}
 	return true
 }
 
