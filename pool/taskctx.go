@@ -107,18 +107,6 @@ func (c *taskCtx) passed() bool {
 	return r.Context == nil && r.core.clock() >= due
 }
 
-// expired reports whether the context ended at its deadline, before
-// anything else ended it. The pool asks once the task returned.
-func (c *taskCtx) expired() bool {
-	if c.due() == 0 {
-		return false
-	}
-	if c.passed() {
-		c.materialise()
-	}
-	return c.built() != nil && context.Cause(c) == errDeadline
-}
-
 // Done returns a channel closed when the context ends. The first call
 // builds the real context.
 func (c *taskCtx) Done() <-chan struct{} { return c.materialise().Done() }
@@ -192,17 +180,22 @@ func (c *taskCtx) end(cause error) {
 	c.built().cancel(cause)
 }
 
-// finish ends the context of a task that returned. Without a real context
-// built, nothing waits on it: finish only marks it ended, and a handler that
-// kept its ctx past its return finds it cancelled when it looks. ended is
-// stored before real is loaded, and materialise stores real before it loads
-// ended, so one of the two cancels the real context if one is built.
-func (c *taskCtx) finish() {
+// finish ends the context of a task that returned, and reports whether it
+// ended at its deadline before anything else ended it (the task timed
+// out). Without a real context built, nothing waits on it: finish only
+// marks it ended, and a handler that kept its ctx past its return finds it
+// cancelled when it looks. ended is stored before real is loaded, and
+// materialise stores real before it loads ended, so one of the two cancels
+// the real context if one is built. With a TaskTimeout, it reads the
+// clock once.
+func (c *taskCtx) finish() (expired bool) {
 	if c.passed() {
 		c.materialise() // ended at its deadline, before the task returned
 	}
 	c.state.Or(endedBit)
 	if r := c.built(); r != nil {
+		expired = c.due() != 0 && context.Cause(r.Context) == errDeadline
 		r.cancel(nil)
 	}
+	return expired
 }
