@@ -2,6 +2,7 @@ package pool
 
 import (
 	"context"
+	"runtime"
 	"sync/atomic"
 )
 
@@ -59,10 +60,8 @@ func (f *Future[Out]) Done() <-chan struct{} { return f.done }
 // the pool cannot tell the waiter is its own task; see "Nested calls" in the
 // package documentation.
 func (f *Future[Out]) Wait(ctx context.Context) (Out, error) {
-	select {
-	case <-f.done:
+	if f.ready() {
 		return f.out, f.err
-	default:
 	}
 	if f.core.nested(ctx) {
 		defer f.core.block()()
@@ -73,6 +72,34 @@ func (f *Future[Out]) Wait(ctx context.Context) (Out, error) {
 	case <-ctx.Done():
 		var zero Out
 		return zero, ctx.Err()
+	}
+}
+
+// readyYields is how many times a caller about to block on its task's
+// result yields its processor first, looking for the result after each
+// yield (see ready).
+const readyYields = 2
+
+// ready reports whether the future is resolved, taking Run's token if so,
+// after yielding the processor up to readyYields times while it is not.
+// The worker that the caller's submission woke is often readied on the
+// caller's own processor, and a tiny task is over by the time the caller
+// runs again: the caller then takes the result without parking in a
+// select, and the worker resolves a future nobody waits on, without
+// readying a goroutine. That spares the park and the wake-up of a select
+// on two channels, the largest cost of a cross-goroutine request/reply
+// (P2c in docs/benchmarks.md). A long task costs its caller the yields.
+func (f *Future[Out]) ready() bool {
+	for i := 0; ; i++ {
+		select {
+		case <-f.done:
+			return true
+		default:
+		}
+		if i == readyYields {
+			return false
+		}
+		runtime.Gosched()
 	}
 }
 

@@ -446,6 +446,9 @@ func bufferSize(queueSize int) int {
 // await waits for f or for done, preferring f when both are ready, and
 // reports whether f was resolved (its token taken).
 func (p *Pool[In, Out]) await(f *Future[Out], done <-chan struct{}) bool {
+	if f.ready() {
+		return true
+	}
 	select {
 	case <-f.done:
 		return true
