@@ -621,7 +621,7 @@ func (p *Pool[In, Out]) execFull(s *slot[In, Out], t task[In, Out]) bool {
 	release := func() {
 		if tc != nil {
 			s.watchRun(nil)
-			tc.finish()
+			tc.finish(true)
 		}
 	}
 	seq := s.begin(f, start, p.opts.TaskTimeout+p.opts.HungGrace)
@@ -646,7 +646,7 @@ func (p *Pool[In, Out]) execFull(s *slot[In, Out], t task[In, Out]) bool {
 	timedOut := false
 	if tc != nil {
 		s.watchRun(nil)
-		timedOut = tc.finish()
+		timedOut = tc.finish(err != nil || pe != nil)
 	}
 	if !s.end(seq) {
 		return false

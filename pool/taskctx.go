@@ -33,9 +33,9 @@ type taskCtx struct {
 	// due is when TaskTimeout passes, as core.clock() reads it (zero
 	// without one). Unlike context.WithTimeoutCause, no timer ends the
 	// context then: whoever looks at it after due (Done, Err, Value, or the
-	// pool once the task returned) builds the real context, which is built
-	// ended (see passed). A task that never calls Done pays for two clock
-	// readings when it returns.
+	// pool once a task that failed returned) builds the real context, which
+	// is built ended (see passed). A task that never calls Done pays for
+	// one clock reading when it returns, and only if it failed.
 	state atomic.Int64
 }
 
@@ -181,15 +181,20 @@ func (c *taskCtx) end(cause error) {
 }
 
 // finish ends the context of a task that returned, and reports whether it
-// ended at its deadline before anything else ended it (the task timed
-// out). Without a real context built, nothing waits on it: finish only
-// marks it ended, and a handler that kept its ctx past its return finds it
+// ended at its deadline before anything else ended it: the task timed out.
+// failed says whether the task returned an error; only then does a timeout
+// change its outcome, so only then does finish read the clock to look for
+// a deadline passed unseen. A task that succeeded past its deadline
+// without looking at its ctx leaves a kept ctx that reports
+// context.Canceled, as for a task that returned in time.
+//
+// Without a real context built, nothing waits on it: finish only marks it
+// ended, and a handler that kept its ctx past its return finds it
 // cancelled when it looks. ended is stored before real is loaded, and
 // materialise stores real before it loads ended, so one of the two cancels
-// the real context if one is built. With a TaskTimeout, it reads the
-// clock once.
-func (c *taskCtx) finish() (expired bool) {
-	if c.passed() {
+// the real context if one is built.
+func (c *taskCtx) finish(failed bool) (expired bool) {
+	if failed && c.passed() {
 		c.materialise() // ended at its deadline, before the task returned
 	}
 	c.state.Or(endedBit)

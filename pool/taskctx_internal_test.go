@@ -12,8 +12,8 @@ func TestAKeptContextEndsAsCanceledWhateverItsParentDoesLater(t *testing.T) {
 	c := &core{}
 	c.unbuilt.core = c
 	tc := newTaskCtx(parent, c, 0)
-	tc.finish() // task returned; nothing materialised
-	cancel(why) // the submitter's ctx ends afterwards
+	tc.finish(false) // task returned; nothing materialised
+	cancel(why)      // the submitter's ctx ends afterwards
 	real, rc := context.WithCancelCause(context.WithValue(context.Background(), poolKey{}, c))
 	rc(nil)
 	t.Logf("lazy: Err=%v Cause=%v; real: Err=%v Cause=%v", tc.Err(), context.Cause(tc), real.Err(), context.Cause(real))

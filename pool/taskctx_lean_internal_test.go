@@ -72,7 +72,7 @@ func TestTaskContextMaterialisedAtOnce(t *testing.T) {
 		}
 		require.Same(t, c, tc.Value(poolKey{}))
 		require.NoError(t, tc.Err())
-		tc.finish()
+		tc.finish(false)
 		<-dones[0]
 		require.ErrorIs(t, tc.Err(), context.Canceled)
 		// Every real context built on the parent was cancelled: none
