@@ -169,7 +169,8 @@ func (f *Future[Out]) watch(ctx context.Context) {
 	if f.state.Load() != pending {
 		return
 	}
-	f.stop = context.AfterFunc(ctx, func() { f.abandon(ctx.Err()) })
+	// The callback captures f alone (f.ctx is ctx), the smallest closure.
+	f.stop = context.AfterFunc(ctx, func() { f.abandon(f.ctx.Err()) })
 	if !f.watched.CompareAndSwap(watchNone, watchSet) {
 		f.stop() // unwatch ran meanwhile and found nothing to stop
 		return
