@@ -189,11 +189,15 @@ func (f *Future[Out]) unwatch() {
 	}
 }
 
-// reset prepares a signal future taken from the free list for reuse.
-func (f *Future[Out]) reset(ctx context.Context) {
+// reset prepares a signal future taken from the free list for reuse by a
+// caller whose ctx can be cancelled or not.
+func (f *Future[Out]) reset(ctx context.Context, canCancel bool) {
 	var zero Out
 	f.out, f.err = zero, nil
-	f.ctx = cancellable(ctx)
+	f.ctx = nil
+	if canCancel {
+		f.ctx = ctx
+	}
 	f.state.Store(pending)
 	f.seq++
 }

@@ -239,10 +239,11 @@ func (p *Pool[In, Out]) TryRun(ctx context.Context, in In) (Out, error) {
 
 // run is Run and TryRun: try says which.
 func (p *Pool[In, Out]) run(ctx context.Context, in In, try bool) (Out, error) {
+	done := ctx.Done() // asked once: each Done is an interface call
 	f := p.free.Get().(*Future[Out])
-	f.reset(ctx)
+	f.reset(ctx, done != nil)
 	t := task[In, Out]{in: in, fut: f, enq: p.now(f.seq)}
-	if (try || ctx.Done() == nil) && p.inline() {
+	if (try || done == nil) && p.inline() {
 		if s := p.borrow(&f.lender); s != nil {
 			p.runLent(s, t)
 			<-f.done
@@ -259,7 +260,7 @@ func (p *Pool[In, Out]) run(ctx context.Context, in In, try bool) (Out, error) {
 	if p.nested(ctx) {
 		defer p.block()()
 	}
-	if done := ctx.Done(); done == nil {
+	if done == nil {
 		<-f.done
 	} else if !p.await(f, done) {
 		// A task still queued leaves the queue's count at once; a running
