@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"math/rand/v2"
+	"runtime"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -296,10 +297,20 @@ func (p *Pool[In, Out]) TrySubmit(ctx context.Context, in In) (*Future[Out], err
 // submit queues in with a future, waiting for room when wait is set.
 func (p *Pool[In, Out]) submit(ctx context.Context, in In, wait bool) (*Future[Out], error) {
 	f := &Future[Out]{ctx: cancellable(ctx), done: make(chan struct{}), core: p.core}
+	idle := f.ctx != nil && p.idle.Load() > 0
 	if err := p.enqueue(ctx, task[In, Out]{in: in, fut: f, enq: p.now(p.queue.Seq())}, wait); err != nil {
 		return nil, err
 	}
 	if f.ctx != nil {
+		if idle {
+			// A worker was idle, so the task starts as soon as it runs,
+			// often on this processor: yield once, and a task that
+			// started or ended meanwhile needs no watch on ctx, whose
+			// registration and removal cost more than a tiny task. A ctx
+			// that ended during the yield is seen by watch or by the
+			// worker that starts the task, as before.
+			runtime.Gosched()
+		}
 		f.watch(ctx)
 	}
 	return f, nil
