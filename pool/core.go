@@ -30,12 +30,19 @@ type core struct {
 
 	// Worker accounting. live counts slots that serve the queue, idle those
 	// waiting for a task; the most slots allowed is max+blocked+surge.
-	max, min, live, idle atomic.Int64
-	blocked              atomic.Int64  // tasks of this pool waiting on this pool
-	surge                atomic.Int64  // extra slots while Reload replaces workers
-	tick                 atomic.Uint64 // idle clock, advanced every IdleTimeout
-	ticker               *time.Timer
-	nextID               atomic.Int64
+	max, min, live atomic.Int64
+	blocked        atomic.Int64 // tasks of this pool waiting on this pool
+	surge          atomic.Int64 // extra slots while Reload replaces workers
+	// idle is written by every slot that parks and every one that wakes,
+	// while every submitter reads live and the limit: it has a cache line
+	// of its own, so that a worker going to sleep does not take the line
+	// the submitters read from them.
+	_      cacheLine
+	idle   atomic.Int64
+	_      cacheLine
+	tick   atomic.Uint64 // idle clock, advanced every IdleTimeout
+	ticker *time.Timer
+	nextID atomic.Int64
 
 	rejected, restarts, recycled, hungTotal atomic.Uint64
 	dropped                                 atomic.Uint64 // queued tasks resolved by drainQueue
@@ -56,6 +63,10 @@ type core struct {
 	events     *events
 	spawn      func() bool // the pool's maybeSpawn
 
+	// unbuilt is the realCtx of every task context of this pool not
+	// materialised yet (see taskCtx.real).
+	unbuilt realCtx
+
 	// closeBegun is closed once Close has closed the queue: slots waiting
 	// a backoff with nothing queued leave then.
 	closeBegun chan struct{}
@@ -63,8 +74,12 @@ type core struct {
 
 type poolKey struct{}
 
+// cacheLine keeps the fields after it off the cache line of those before.
+type cacheLine [64]byte
+
 func newCore(opts Options) *core {
 	c := &core{opts: opts, epoch: time.Now(), halt: make(chan struct{}), closeBegun: make(chan struct{})}
+	c.unbuilt.core = c
 	c.life, c.kill = context.WithCancelCause(context.Background())
 	c.wctx = context.WithValue(c.life, poolKey{}, c)
 	c.tick.Store(1) // 0 in slot.idleTick means busy

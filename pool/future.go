@@ -2,6 +2,7 @@ package pool
 
 import (
 	"context"
+	"runtime"
 	"sync/atomic"
 )
 
@@ -59,10 +60,8 @@ func (f *Future[Out]) Done() <-chan struct{} { return f.done }
 // the pool cannot tell the waiter is its own task; see "Nested calls" in the
 // package documentation.
 func (f *Future[Out]) Wait(ctx context.Context) (Out, error) {
-	select {
-	case <-f.done:
+	if f.ready() {
 		return f.out, f.err
-	default:
 	}
 	if f.core.nested(ctx) {
 		defer f.core.block()()
@@ -73,6 +72,34 @@ func (f *Future[Out]) Wait(ctx context.Context) (Out, error) {
 	case <-ctx.Done():
 		var zero Out
 		return zero, ctx.Err()
+	}
+}
+
+// readyYields is how many times a caller about to block on its task's
+// result yields its processor first, looking for the result after each
+// yield (see ready).
+const readyYields = 2
+
+// ready reports whether the future is resolved, taking Run's token if so,
+// after yielding the processor up to readyYields times while it is not.
+// The worker that the caller's submission woke is often readied on the
+// caller's own processor, and a tiny task is over by the time the caller
+// runs again: the caller then takes the result without parking in a
+// select, and the worker resolves a future nobody waits on, without
+// readying a goroutine. That spares the park and the wake-up of a select
+// on two channels, the largest cost of a cross-goroutine request/reply
+// (P2c in docs/benchmarks.md). A long task costs its caller the yields.
+func (f *Future[Out]) ready() bool {
+	for i := 0; ; i++ {
+		select {
+		case <-f.done:
+			return true
+		default:
+		}
+		if i == readyYields {
+			return false
+		}
+		runtime.Gosched()
 	}
 }
 
@@ -111,7 +138,9 @@ func (f *Future[Out]) start() bool {
 		f.core.gone.Add(-1) // the abandoned task has left the queue
 		return false
 	}
-	f.unwatch()
+	if !f.signal { // Run's futures are never watched: Run waits on ctx itself
+		f.unwatch()
+	}
 	return true
 }
 
@@ -140,7 +169,8 @@ func (f *Future[Out]) watch(ctx context.Context) {
 	if f.state.Load() != pending {
 		return
 	}
-	f.stop = context.AfterFunc(ctx, func() { f.abandon(ctx.Err()) })
+	// The callback captures f alone (f.ctx is ctx), the smallest closure.
+	f.stop = context.AfterFunc(ctx, func() { f.abandon(f.ctx.Err()) })
 	if !f.watched.CompareAndSwap(watchNone, watchSet) {
 		f.stop() // unwatch ran meanwhile and found nothing to stop
 		return
@@ -159,11 +189,15 @@ func (f *Future[Out]) unwatch() {
 	}
 }
 
-// reset prepares a signal future taken from the free list for reuse.
-func (f *Future[Out]) reset(ctx context.Context) {
+// reset prepares a signal future taken from the free list for reuse by a
+// caller whose ctx can be cancelled or not.
+func (f *Future[Out]) reset(ctx context.Context, canCancel bool) {
 	var zero Out
 	f.out, f.err = zero, nil
-	f.ctx = cancellable(ctx)
+	f.ctx = nil
+	if canCancel {
+		f.ctx = ctx
+	}
 	f.state.Store(pending)
 	f.seq++
 }

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"math/rand/v2"
+	"runtime"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -240,10 +241,11 @@ func (p *Pool[In, Out]) TryRun(ctx context.Context, in In) (Out, error) {
 
 // run is Run and TryRun: try says which.
 func (p *Pool[In, Out]) run(ctx context.Context, in In, try bool) (Out, error) {
+	done := ctx.Done() // asked once: each Done is an interface call
 	f := p.free.Get().(*Future[Out])
-	f.reset(ctx)
+	f.reset(ctx, done != nil)
 	t := task[In, Out]{in: in, fut: f, enq: p.now(f.seq)}
-	if (try || ctx.Done() == nil) && p.inline() {
+	if (try || done == nil) && p.inline() {
 		if s := p.borrow(&f.lender); s != nil {
 			p.runLent(s, t)
 			<-f.done
@@ -260,7 +262,7 @@ func (p *Pool[In, Out]) run(ctx context.Context, in In, try bool) (Out, error) {
 	if p.nested(ctx) {
 		defer p.block()()
 	}
-	if done := ctx.Done(); done == nil {
+	if done == nil {
 		<-f.done
 	} else if !p.await(f, done) {
 		// A task still queued leaves the queue's count at once; a running
@@ -296,10 +298,20 @@ func (p *Pool[In, Out]) TrySubmit(ctx context.Context, in In) (*Future[Out], err
 // submit queues in with a future, waiting for room when wait is set.
 func (p *Pool[In, Out]) submit(ctx context.Context, in In, wait bool) (*Future[Out], error) {
 	f := &Future[Out]{ctx: cancellable(ctx), done: make(chan struct{}), core: p.core}
+	idle := f.ctx != nil && p.idle.Load() > 0
 	if err := p.enqueue(ctx, task[In, Out]{in: in, fut: f, enq: p.now(p.queue.Seq())}, wait); err != nil {
 		return nil, err
 	}
 	if f.ctx != nil {
+		if idle {
+			// A worker was idle, so the task starts as soon as it runs,
+			// often on this processor: yield once, and a task that
+			// started or ended meanwhile needs no watch on ctx, whose
+			// registration and removal cost more than a tiny task. A ctx
+			// that ended during the yield is seen by watch or by the
+			// worker that starts the task, as before.
+			runtime.Gosched()
+		}
 		f.watch(ctx)
 	}
 	return f, nil
@@ -447,6 +459,9 @@ func bufferSize(queueSize int) int {
 // await waits for f or for done, preferring f when both are ready, and
 // reports whether f was resolved (its token taken).
 func (p *Pool[In, Out]) await(f *Future[Out], done <-chan struct{}) bool {
+	if f.ready() {
+		return true
+	}
 	select {
 	case <-f.done:
 		return true

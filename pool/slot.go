@@ -24,7 +24,11 @@ type slot[In, Out any] struct {
 	w     Worker[In, Out]
 	id    int
 	tasks int // handled by the current worker
-	_     int // where failures was: the task path's fields keep their offsets (P1 is sensitive to them)
+	// armed is set while the hung watchdog's timer is pending (see begin),
+	// in the room failures had: the task path's fields keep their offsets
+	// (P1 is sensitive to them).
+	armed atomic.Bool
+	_     [4]byte
 	seq   uint64
 	nap   chan bool // made at the slot's first nap (see naps), where a field of the same size was
 	// uncounted is set by whoever takes the slot out of live early (idle
@@ -40,7 +44,7 @@ type slot[In, Out any] struct {
 	offerAt   uint32        // the slot's entry in p.lenders
 	left      chan struct{} // closed when the slot stops serving: it exited or hung
 	leftOnce  sync.Once
-	watch     *time.Timer // hung watchdog, armed per task when TaskTimeout is set
+	watch     *time.Timer // hung watchdog when TaskTimeout is set (see begin)
 	idleTick  uint64      // core.tick when the slot last parked idle, 0 when busy
 
 	// With TaskTimeout only: the running task for the hung watchdog.
@@ -577,6 +581,9 @@ func (p *Pool[In, Out]) discard(s *slot[In, Out], why error) {
 // exit runs when the slot's goroutine ends.
 func (p *Pool[In, Out]) exit(s *slot[In, Out]) {
 	hung := s.running.Load() == hungMark
+	if s.watch != nil {
+		s.watch.Stop() // a firing still due finds no task and does nothing
+	}
 	p.lenders[s.offerAt].CompareAndSwap(s, nil)
 	if s.w != nil {
 		p.discard(s, nil)
@@ -674,7 +681,7 @@ func (p *Pool[In, Out]) execFull(s *slot[In, Out], t task[In, Out]) bool {
 	release := func() {
 		if tc != nil {
 			s.watchRun(nil)
-			tc.finish()
+			tc.finish(true)
 		}
 	}
 	seq := s.begin(f, start, p.opts.TaskTimeout+p.opts.HungGrace)
@@ -696,8 +703,11 @@ func (p *Pool[In, Out]) execFull(s *slot[In, Out], t task[In, Out]) bool {
 	}()
 	out, pe, err := p.invoke(s.w, ctx, t.in)
 	returned = true
-	timedOut := tc != nil && tc.expired()
-	release()
+	timedOut := false
+	if tc != nil {
+		s.watchRun(nil)
+		timedOut = tc.finish(err != nil || pe != nil)
+	}
 	if !s.end(seq) {
 		return false
 	}
@@ -810,15 +820,17 @@ func (p *Pool[In, Out]) taskContext(s *slot[In, Out], f *Future[Out], start time
 	} else if p.opts.TaskTimeout == 0 {
 		return p.wctx, nil
 	}
+	var due time.Duration
+	if p.opts.TaskTimeout > 0 {
+		due = start + p.opts.TaskTimeout
+	}
 	var tc *taskCtx
 	if f != nil && !f.signal {
 		tc = &f.tctx
-		tc.parent, tc.core = parent, p.core
+		tc.parent = parent
+		tc.init(p.core, due)
 	} else {
-		tc = newTaskCtx(parent, p.core) // Run reuses f: the task's ctx must outlive it
-	}
-	if p.opts.TaskTimeout > 0 {
-		tc.due = start + p.opts.TaskTimeout
+		tc = newTaskCtx(parent, p.core, due) // Run reuses f: the task's ctx must outlive it
 	}
 	s.watchRun(tc)
 	// A forced Close kills life before it walks the slots: either it
@@ -856,8 +868,14 @@ func (p *Pool[In, Out]) cancelRunning() {
 	}
 }
 
-// begin publishes the task that starts now and arms the hung watchdog. It
-// costs nothing without TaskTimeout, when there is no watchdog.
+// begin publishes the task that starts now and makes sure the hung
+// watchdog will look at it. It costs nothing without TaskTimeout, when
+// there is no watchdog.
+//
+// The watchdog's timer is not reset and stopped for every task, which cost
+// two operations on the timer heap per task: begin arms it only when it is
+// not pending, and when it fires for a task that ended, it re-arms itself
+// for the task running then, or disarms if none is (see watchdog).
 func (s *slot[In, Out]) begin(f *Future[Out], start, limit time.Duration) uint64 {
 	if s.watch == nil {
 		return 0
@@ -866,7 +884,9 @@ func (s *slot[In, Out]) begin(f *Future[Out], start, limit time.Duration) uint64
 	s.cur = f
 	s.since.Store(int64(start) + 1)
 	s.running.Store(s.seq)
-	s.watch.Reset(limit)
+	if !s.armed.Load() && s.armed.CompareAndSwap(false, true) {
+		s.watch.Reset(limit)
+	}
 	return s.seq
 }
 
@@ -876,20 +896,41 @@ func (s *slot[In, Out]) end(seq uint64) bool {
 	if s.watch == nil {
 		return true
 	}
-	s.watch.Stop()
 	return s.running.CompareAndSwap(seq, 0)
 }
 
-// watchdog runs when a task may have passed TaskTimeout plus HungGrace. A
-// firing left over from an earlier task finds a newer start and does nothing.
+// watchdog runs when the task running when its timer was armed may have
+// passed TaskTimeout plus HungGrace. If a later task runs now, it re-arms
+// the timer for the moment that one passes the limit; if none does, it
+// disarms it, and the next begin arms it again.
 func (p *Pool[In, Out]) watchdog(s *slot[In, Out]) {
-	seq := s.running.Load()
-	if seq == 0 || seq == hungMark {
-		return
-	}
-	ran := p.clock() - time.Duration(s.since.Load()-1)
-	if ran < p.opts.TaskTimeout+p.opts.HungGrace || !s.running.CompareAndSwap(seq, hungMark) {
-		return
+	limit := p.opts.TaskTimeout + p.opts.HungGrace
+	var ran time.Duration
+	for {
+		seq := s.running.Load()
+		if seq == hungMark {
+			return
+		}
+		if seq == 0 {
+			// Disarm. A task that began before the store may have found
+			// the timer armed and left it to this firing: take it back
+			// unless that begin armed the timer itself.
+			s.armed.Store(false)
+			if s.running.Load() == 0 || !s.armed.CompareAndSwap(false, true) {
+				return
+			}
+			continue
+		}
+		// since is stored before running: it is this task's start or a
+		// later one's, which only delays the verdict to the next look.
+		if ran = p.clock() - time.Duration(s.since.Load()-1); ran < limit {
+			s.watch.Reset(limit - ran)
+			return
+		}
+		if s.running.CompareAndSwap(seq, hungMark) {
+			break
+		}
+		// The task ended meanwhile: look at what runs now.
 	}
 	err := describe(head(p.opts.Name), fmt.Sprintf("worker %d hung: task ignored cancellation for %v",
 		s.id, ran.Round(time.Millisecond)), nil, ErrTimeout)

@@ -2,7 +2,6 @@ package pool
 
 import (
 	"context"
-	"sync"
 	"sync/atomic"
 	"time"
 )
@@ -21,39 +20,69 @@ import (
 // what the real context would answer too.
 type taskCtx struct {
 	parent context.Context // the submitter's ctx
-	core   *core
 	// real is the materialised context, once Done was called or the pool
-	// ended the context; every method defers to it from then on.
+	// ended the context; every method defers to it from then on. Until
+	// then it points at the pool's unbuilt sentinel (core.unbuilt), which
+	// carries only the pool's core. A task's context is 32 bytes this way,
+	// half of what separate fields and a mutex took: every Run with a
+	// cancellable ctx allocates one, and the bytes it allocates are what
+	// sets how often the collector runs on the HTTP path.
 	real atomic.Pointer[realCtx]
-	mu   sync.Mutex // serialises materialisation
-	// ended is set when the task returned: the context has ended, and a
-	// real context built from now on is built cancelled.
-	ended atomic.Bool
+	// state holds due and, once the task returned, endedBit: the context
+	// has ended, and a real context built from then on is built cancelled.
 	// due is when TaskTimeout passes, as core.clock() reads it (zero
 	// without one). Unlike context.WithTimeoutCause, no timer ends the
 	// context then: whoever looks at it after due (Done, Err, Value, or the
-	// pool once the task returned) builds the real context, which is built
-	// ended (see passed). A task that never calls Done pays for two clock
-	// readings when it returns.
-	due time.Duration
+	// pool once a task that failed returned) builds the real context, which
+	// is built ended (see passed). A task that never calls Done pays for
+	// one clock reading when it returns, and only if it failed.
+	state atomic.Int64
 }
 
-// realCtx is the materialised context and the function that cancels it.
-// It lives apart from taskCtx, which every task with a cancellable ctx
-// allocates, so that a task that never materialises pays for neither.
+// endedBit in taskCtx.state marks a task that returned.
+const endedBit = 1 << 62
+
+// realCtx is the materialised context and the function that cancels it,
+// with the pool's core. It lives apart from taskCtx, which every task with
+// a cancellable ctx allocates, so that a task that never materialises pays
+// for neither. A realCtx with a nil Context is a pool's unbuilt sentinel.
 type realCtx struct {
 	context.Context
 	cancel context.CancelCauseFunc
+	core   *core
 }
 
-func newTaskCtx(parent context.Context, c *core) *taskCtx {
-	return &taskCtx{parent: parent, core: c}
+func newTaskCtx(parent context.Context, c *core, due time.Duration) *taskCtx {
+	tc := &taskCtx{parent: parent}
+	tc.init(c, due)
+	return tc
 }
+
+// init prepares a context whose parent is set, for a task of the pool of c
+// whose TaskTimeout passes at due (0 without one).
+func (c *taskCtx) init(pc *core, due time.Duration) {
+	c.real.Store(&pc.unbuilt)
+	c.state.Store(int64(due))
+}
+
+// built returns the materialised context, or nil.
+func (c *taskCtx) built() *realCtx {
+	if r := c.real.Load(); r.Context != nil {
+		return r
+	}
+	return nil
+}
+
+// due returns when TaskTimeout passes, 0 without one.
+func (c *taskCtx) due() time.Duration { return time.Duration(c.state.Load() &^ endedBit) }
+
+// ended reports whether the task returned.
+func (c *taskCtx) ended() bool { return c.state.Load()&endedBit != 0 }
 
 // Deadline returns the earlier of the submitter's deadline and TaskTimeout's.
 func (c *taskCtx) Deadline() (time.Time, bool) {
 	d, ok := c.parent.Deadline()
-	if c.due != 0 {
+	if c.due() != 0 {
 		if due := c.deadline(); !ok || due.Before(d) {
 			return due, true
 		}
@@ -62,7 +91,7 @@ func (c *taskCtx) Deadline() (time.Time, bool) {
 }
 
 // deadline is when TaskTimeout passes.
-func (c *taskCtx) deadline() time.Time { return c.core.epoch.Add(c.due) }
+func (c *taskCtx) deadline() time.Time { return c.real.Load().core.epoch.Add(c.due()) }
 
 // passed reports whether the deadline has passed while no real context
 // was built. Whoever finds it so builds one, which WithDeadlineCause builds
@@ -70,19 +99,12 @@ func (c *taskCtx) deadline() time.Time { return c.core.epoch.Add(c.due) }
 // context.DeadlineExceeded and errDeadline, unless the submitter's ctx
 // ended first.
 func (c *taskCtx) passed() bool {
-	return c.due != 0 && c.real.Load() == nil && c.core.clock() >= c.due
-}
-
-// expired reports whether the context ended at its deadline, before
-// anything else ended it. The pool asks once the task returned.
-func (c *taskCtx) expired() bool {
-	if c.due == 0 {
+	due := c.due()
+	if due == 0 {
 		return false
 	}
-	if c.passed() {
-		c.materialise()
-	}
-	return c.real.Load() != nil && context.Cause(c) == errDeadline
+	r := c.real.Load()
+	return r.Context == nil && r.core.clock() >= due
 }
 
 // Done returns a channel closed when the context ends. The first call
@@ -91,10 +113,10 @@ func (c *taskCtx) Done() <-chan struct{} { return c.materialise().Done() }
 
 // Err reports why the context ended, or nil.
 func (c *taskCtx) Err() error {
-	if r := c.real.Load(); r != nil {
+	if r := c.built(); r != nil {
 		return r.Err()
 	}
-	if c.ended.Load() || c.passed() {
+	if c.ended() || c.passed() {
 		return c.materialise().Err()
 	}
 	return c.parent.Err()
@@ -105,45 +127,47 @@ func (c *taskCtx) Err() error {
 // context.Cause finds the cause the pool gave).
 func (c *taskCtx) Value(key any) any {
 	if key == (poolKey{}) {
-		return c.core
+		return c.real.Load().core
 	}
-	if r := c.real.Load(); r != nil {
+	if r := c.built(); r != nil {
 		return r.Value(key)
 	}
-	if c.ended.Load() || c.passed() {
+	if c.ended() || c.passed() {
 		return c.materialise().Value(key)
 	}
 	return c.parent.Value(key)
 }
 
 // materialise builds the real context if it is not built yet, and returns
-// it.
+// it. Two goroutines that build it at once both build one; the first to
+// store its own wins, and the other cancels its own, which unregisters it
+// from the parent.
 func (c *taskCtx) materialise() context.Context {
-	if r := c.real.Load(); r != nil {
+	r := c.real.Load()
+	if r.Context != nil {
 		return r.Context
 	}
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if r := c.real.Load(); r != nil {
-		return r.Context
-	}
+	st := c.state.Load()
 	parent := c.parent
-	if c.ended.Load() {
+	if st&endedBit != 0 {
 		// The task returned before anyone looked: its context ended then,
 		// as context.Canceled, whatever its parent did since.
 		parent = context.WithoutCancel(parent)
 	}
-	ctx, cancel := context.WithCancelCause(context.WithValue(parent, poolKey{}, c.core))
-	if c.due != 0 && !c.ended.Load() {
+	ctx, cancel := context.WithCancelCause(context.WithValue(parent, poolKey{}, r.core))
+	if due := time.Duration(st &^ endedBit); due != 0 && st&endedBit == 0 {
 		// It ends at the deadline, or at once if built past it, as
 		// TaskTimeout's context does: context.DeadlineExceeded, errDeadline.
 		var stop context.CancelFunc
-		ctx, stop = context.WithDeadlineCause(ctx, c.deadline(), errDeadline)
+		ctx, stop = context.WithDeadlineCause(ctx, r.core.epoch.Add(due), errDeadline)
 		cancelParent := cancel
 		cancel = func(cause error) { cancelParent(cause); stop() }
 	}
-	c.real.Store(&realCtx{ctx, cancel})
-	if c.ended.Load() { // see finish
+	if !c.real.CompareAndSwap(r, &realCtx{ctx, cancel, r.core}) {
+		cancel(nil)
+		return c.real.Load().Context
+	}
+	if c.ended() { // see finish
 		cancel(nil)
 	}
 	return ctx
@@ -153,20 +177,30 @@ func (c *taskCtx) materialise() context.Context {
 // the real context first so that Err, Done and context.Cause agree.
 func (c *taskCtx) end(cause error) {
 	c.materialise()
-	c.real.Load().cancel(cause)
+	c.built().cancel(cause)
 }
 
-// finish ends the context of a task that returned. Without a real context
-// built, nothing waits on it: finish only marks it ended, and a handler that
-// kept its ctx past its return finds it cancelled when it looks. ended is
-// stored before real is loaded, and materialise stores real before it loads
-// ended, so one of the two cancels the real context if one is built.
-func (c *taskCtx) finish() {
-	if c.passed() {
+// finish ends the context of a task that returned, and reports whether it
+// ended at its deadline before anything else ended it: the task timed out.
+// failed says whether the task returned an error; only then does a timeout
+// change its outcome, so only then does finish read the clock to look for
+// a deadline passed unseen. A task that succeeded past its deadline
+// without looking at its ctx leaves a kept ctx that reports
+// context.Canceled, as for a task that returned in time.
+//
+// Without a real context built, nothing waits on it: finish only marks it
+// ended, and a handler that kept its ctx past its return finds it
+// cancelled when it looks. ended is stored before real is loaded, and
+// materialise stores real before it loads ended, so one of the two cancels
+// the real context if one is built.
+func (c *taskCtx) finish(failed bool) (expired bool) {
+	if failed && c.passed() {
 		c.materialise() // ended at its deadline, before the task returned
 	}
-	c.ended.Store(true)
-	if r := c.real.Load(); r != nil {
+	c.state.Or(endedBit)
+	if r := c.built(); r != nil {
+		expired = c.due() != 0 && context.Cause(r.Context) == errDeadline
 		r.cancel(nil)
 	}
+	return expired
 }

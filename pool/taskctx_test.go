@@ -145,6 +145,26 @@ func TestTaskContextUnderTaskTimeout(t *testing.T) {
 				require.EqualValues(t, 1, p.Stats().TimedOut)
 			})
 		})
+		t.Run(sub.name+": a task that never looks at its ctx and succeeds past TaskTimeout completed, and its kept ctx reports Canceled", func(t *testing.T) {
+			synctest.Test(t, func(t *testing.T) {
+				kept := make(chan context.Context, 1)
+				p := newPool(t, func(ctx context.Context, _ int) (int, error) {
+					kept <- ctx
+					time.Sleep(2 * time.Second)
+					return 7, nil
+				}, pool.Options{MaxWorkers: 1, TaskTimeout: time.Second, HungGrace: time.Hour})
+				caller, cancel := context.WithCancel(bg)
+				defer cancel()
+				out, err := sub.run(p, caller)
+				require.NoError(t, err)
+				require.Equal(t, 7, out)
+				ctx := <-kept
+				require.ErrorIs(t, ctx.Err(), context.Canceled, "a success is not asked whether it passed its deadline")
+				st := p.Stats()
+				require.EqualValues(t, 1, st.Completed)
+				require.Zero(t, st.TimedOut)
+			})
+		})
 		t.Run(sub.name+": a task that only polls Err sees TaskTimeout pass", func(t *testing.T) {
 			synctest.Test(t, func(t *testing.T) {
 				p := newPool(t, func(ctx context.Context, _ int) (int, error) {
