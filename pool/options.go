@@ -50,8 +50,11 @@ type Options struct {
 	QueueSize int
 
 	// TaskTimeout is the deadline of each task, counted from the moment a
-	// worker starts it; the task's context is cancelled then and the task
-	// fails with ErrTimeout. Zero means no deadline.
+	// worker starts it; the task's context ends then, and a task that
+	// returns an error after it fails with ErrTimeout (wrapping that
+	// error). A task that returns a result after its deadline, without
+	// looking at its context, completes with that result. Zero means no
+	// deadline.
 	TaskTimeout time.Duration
 
 	// HungGrace is how long a task may run past TaskTimeout, ignoring its
