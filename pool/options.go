@@ -52,9 +52,8 @@ type Options struct {
 	// TaskTimeout is the deadline of each task, counted from the moment a
 	// worker starts it; the task's context ends then, and a task that
 	// returns an error after it fails with ErrTimeout (wrapping that
-	// error). A task that returns a result after its deadline, without
-	// looking at its context, completes with that result. Zero means no
-	// deadline.
+	// error). A task that returns a nil error after its deadline completes
+	// with its result. Zero means no deadline.
 	TaskTimeout time.Duration
 
 	// HungGrace is how long a task may run past TaskTimeout, ignoring its

@@ -13,13 +13,32 @@ import (
 	"github.com/crewkit/crew/internal/ring"
 )
 
-// hungMark in slot.running marks a slot whose task was declared hung.
-const hungMark = ^uint64(0)
+// hungMark in slot.running marks a slot whose task was declared hung, and
+// exitMark one whose goroutine has ended.
+const (
+	hungMark = ^uint64(0)
+	exitMark = hungMark - 1
+)
+
+// markExited sets exitMark in s.running, unless the watchdog declared the
+// slot hung first, and reports whether it did.
+func (s *slot[In, Out]) markExited() bool {
+	for {
+		v := s.running.Load()
+		if v == hungMark {
+			return false
+		}
+		if s.running.CompareAndSwap(v, exitMark) {
+			return true
+		}
+	}
+}
 
 // slot is one worker goroutine of a pool. It builds a worker with the
 // factory, feeds it tasks from the queue one at a time, and rebuilds it after
 // a crash. Only the slot's goroutine touches its unexported fields, except
-// the atomics and what the hung watchdog reads after winning running.
+// the atomics, what the hung watchdog reads after winning running, and nap,
+// which naps hands over under its lock.
 type slot[In, Out any] struct {
 	w     Worker[In, Out]
 	id    int
@@ -580,9 +599,12 @@ func (p *Pool[In, Out]) discard(s *slot[In, Out], why error) {
 
 // exit runs when the slot's goroutine ends.
 func (p *Pool[In, Out]) exit(s *slot[In, Out]) {
-	hung := s.running.Load() == hungMark
+	// exitMark tells the watchdog the slot is gone, before its timer is
+	// stopped: a firing already under way then neither declares the slot
+	// hung nor re-arms the timer (see watchdog).
+	hung := !s.markExited()
 	if s.watch != nil {
-		s.watch.Stop() // a firing still due finds no task and does nothing
+		s.watch.Stop()
 	}
 	p.lenders[s.offerAt].CompareAndSwap(s, nil)
 	if s.w != nil {
@@ -908,7 +930,7 @@ func (p *Pool[In, Out]) watchdog(s *slot[In, Out]) {
 	var ran time.Duration
 	for {
 		seq := s.running.Load()
-		if seq == hungMark {
+		if seq == hungMark || seq == exitMark {
 			return
 		}
 		if seq == 0 {
@@ -925,6 +947,9 @@ func (p *Pool[In, Out]) watchdog(s *slot[In, Out]) {
 		// later one's, which only delays the verdict to the next look.
 		if ran = p.clock() - time.Duration(s.since.Load()-1); ran < limit {
 			s.watch.Reset(limit - ran)
+			if s.running.Load() == exitMark {
+				s.watch.Stop() // exit stopped the timer before this Reset
+			}
 			return
 		}
 		if s.running.CompareAndSwap(seq, hungMark) {
