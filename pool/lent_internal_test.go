@@ -173,11 +173,21 @@ func TestTaskHeldAfterFailDrainIsResolved(t *testing.T) {
 // closed: a task queued after the held one, arriving before the nudged slot
 // runs, is popped and run first, and the held task waits for the next slot
 // to come free (here: for ever, until the test lets one go).
+//
+// The test needs exactly one free slot when the held task meets the later
+// one, so it waits until the gated task runs: idle == 1 with nothing queued
+// does not say so, as the lent slot may have popped the gated task and not
+// yet held it, or another slot may have popped it and not yet run it, while
+// a third, woken by an earlier nudge, is briefly not idle. Two slots are then
+// free, swapHeld may leave the gated task in held, and the two tasks the test
+// orders run side by side, in either order.
 func TestTaskQueuedAfterAHeldOneRunsAfterIt(t *testing.T) {
 	gate := make(chan struct{})
+	started := make(chan struct{}, 1)
 	order := make(chan int, 16)
 	p, err := NewFunc(func(_ context.Context, n int) (int, error) {
 		if n < 0 {
+			started <- struct{}{}
 			<-gate
 			return n, nil
 		}
@@ -200,6 +210,7 @@ func TestTaskQueuedAfterAHeldOneRunsAfterIt(t *testing.T) {
 		wait(func() bool { a = p.borrow(&at); return a != nil }) // a long inline Run
 		g, err := p.Submit(context.Background(), -1)             // keeps a second worker busy
 		require.NoError(t, err)
+		<-started // the second worker runs it
 		wait(func() bool { return p.idle.Load() == 1 && p.queued() == 0 })
 
 		x, err := p.Submit(context.Background(), 2*i) // woken: the lent slot or the idle one
