@@ -26,6 +26,10 @@
 //
 // A task whose caller's ctx ends while it is queued never runs; a running
 // task sees its ctx cancelled. Every accepted task resolves exactly once.
+// Tasks start in queue order, with one known exception: while an inline
+// Run has borrowed an idle worker, a task that worker's slot took from the
+// queue is passed on to the next free slot, and when two slots take tasks
+// at that moment, a task queued just after it can start first.
 //
 // # Nested calls
 //
