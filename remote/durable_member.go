@@ -72,6 +72,14 @@ func ServeDurable[In, Out any](ctx context.Context, nc *nats.Conn, service strin
 		return nil, fmt.Errorf("remote: serve durable %q: %w", service, err)
 	}
 	m.onMail, err = deliverMail(nc, service, o.Codec, p, o.OnError)
+	if err == nil {
+		// The server has the subscription once it answers a ping: from
+		// then on a Broadcast on any connection reaches this member, as
+		// for Serve.
+		if err = nc.Flush(); err != nil {
+			_ = unsubscribe(m.onMail)
+		}
+	}
 	if err != nil {
 		return nil, fmt.Errorf("remote: serve durable %q: %w", service, err)
 	}
