@@ -1,9 +1,6 @@
 package pool
 
-import (
-	"runtime"
-	"sync"
-)
+import "sync"
 
 // naps is where idle slots wait, most recent last, while others wait in the
 // queue itself (see park). The queue's sleepers are woken in the order
@@ -17,6 +14,9 @@ import (
 // is. A pool with no more workers than processors never naps, so its
 // slots wake as they did before (P1 and P2 run two).
 type naps[In, Out any] struct {
+	// procs is GOMAXPROCS when the pool was made: reading it on every
+	// park would take the scheduler's lock each time.
+	procs   int
 	mu      sync.Mutex
 	queued  int              // slots waiting in the queue: at most GOMAXPROCS
 	waiting []*slot[In, Out] // slots napping, the most recent last
@@ -30,7 +30,7 @@ type naps[In, Out any] struct {
 func (p *Pool[In, Out]) enter(s *slot[In, Out], nudged uint64) bool {
 	n := &p.naps
 	n.mu.Lock()
-	if n.queued < runtime.GOMAXPROCS(0) {
+	if n.queued < n.procs {
 		n.queued++
 		n.mu.Unlock()
 		return true

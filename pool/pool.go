@@ -125,6 +125,7 @@ func New[In, Out any](factory Factory[In, Out], opts Options) (*Pool[In, Out], e
 		msgs: messaging.NewPort(messaging.Options[Message]{
 			Capacity: opts.MessageBuffer, Policy: messaging.DropOldest, Name: opts.Name + " messages"}),
 		slots:   make(map[*slot[In, Out]]struct{}),
+		naps:    naps[In, Out]{procs: runtime.GOMAXPROCS(0)},
 		hung:    make(map[*slot[In, Out]]struct{}),
 		drained: make(chan struct{}),
 		ended:   make(chan struct{}),
