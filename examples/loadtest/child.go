@@ -2,6 +2,7 @@ package main
 
 import (
 	"bufio"
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -11,6 +12,7 @@ import (
 	"os"
 	"os/exec"
 	"os/signal"
+	"runtime"
 	"strconv"
 	"strings"
 	"syscall"
@@ -21,13 +23,21 @@ import (
 
 // serveChild is the child process: the example server on a loopback port
 // and its admin listener on another, which it prints on stdout, until
-// SIGTERM. args are the mode, workers, queue size and waiting budget.
+// SIGTERM. args are the mode, workers, queue size, waiting budget and
+// GOMAXPROCS. Workers default to the runtime's default GOMAXPROCS even when
+// GOMAXPROCS is raised, so that the processors above it are left for the
+// network.
 func serveChild(args []string) error {
 	workers, err1 := strconv.Atoi(args[1])
 	queue, err2 := strconv.Atoi(args[2])
 	maxWait, err3 := time.ParseDuration(args[3])
-	if err := errors.Join(err1, err2, err3); err != nil {
+	procs, err4 := strconv.Atoi(args[4])
+	if err := errors.Join(err1, err2, err3, err4); err != nil {
 		return err
+	}
+	if procs > 0 {
+		def := runtime.GOMAXPROCS(procs) // the default, returned as it is replaced
+		workers = cmp.Or(workers, def)
 	}
 	logger := slog.New(slog.NewJSONHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelError}))
 	// Build the app before printing an address, so that startServer sees a
@@ -89,7 +99,7 @@ func startServer(cfg config, mode app.Mode) (*server, error) {
 	if err != nil {
 		return nil, err
 	}
-	cmd := exec.Command(exe, "-serve", string(mode), strconv.Itoa(cfg.workers), strconv.Itoa(cfg.queue), cfg.maxWait.String())
+	cmd := exec.Command(exe, "-serve", string(mode), strconv.Itoa(cfg.workers), strconv.Itoa(cfg.queue), cfg.maxWait.String(), strconv.Itoa(cfg.procs))
 	cmd.Stderr = os.Stderr
 	cmd.SysProcAttr = sysProcAttr()
 	out, err := cmd.StdoutPipe()

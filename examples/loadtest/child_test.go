@@ -4,6 +4,9 @@ package main
 
 import (
 	"context"
+	"encoding/json"
+	"net/http"
+	"runtime"
 	"syscall"
 	"testing"
 	"time"
@@ -11,6 +14,36 @@ import (
 	"github.com/crewkit/crew/examples/server/app"
 	"github.com/stretchr/testify/require"
 )
+
+func TestServerProcs(t *testing.T) {
+	start := func(t *testing.T, cfg config) map[string]any {
+		s, err := startServer(cfg, app.ModePool)
+		require.NoError(t, err)
+		defer func() { require.NoError(t, stopServers([]*server{s})) }()
+		resp, err := http.Get("http://" + s.admin + "/debug/pool")
+		require.NoError(t, err)
+		defer resp.Body.Close()
+		var st map[string]any
+		require.NoError(t, json.NewDecoder(resp.Body).Decode(&st))
+		return st
+	}
+	def := runtime.GOMAXPROCS(0)
+	t.Run("a server given -procs runs with that GOMAXPROCS and keeps the default workers", func(t *testing.T) {
+		st := start(t, config{procs: def + 1})
+		require.EqualValues(t, def+1, st["runtime"].(map[string]any)["gomaxprocs"])
+		require.EqualValues(t, def, st["max_workers"])
+	})
+	t.Run("workers given with -procs are kept", func(t *testing.T) {
+		st := start(t, config{procs: def + 2, workers: 1})
+		require.EqualValues(t, def+2, st["runtime"].(map[string]any)["gomaxprocs"])
+		require.EqualValues(t, 1, st["max_workers"])
+	})
+	t.Run("without -procs a server keeps the runtime's default", func(t *testing.T) {
+		st := start(t, config{})
+		require.EqualValues(t, def, st["runtime"].(map[string]any)["gomaxprocs"])
+		require.EqualValues(t, def, st["max_workers"])
+	})
+}
 
 func TestRoundCleanup(t *testing.T) {
 	t.Run("a failing round stops every server it started", func(t *testing.T) {

@@ -44,12 +44,13 @@ type config struct {
 	workers    int
 	queue      int
 	maxWait    time.Duration // the pool server's waiting budget; 0 is its default
+	procs      int           // the servers' GOMAXPROCS; 0 is the runtime's default
 	modes      []app.Mode
 	hashRounds int // SHA-256 rounds of one request, from calibration
 }
 
 func main() {
-	if len(os.Args) > 5 && os.Args[1] == "-serve" {
+	if len(os.Args) > 6 && os.Args[1] == "-serve" {
 		if err := serveChild(os.Args[2:]); err != nil {
 			fmt.Fprintln(os.Stderr, "loadtest server:", err)
 			os.Exit(1)
@@ -150,6 +151,7 @@ func parse(args []string) (config, error) {
 	fs.IntVar(&cfg.workers, "workers", 0, "server workers (throttle and pool); 0 means the server's default, GOMAXPROCS")
 	fs.IntVar(&cfg.queue, "queue", 0, "server queue (throttle and pool); 0 means the server's default, 256 per worker")
 	fs.DurationVar(&cfg.maxWait, "max-wait", 0, "the pool server's waiting budget (httpx.Options.MaxWait); 0 means its default, 250ms, negative turns it off")
+	fs.IntVar(&cfg.procs, "procs", 0, "the servers' GOMAXPROCS; 0 means the runtime's default. Workers default to the runtime's default either way, so a value above it leaves processors for the network")
 	fs.StringVar(&modes, "modes", "plain,throttle,pool", "server modes to compare, plain first")
 	if err := fs.Parse(args); err != nil {
 		return cfg, err
@@ -193,6 +195,8 @@ func check(cfg config, one load) error {
 		return errors.New("-rate must be >= 0, -clients >= 1 and -overload > 0")
 	case !(one.abandon > 0 && one.abandon <= 1):
 		return errors.New("-abandon must be in (0, 1]")
+	case cfg.workers < 0 || cfg.queue < 0 || cfg.procs < 0:
+		return errors.New("-workers, -queue and -procs must be >= 0")
 	case cfg.repeat < 1 || cfg.repeat > 10:
 		return errors.New("-rounds must be between 1 and 10")
 	case cfg.duration+cfg.warmup > 2*time.Minute:

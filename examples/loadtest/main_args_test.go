@@ -47,9 +47,20 @@ func TestParse(t *testing.T) {
 		require.NoError(t, err)
 		require.NotContains(t, header(cfg, nil, "0", "0"), "-max-wait")
 	})
+	t.Run("-procs sets the servers' GOMAXPROCS and the header says so", func(t *testing.T) {
+		cfg, err := parse([]string{"-procs=3"})
+		require.NoError(t, err)
+		require.Equal(t, 3, cfg.procs)
+		require.Contains(t, header(cfg, nil, "0", "0"), "GOMAXPROCS (-procs): 3.")
+		cfg, err = parse(nil)
+		require.NoError(t, err)
+		require.NotContains(t, header(cfg, nil, "0", "0"), "-procs")
+	})
 	for _, tc := range []struct{ name, arg, msg string }{
 		{"an unknown model is refused", "-load=storm", `unknown model "storm"`},
 		{"a fraction above one is refused", "-abandon=2", "-abandon must be in (0, 1]"},
+		{"a negative GOMAXPROCS is refused", "-procs=-1", "-procs must be >= 0"},
+		{"a negative worker count is refused", "-workers=-2", "-workers, -queue and -procs must be >= 0"},
 		{"too many rounds are refused", "-rounds=50", "-rounds must be between 1 and 10"},
 		{"the baseline must come first", "-modes=pool,plain", "-modes must start with plain"},
 	} {

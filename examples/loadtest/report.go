@@ -29,6 +29,9 @@ func header(cfg config, cells []cell, start, end string) string {
 	if cfg.maxWait != 0 {
 		fmt.Fprintf(&b, "The pool server's waiting budget (-max-wait): %v.\n", cfg.maxWait)
 	}
+	if cfg.procs != 0 {
+		fmt.Fprintf(&b, "The servers' GOMAXPROCS (-procs): %d.\n", cfg.procs)
+	}
 	fmt.Fprintf(&b, "Load average (1, 5, 15 min): %s at start, %s at end.\n\n", start, end)
 	return b.String()
 }
