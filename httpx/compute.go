@@ -35,8 +35,12 @@ func Compute[T any](ctx context.Context, p *pool.Tasks, fn func(ctx context.Cont
 	}
 	enq := time.Now()
 	fut, err := p.TrySubmit(ctx, func(ctx context.Context) error {
-		if time.Since(enq) > DefaultMaxWait {
+		waited := time.Since(enq)
+		if waited > DefaultMaxWait {
 			return ErrOverloaded
+		}
+		if gone(ctx, waited) {
+			return ErrClientGone
 		}
 		var err error
 		out, err = fn(ctx)

@@ -142,9 +142,14 @@ func (o *Offloader) serve(next http.Handler, w http.ResponseWriter, r *http.Requ
 	// the writer after serve returns; with an idle worker and nothing
 	// queued it runs the handler on this goroutine.
 	err := o.p.TryRun(r.Context(), func(ctx context.Context) error {
-		if o.adm.shed(enq, time.Now()) && g.abandon() {
+		now := time.Now()
+		if o.adm.shed(enq, now) && g.abandon() {
 			o.adm.leave()
 			return ErrOverloaded // shed unrun: it waited past the budget
+		}
+		if gone(ctx, now.Sub(enq)) && g.abandon() {
+			o.adm.leave()
+			return ErrClientGone // its client left before the runtime told net/http
 		}
 		return o.run(ctx, g, next, r)
 	})
@@ -238,7 +243,7 @@ func (o *Offloader) WriteError(w http.ResponseWriter, r *http.Request, err error
 
 // WriteError is Offloader.WriteError for the options of a.
 func (a *answers) WriteError(w http.ResponseWriter, r *http.Request, err error) {
-	gone := r.Context().Err() != nil
+	gone := r.Context().Err() != nil || errors.Is(err, ErrClientGone)
 	if isRejection(err) {
 		if !gone {
 			a.reject(w)

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/crewkit/crew/httpx"
 	"log/slog"
 	"net"
 	"net/http"
@@ -53,6 +54,7 @@ func (a *App) Serve(ctx context.Context, ln, admin net.Listener) error {
 	}
 	srv := &http.Server{
 		Handler:           a.Handler(),
+		ConnContext:       httpx.ConnContext, // a queued request whose client left is dropped even before net/http sees it
 		ReadHeaderTimeout: readHeaderTimeout,
 		ReadTimeout:       readHeaderTimeout + cfg.BodyTimeout,
 		WriteTimeout:      cfg.WriteTimeout,
