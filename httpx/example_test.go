@@ -37,6 +37,35 @@ func ExampleOffload() {
 	// Output: 200 500000500000
 }
 
+// ConnContext, set on the http.Server, lets Offload drop a queued request
+// whose client has already closed its connection, even when the runtime,
+// busy with CPU work, has not told net/http yet.
+func ExampleConnContext() {
+	p, err := pool.NewTasks(pool.Options{MaxWorkers: 2, QueueSize: 64})
+	if err != nil {
+		panic(err)
+	}
+	defer p.Close(context.Background())
+
+	r := chi.NewRouter()
+	r.With(httpx.Offload(p, httpx.Options{})).Get("/work", func(w http.ResponseWriter, r *http.Request) {
+		fmt.Fprintln(w, "done")
+	})
+	srv := httptest.NewUnstartedServer(r)
+	srv.Config.ConnContext = httpx.ConnContext
+	srv.Start()
+	defer srv.Close()
+
+	resp, err := http.Get(srv.URL + "/work")
+	if err != nil {
+		panic(err)
+	}
+	defer resp.Body.Close()
+	body, _ := io.ReadAll(resp.Body)
+	fmt.Print(resp.StatusCode, " ", string(body))
+	// Output: 200 done
+}
+
 // Compute runs only the CPU-bound part of a handler on the pool; reading
 // the body and writing the response stay on the request goroutine.
 func ExampleCompute() {
