@@ -25,7 +25,9 @@
 //   - [Pool.Go] is fire and forget; errors go to [Options].OnError.
 //
 // A task whose caller's ctx ends while it is queued never runs; a running
-// task sees its ctx cancelled. Every accepted task resolves exactly once.
+// task sees its ctx cancelled. The task's ctx carries the values of the
+// caller's, whether or not that can be cancelled. Every accepted task
+// resolves exactly once.
 // Tasks start in queue order, with one known exception: while an inline
 // Run has borrowed an idle worker, a task that worker's slot took from the
 // queue is passed on to the next free slot, and when two slots take tasks

@@ -166,8 +166,8 @@ func (f *Future[Out]) abandon(err error) bool {
 // called once the task is queued; start or the task's end releases it. A
 // task that a worker started already needs no watch.
 func (f *Future[Out]) watch(ctx context.Context) {
-	if f.state.Load() != pending {
-		return
+	if f.state.Load() != pending || ctx.Done() == nil {
+		return // nothing to watch: a ctx kept for its values never ends
 	}
 	// The callback captures f alone (f.ctx is ctx), the smallest closure.
 	f.stop = context.AfterFunc(ctx, func() { f.abandon(f.ctx.Err()) })
@@ -190,23 +190,31 @@ func (f *Future[Out]) unwatch() {
 }
 
 // reset prepares a signal future taken from the free list for reuse by a
-// caller whose ctx can be cancelled or not.
-func (f *Future[Out]) reset(ctx context.Context, canCancel bool) {
+// caller with ctx; f keeps ctx as kept says.
+func (f *Future[Out]) reset(ctx context.Context, keep bool) {
 	var zero Out
 	f.out, f.err = zero, nil
 	f.ctx = nil
-	if canCancel {
+	if keep {
 		f.ctx = ctx
 	}
 	f.state.Store(pending)
 	f.seq++
 }
 
-// cancellable returns ctx, or nil when ctx can never be cancelled, so that
-// workers skip the checks.
-func cancellable(ctx context.Context) context.Context {
-	if ctx.Done() == nil {
+// kept returns ctx when its task must see it, because it can be cancelled
+// or may carry values, or nil for context.Background and context.TODO, so
+// that workers skip the checks and the task gets the pool's context.
+func kept(ctx context.Context) context.Context {
+	if ctx.Done() == nil && empty(ctx) {
 		return nil
 	}
 	return ctx
+}
+
+// empty reports whether ctx is context.Background or context.TODO, which
+// carry nothing. Comparing an interface to them never panics: their
+// dynamic type is comparable.
+func empty(ctx context.Context) bool {
+	return ctx == context.Background() || ctx == context.TODO()
 }

@@ -244,7 +244,7 @@ func (p *Pool[In, Out]) TryRun(ctx context.Context, in In) (Out, error) {
 func (p *Pool[In, Out]) run(ctx context.Context, in In, try bool) (Out, error) {
 	done := ctx.Done() // asked once: each Done is an interface call
 	f := p.free.Get().(*Future[Out])
-	f.reset(ctx, done != nil)
+	f.reset(ctx, done != nil || !empty(ctx))
 	t := task[In, Out]{in: in, fut: f, enq: p.now(f.seq)}
 	if (try || done == nil) && p.inline() {
 		if s := p.borrow(&f.lender); s != nil {
@@ -298,12 +298,16 @@ func (p *Pool[In, Out]) TrySubmit(ctx context.Context, in In) (*Future[Out], err
 
 // submit queues in with a future, waiting for room when wait is set.
 func (p *Pool[In, Out]) submit(ctx context.Context, in In, wait bool) (*Future[Out], error) {
-	f := &Future[Out]{ctx: cancellable(ctx), done: make(chan struct{}), core: p.core}
-	idle := f.ctx != nil && p.idle.Load() > 0
+	canEnd := ctx.Done() != nil
+	f := &Future[Out]{done: make(chan struct{}), core: p.core}
+	if canEnd || !empty(ctx) {
+		f.ctx = ctx
+	}
+	idle := canEnd && p.idle.Load() > 0
 	if err := p.enqueue(ctx, task[In, Out]{in: in, fut: f, enq: p.now(p.queue.Seq())}, wait); err != nil {
 		return nil, err
 	}
-	if f.ctx != nil {
+	if canEnd {
 		if idle {
 			// A worker was idle, so the task starts as soon as it runs,
 			// often on this processor: yield once, and a task that
@@ -321,7 +325,7 @@ func (p *Pool[In, Out]) submit(ctx context.Context, in In, wait bool) (*Future[O
 // Go queues in without a way to wait for its result (fire and forget),
 // waiting while the queue is full until there is room or ctx ends. The task's
 // error, if any, goes to Options.OnError. A task whose ctx ends while queued
-// never runs. With a ctx that cannot be cancelled, Go does not allocate. A
+// never runs. With context.Background or context.TODO, Go does not allocate. A
 // task of this pool calling Go on a full queue must pass its own ctx, as for
 // Run, or its wait for room can deadlock the pool.
 func (p *Pool[In, Out]) Go(ctx context.Context, in In) error {
@@ -338,7 +342,7 @@ func (p *Pool[In, Out]) TryGo(ctx context.Context, in In) error {
 // carry a ctx that can end while it is queued.
 func (p *Pool[In, Out]) goDetached(ctx context.Context, in In, wait bool) error {
 	t := task[In, Out]{in: in, enq: p.now(p.queue.Seq())}
-	if c := cancellable(ctx); c != nil {
+	if c := kept(ctx); c != nil {
 		t.fut = &Future[Out]{ctx: c, core: p.core}
 	}
 	if err := p.enqueue(ctx, t, wait); err != nil {
