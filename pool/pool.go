@@ -298,7 +298,7 @@ func (p *Pool[In, Out]) TrySubmit(ctx context.Context, in In) (*Future[Out], err
 
 // submit queues in with a future, waiting for room when wait is set.
 func (p *Pool[In, Out]) submit(ctx context.Context, in In, wait bool) (*Future[Out], error) {
-	f := &Future[Out]{ctx: cancellable(ctx), done: make(chan struct{}), core: p.core}
+	f := &Future[Out]{ctx: cancellable(ctx), lazy: true, core: p.core}
 	idle := f.ctx != nil && p.idle.Load() > 0
 	if err := p.enqueue(ctx, task[In, Out]{in: in, fut: f, enq: p.now(p.queue.Seq())}, wait); err != nil {
 		return nil, err

@@ -797,7 +797,7 @@ func (p *Pool[In, Out]) crash(s *slot[In, Out], err error, resolve func()) {
 // outcome.
 func (p *Pool[In, Out]) settle(s *slot[In, Out], f *Future[Out], out Out, err error, n *atomic.Uint64) {
 	n.Add(1)
-	if f != nil && f.done != nil {
+	if f != nil && !f.detached() {
 		f.resolve(out, err)
 		return
 	}
