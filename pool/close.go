@@ -105,7 +105,7 @@ func (p *Pool[In, Out]) drainQueue() int {
 		}
 		n++
 		p.dropped.Add(1)
-		if t.fut == nil || t.fut.done == nil {
+		if t.fut == nil || t.fut.detached() {
 			p.opts.OnError(err)
 		}
 	}

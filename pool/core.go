@@ -67,6 +67,10 @@ type core struct {
 	// materialised yet (see taskCtx.real).
 	unbuilt realCtx
 
+	// closed is a closed channel: the Done of every future of Submit or
+	// TrySubmit resolved before anyone asked for it (see Future.wake).
+	closed chan struct{}
+
 	// closeBegun is closed once Close has closed the queue: slots waiting
 	// a backoff with nothing queued leave then.
 	closeBegun chan struct{}
@@ -80,6 +84,8 @@ type cacheLine [64]byte
 func newCore(opts Options) *core {
 	c := &core{opts: opts, epoch: time.Now(), halt: make(chan struct{}), closeBegun: make(chan struct{})}
 	c.unbuilt.core = c
+	c.closed = make(chan struct{})
+	close(c.closed)
 	c.life, c.kill = context.WithCancelCause(context.Background())
 	c.wctx = context.WithValue(c.life, poolKey{}, c)
 	c.tick.Store(1) // 0 in slot.idleTick means busy

@@ -10,23 +10,35 @@ import (
 // Every future resolves exactly once, with a result or an error, even when
 // the pool is closed or its worker crashes. It is safe for concurrent use.
 type Future[Out any] struct {
-	ctx   context.Context // the submitter's; nil when it cannot be cancelled
-	done  chan struct{}   // closed on resolution; nil for fire-and-forget
-	state atomic.Uint32   // pending, running, resolving, resolved
-	out   Out
-	err   error
-	// signal makes resolution send one token on done instead of closing
-	// it, so that Run can reuse the future after taking the token.
-	signal bool
-	lender uint32 // Run's futures: the lenders entry last borrowed from
-	seq    uint64 // Run's futures: counts their uses, to pick samples (see core.now)
-	core   *core
+	ctx context.Context // the submitter's, or nil for context.Background and TODO (see kept)
+	// done gets one token per resolution for Run's futures (signal), and
+	// is nil for a fire-and-forget task's. A future returned by Submit or
+	// TrySubmit (lazy) has no done: its channel is made only for a waiter
+	// that must park, or for Done (see wake).
+	done   chan struct{}
+	state  atomic.Uint32 // pending, running, resolving, resolved
+	lender uint32        // Run's futures: the lenders entry last borrowed from
+	out    Out
+	err    error
+	// wake is the channel that resolution closes, made by the first
+	// caller of Done (or a Wait about to park); resolution swaps in
+	// core.closed, so that a channel asked for later is closed already.
+	// Most waiters find the result without parking, and a future that
+	// needs no channel costs one allocation less and a close less.
+	wake atomic.Value // chan struct{}
+	seq  uint64       // Run's futures: counts their uses, to pick samples (see core.now)
+	core *core
 	// stop deregisters the callback that abandons a queued task when its
 	// ctx ends (Submit, TrySubmit and Go with a cancellable ctx; see watch).
 	// watched says who has it: watchNone, watchSet (watch stored stop),
 	// or watchDone (unwatch ran, and stopped it if it was set).
 	stop    func() bool
 	watched atomic.Uint32
+	// signal makes resolution send one token on done instead of closing
+	// it, so that Run can reuse the future after taking the token.
+	signal bool
+	// lazy marks a future of Submit or TrySubmit, whose channel is wake.
+	lazy bool
 	// tctx is the task's context when the future is used once (Submit,
 	// TrySubmit, Go); Run's futures are reused and give each task its own.
 	tctx taskCtx
@@ -49,8 +61,25 @@ const (
 	resolved
 )
 
-// Done returns a channel that is closed when the future is resolved.
-func (f *Future[Out]) Done() <-chan struct{} { return f.done }
+// Done returns a channel that is closed when the future is resolved. The
+// first call makes the channel; Wait needs none when the result is there
+// by the time it looks.
+func (f *Future[Out]) Done() <-chan struct{} {
+	if !f.lazy {
+		return f.done
+	}
+	if c, ok := f.wake.Load().(chan struct{}); ok {
+		return c
+	}
+	c := make(chan struct{})
+	if f.wake.CompareAndSwap(nil, c) {
+		return c // resolution closes it
+	}
+	return f.wake.Load().(chan struct{}) // another caller's, or core.closed
+}
+
+// detached reports whether nobody can wait on f: a fire-and-forget task's.
+func (f *Future[Out]) detached() bool { return f.done == nil && !f.lazy }
 
 // Wait blocks until the task is resolved and returns its result, or returns
 // ctx.Err() if ctx ends first; the task itself goes on unless it was
@@ -67,7 +96,7 @@ func (f *Future[Out]) Wait(ctx context.Context) (Out, error) {
 		defer f.core.block()()
 	}
 	select {
-	case <-f.done:
+	case <-f.Done():
 		return f.out, f.err
 	case <-ctx.Done():
 		var zero Out
@@ -91,10 +120,16 @@ const readyYields = 2
 // (P2c in docs/benchmarks.md). A long task costs its caller the yields.
 func (f *Future[Out]) ready() bool {
 	for i := 0; ; i++ {
-		select {
-		case <-f.done:
-			return true
-		default:
+		if f.lazy {
+			if f.state.Load() == resolved {
+				return true
+			}
+		} else {
+			select {
+			case <-f.done:
+				return true
+			default:
+			}
 		}
 		if i == readyYields {
 			return false
@@ -122,6 +157,10 @@ func (f *Future[Out]) set(out Out, err error) {
 	f.out, f.err = out, err
 	f.state.Store(resolved)
 	switch {
+	case f.lazy:
+		if c, _ := f.wake.Swap(f.core.closed).(chan struct{}); c != nil {
+			close(c) // a waiter made it before the swap
+		}
 	case f.done == nil: // fire-and-forget: the pool reports errors itself
 	case f.signal:
 		f.done <- struct{}{}
@@ -156,7 +195,7 @@ func (f *Future[Out]) abandon(err error) bool {
 	c.gone.Add(1) // before the resolution wakes anyone, so Stats agree with it
 	c.abandoned.Add(1)
 	f.set(*new(Out), err)
-	if f.done == nil {
+	if f.detached() {
 		c.opts.OnError(err) // fire-and-forget: as a worker would report it
 	}
 	return true

@@ -50,10 +50,12 @@ type Options struct {
 	QueueSize int
 
 	// TaskTimeout is the deadline of each task, counted from the moment a
-	// worker starts it; the task's context ends then, and a task that
-	// returns an error after it fails with ErrTimeout (wrapping that
-	// error). A task that returns a nil error after its deadline completes
-	// with its result. Zero means no deadline.
+	// worker starts it; the task's context ends then, with
+	// context.DeadlineExceeded, and a task that returns an error after it
+	// fails with ErrTimeout (wrapping that error). A task that returns a
+	// nil error after its deadline completes with its result; its context,
+	// if kept, reports context.DeadlineExceeded all the same. Zero means no
+	// deadline.
 	TaskTimeout time.Duration
 
 	// HungGrace is how long a task may run past TaskTimeout, ignoring its

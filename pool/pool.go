@@ -299,7 +299,7 @@ func (p *Pool[In, Out]) TrySubmit(ctx context.Context, in In) (*Future[Out], err
 // submit queues in with a future, waiting for room when wait is set.
 func (p *Pool[In, Out]) submit(ctx context.Context, in In, wait bool) (*Future[Out], error) {
 	canEnd := ctx.Done() != nil
-	f := &Future[Out]{done: make(chan struct{}), core: p.core}
+	f := &Future[Out]{lazy: true, core: p.core}
 	if canEnd || !empty(ctx) {
 		f.ctx = ctx
 	}

@@ -706,7 +706,7 @@ func (p *Pool[In, Out]) execFull(s *slot[In, Out], t task[In, Out]) bool {
 			tc.finish(true)
 		}
 	}
-	seq := s.begin(f, start, p.opts.TaskTimeout+p.opts.HungGrace)
+	seq := s.begin(f, start, p.opts.TaskTimeout) // the watchdog looks first at the deadline
 	returned := false
 	defer func() {
 		if !returned {
@@ -797,7 +797,7 @@ func (p *Pool[In, Out]) crash(s *slot[In, Out], err error, resolve func()) {
 // outcome.
 func (p *Pool[In, Out]) settle(s *slot[In, Out], f *Future[Out], out Out, err error, n *atomic.Uint64) {
 	n.Add(1)
-	if f != nil && f.done != nil {
+	if f != nil && !f.detached() {
 		f.resolve(out, err)
 		return
 	}
@@ -922,9 +922,12 @@ func (s *slot[In, Out]) end(seq uint64) bool {
 }
 
 // watchdog runs when the task running when its timer was armed may have
-// passed TaskTimeout plus HungGrace. If a later task runs now, it re-arms
-// the timer for the moment that one passes the limit; if none does, it
-// disarms it, and the next begin arms it again.
+// passed TaskTimeout, or TaskTimeout plus HungGrace. A task past its
+// deadline has its context ended then, as a context.WithDeadline would
+// end it, so that a kept ctx of a task that returns later reports
+// context.DeadlineExceeded (see taskCtx.expire). If a task runs now, it
+// re-arms the timer for the next of those moments for that task; if none
+// does, it disarms it, and the next begin arms it again.
 func (p *Pool[In, Out]) watchdog(s *slot[In, Out]) {
 	limit := p.opts.TaskTimeout + p.opts.HungGrace
 	var ran time.Duration
@@ -946,7 +949,13 @@ func (p *Pool[In, Out]) watchdog(s *slot[In, Out]) {
 		// since is stored before running: it is this task's start or a
 		// later one's, which only delays the verdict to the next look.
 		if ran = p.clock() - time.Duration(s.since.Load()-1); ran < limit {
-			s.watch.Reset(limit - ran)
+			next := limit - ran
+			if ran < p.opts.TaskTimeout {
+				next = p.opts.TaskTimeout - ran
+			} else if tc := s.runCtx.Load(); tc != nil {
+				tc.expire()
+			}
+			s.watch.Reset(next)
 			if s.running.Load() == exitMark {
 				s.watch.Stop() // exit stopped the timer before this Reset
 			}

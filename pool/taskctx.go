@@ -173,6 +173,17 @@ func (c *taskCtx) materialise() context.Context {
 	return ctx
 }
 
+// expire ends the context at its deadline if that has passed and nothing
+// ended it yet: the hung watchdog calls it when the deadline passes with
+// the task still running, as a timer of context.WithDeadline would, so that
+// a task that never looks at its ctx and returns later leaves a kept ctx
+// that reports context.DeadlineExceeded, whatever the task returned.
+func (c *taskCtx) expire() {
+	if !c.ended() && c.passed() {
+		c.materialise()
+	}
+}
+
 // end cancels the context with cause (context.Canceled when nil), building
 // the real context first so that Err, Done and context.Cause agree.
 func (c *taskCtx) end(cause error) {
@@ -184,9 +195,10 @@ func (c *taskCtx) end(cause error) {
 // ended at its deadline before anything else ended it: the task timed out.
 // failed says whether the task returned an error; only then does a timeout
 // change its outcome, so only then does finish read the clock to look for
-// a deadline passed unseen. A task that succeeded past its deadline
-// without looking at its ctx leaves a kept ctx that reports
-// context.Canceled, as for a task that returned in time.
+// a deadline passed unseen. A task that succeeded needs no reading: if it
+// ran past its deadline, the hung watchdog ended its context then (see
+// expire), so that a kept ctx reports context.DeadlineExceeded; one that
+// returned in time leaves a kept ctx that reports context.Canceled.
 //
 // Without a real context built, nothing waits on it: finish only marks it
 // ended, and a handler that kept its ctx past its return finds it

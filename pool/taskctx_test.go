@@ -145,7 +145,7 @@ func TestTaskContextUnderTaskTimeout(t *testing.T) {
 				require.EqualValues(t, 1, p.Stats().TimedOut)
 			})
 		})
-		t.Run(sub.name+": a task that never looks at its ctx and succeeds past TaskTimeout completed, and its kept ctx reports Canceled", func(t *testing.T) {
+		t.Run(sub.name+": a task that never looks at its ctx and succeeds past TaskTimeout completed, and its kept ctx reports DeadlineExceeded", func(t *testing.T) {
 			synctest.Test(t, func(t *testing.T) {
 				kept := make(chan context.Context, 1)
 				p := newPool(t, func(ctx context.Context, _ int) (int, error) {
@@ -159,7 +159,8 @@ func TestTaskContextUnderTaskTimeout(t *testing.T) {
 				require.NoError(t, err)
 				require.Equal(t, 7, out)
 				ctx := <-kept
-				require.ErrorIs(t, ctx.Err(), context.Canceled, "a success is not asked whether it passed its deadline")
+				require.ErrorIs(t, ctx.Err(), context.DeadlineExceeded, "it ended at its deadline, not at its return")
+				require.Equal(t, "context deadline exceeded (TaskTimeout)", context.Cause(ctx).Error())
 				st := p.Stats()
 				require.EqualValues(t, 1, st.Completed)
 				require.Zero(t, st.TimedOut)

@@ -1,0 +1,83 @@
+package pool_test
+
+import (
+	"context"
+	"testing"
+	"testing/synctest"
+	"time"
+
+	"github.com/crewkit/crew/pool"
+	"github.com/stretchr/testify/require"
+)
+
+// A ctx kept past its task's return reports how the task's context ended:
+// at TaskTimeout if the task was still running then, as a context with a
+// deadline would, and at the task's return otherwise.
+func TestKeptTaskContextAndTaskTimeout(t *testing.T) {
+	for _, sub := range submitters {
+		t.Run(sub.name+": a task that succeeds in time leaves a kept ctx that reports Canceled after the deadline too", func(t *testing.T) {
+			synctest.Test(t, func(t *testing.T) {
+				kept := make(chan context.Context, 1)
+				p := newPool(t, func(ctx context.Context, _ int) (int, error) {
+					kept <- ctx
+					time.Sleep(500 * time.Millisecond)
+					return 7, nil
+				}, pool.Options{MaxWorkers: 1, TaskTimeout: time.Second, HungGrace: time.Hour})
+				caller, cancel := context.WithCancel(bg)
+				defer cancel()
+				out, err := sub.run(p, caller)
+				require.NoError(t, err)
+				require.Equal(t, 7, out)
+				time.Sleep(2 * time.Second) // past the deadline it had
+				ctx := <-kept
+				require.ErrorIs(t, ctx.Err(), context.Canceled)
+				require.Equal(t, context.Canceled, context.Cause(ctx))
+			})
+		})
+
+		t.Run(sub.name+": a task that succeeds past TaskTimeout without looking leaves a kept ctx that was done at the deadline", func(t *testing.T) {
+			synctest.Test(t, func(t *testing.T) {
+				kept := make(chan context.Context, 1)
+				p := newPool(t, func(ctx context.Context, _ int) (int, error) {
+					kept <- ctx
+					time.Sleep(2 * time.Second)
+					return 7, nil
+				}, pool.Options{MaxWorkers: 1, TaskTimeout: time.Second, HungGrace: time.Hour})
+				caller, cancel := context.WithCancel(bg)
+				defer cancel()
+				out, err := sub.run(p, caller)
+				require.NoError(t, err)
+				require.Equal(t, 7, out)
+				ctx := <-kept
+				<-ctx.Done() // looked at first through Done, after the task returned
+				require.ErrorIs(t, ctx.Err(), context.DeadlineExceeded)
+				require.ErrorIs(t, context.Cause(ctx), context.DeadlineExceeded)
+				st := p.Stats()
+				require.EqualValues(t, 1, st.Completed)
+				require.Zero(t, st.TimedOut)
+			})
+		})
+	}
+
+	t.Run("a task that ignores its ctx is still declared hung only after TaskTimeout plus HungGrace", func(t *testing.T) {
+		synctest.Test(t, func(t *testing.T) {
+			release := make(chan struct{})
+			p, err := pool.NewFunc(func(context.Context, int) (int, error) {
+				<-release
+				return 0, nil
+			}, pool.Options{MaxWorkers: 1, TaskTimeout: time.Second, HungGrace: 3 * time.Second})
+			require.NoError(t, err)
+			defer func() {
+				close(release)
+				synctest.Wait()
+				_ = p.Close(bg)
+			}()
+			f, err := p.Submit(bg, 1)
+			require.NoError(t, err)
+			start := time.Now()
+			_, err = f.Wait(bg)
+			require.ErrorIs(t, err, pool.ErrTimeout)
+			require.Equal(t, 4*time.Second, time.Since(start))
+		})
+	})
+}
