@@ -1,10 +1,7 @@
 package proc_test
 
 import (
-	"bufio"
 	"context"
-	"encoding/binary"
-	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -14,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/crewkit/crew/internal/pipebench"
 	"github.com/crewkit/crew/pool"
 	"github.com/crewkit/crew/proc"
 )
@@ -138,59 +136,7 @@ func runTiny(b *testing.B, p *pool.Pool[int, int]) {
 // startPipe starts this binary as the hand-written "pipe-square" child and
 // returns a function that sends it n and reads back its answer.
 func startPipe(b *testing.B) (call func(int) int, stop func()) {
-	cmd := proc.Self("pipe-square")()
-	taskR, taskW, err := os.Pipe()
-	if err != nil {
-		b.Fatal(err)
-	}
-	replR, replW, err := os.Pipe()
-	if err != nil {
-		b.Fatal(err)
-	}
-	cmd.ExtraFiles = []*os.File{taskR, replW}
-	cmd.Stderr = os.Stderr
-	if err := cmd.Start(); err != nil {
-		b.Fatal(err)
-	}
-	taskR.Close()
-	replW.Close()
-	br := bufio.NewReader(replR)
-	var out, in [12]byte
-	call = func(n int) int {
-		binary.BigEndian.PutUint32(out[:4], 8)
-		binary.BigEndian.PutUint64(out[4:], uint64(n))
-		if _, err := taskW.Write(out[:]); err != nil {
-			b.Fatal(err)
-		}
-		if _, err := io.ReadFull(br, in[:]); err != nil {
-			b.Fatal(err)
-		}
-		return int(binary.BigEndian.Uint64(in[4:]))
-	}
-	stop = func() {
-		taskW.Close()
-		_ = cmd.Wait()
-		replR.Close()
-	}
-	return call, stop
-}
-
-// pipeSquare is the child of the hand-written baseline: it answers each
-// framed int with its square until its input ends.
-func pipeSquare() error {
-	r := bufio.NewReader(os.NewFile(proc.TaskFD, "tasks"))
-	w := os.NewFile(proc.ReplyFD, "replies")
-	var buf [12]byte
-	for {
-		if _, err := io.ReadFull(r, buf[:]); err != nil {
-			return nil
-		}
-		n := binary.BigEndian.Uint64(buf[4:])
-		binary.BigEndian.PutUint64(buf[4:], n*n)
-		if _, err := w.Write(buf[:]); err != nil {
-			return err
-		}
-	}
+	return pipebench.Start(b, proc.Self("pipe-square")())
 }
 
 // cpuPools starts the two pools of BenchmarkCPU1ms: 2 goroutine workers

@@ -10,6 +10,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/crewkit/crew/internal/pipebench"
 	"github.com/crewkit/crew/pool"
 	"github.com/crewkit/crew/proc"
 	"github.com/crewkit/crew/wire"
@@ -155,7 +156,7 @@ func serveRole(role string) int {
 			return &mailWorker{info: info}, nil
 		}, proc.ServeOptions{})
 	case "pipe-square":
-		err = pipeSquare()
+		err = pipebench.Serve()
 	case "early-exit":
 		fmt.Fprintln(os.Stderr, "no configuration found")
 		return 3

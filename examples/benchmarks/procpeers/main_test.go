@@ -8,6 +8,7 @@ import (
 
 	"go.uber.org/goleak"
 
+	"github.com/crewkit/crew/internal/pipebench"
 	"github.com/crewkit/crew/pool"
 	"github.com/crewkit/crew/proc"
 )
@@ -24,7 +25,7 @@ func TestMain(m *testing.M) {
 		}, proc.ServeOptions{})
 		exit(err)
 	case proc.Role() == "pipe":
-		exit(servePipe())
+		exit(pipebench.Serve())
 	}
 	goleak.VerifyTestMain(m)
 }
