@@ -155,12 +155,17 @@ func (f *Future[Out]) resolve(out Out, err error) bool {
 // wakes the waiters.
 func (f *Future[Out]) set(out Out, err error) {
 	f.out, f.err = out, err
-	f.state.Store(resolved)
-	switch {
-	case f.lazy:
+	if f.lazy {
+		// The closed channel goes in before the state says resolved, so
+		// that whoever saw the result (Wait's ready) and then asks for
+		// Done gets a closed channel, never one made after the result.
 		if c, _ := f.wake.Swap(f.core.closed).(chan struct{}); c != nil {
 			close(c) // a waiter made it before the swap
 		}
+	}
+	f.state.Store(resolved)
+	switch {
+	case f.lazy:
 	case f.done == nil: // fire-and-forget: the pool reports errors itself
 	case f.signal:
 		f.done <- struct{}{}

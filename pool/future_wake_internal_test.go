@@ -20,4 +20,21 @@ func TestFutureWakeRacingResolution(t *testing.T) {
 			require.True(t, isClosed(f.wake.Load().(chan struct{})))
 		}
 	})
+	t.Run("once Wait has the result, Done is closed", func(t *testing.T) {
+		p, err := NewFunc(func(_ context.Context, n int) (int, error) { return n, nil }, Options{MaxWorkers: 1})
+		require.NoError(t, err)
+		defer func() { require.NoError(t, p.Close(context.Background())) }()
+		for i := range 20000 {
+			f := &Future[int]{lazy: true, core: p.core}
+			go f.resolve(i, nil)
+			out, err := f.Wait(context.Background())
+			require.NoError(t, err)
+			require.Equal(t, i, out)
+			select {
+			case <-f.Done():
+			default:
+				t.Fatalf("round %d: Done is still open after Wait returned", i)
+			}
+		}
+	})
 }
