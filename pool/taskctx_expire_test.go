@@ -110,3 +110,35 @@ func TestTaskContextExpiresAfterAnOverrunOnTheSameSlot(t *testing.T) {
 		})
 	}
 }
+
+func TestHungAfterAnOverrunOnTheSameSlot(t *testing.T) {
+	t.Run("a task that follows one past its deadline is declared hung exactly at its own TaskTimeout plus HungGrace", func(t *testing.T) {
+		synctest.Test(t, func(t *testing.T) {
+			release := make(chan struct{})
+			p, err := pool.NewFunc(func(_ context.Context, n int) (int, error) {
+				if n == 1 {
+					time.Sleep(1500 * time.Millisecond) // past TaskTimeout, then returns
+					return n, nil
+				}
+				<-release // ignores its ctx
+				return n, nil
+			}, pool.Options{MaxWorkers: 1, TaskTimeout: time.Second, HungGrace: 3 * time.Second})
+			require.NoError(t, err)
+			defer func() {
+				close(release)
+				synctest.Wait()
+				_ = p.Close(bg)
+			}()
+			first, err := p.Submit(bg, 1)
+			require.NoError(t, err)
+			second, err := p.Submit(bg, 2)
+			require.NoError(t, err)
+			_, err = first.Wait(bg)
+			require.NoError(t, err)
+			start := time.Now()
+			_, err = second.Wait(bg)
+			require.ErrorIs(t, err, pool.ErrTimeout)
+			require.Equal(t, 4*time.Second, time.Since(start))
+		})
+	})
+}
