@@ -155,12 +155,17 @@ func (f *Future[Out]) resolve(out Out, err error) bool {
 // wakes the waiters.
 func (f *Future[Out]) set(out Out, err error) {
 	f.out, f.err = out, err
-	f.state.Store(resolved)
-	switch {
-	case f.lazy:
+	if f.lazy {
+		// Done is closed before resolved is stored: a Wait that finds the
+		// future resolved (see ready) returns with Done closed already.
 		if c, _ := f.wake.Swap(f.core.closed).(chan struct{}); c != nil {
 			close(c) // a waiter made it before the swap
 		}
+		f.state.Store(resolved)
+		return
+	}
+	f.state.Store(resolved)
+	switch {
 	case f.done == nil: // fire-and-forget: the pool reports errors itself
 	case f.signal:
 		f.done <- struct{}{}

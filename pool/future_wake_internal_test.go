@@ -21,3 +21,22 @@ func TestFutureWakeRacingResolution(t *testing.T) {
 		}
 	})
 }
+
+func TestFutureResolvedMeansDoneClosed(t *testing.T) {
+	t.Run("once a waiter finds the future resolved, Done is closed", func(t *testing.T) {
+		p, err := NewFunc(func(_ context.Context, n int) (int, error) { return n, nil }, Options{MaxWorkers: 1})
+		require.NoError(t, err)
+		defer func() { require.NoError(t, p.Close(context.Background())) }()
+		for i := range 20000 {
+			f := &Future[int]{lazy: true, core: p.core}
+			go f.resolve(i, nil)
+			for f.state.Load() != resolved { // what ready looks at before Wait returns
+			}
+			select {
+			case <-f.Done():
+			default:
+				require.Failf(t, "Done is open", "round %d: the future was resolved", i)
+			}
+		}
+	})
+}
