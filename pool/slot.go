@@ -926,8 +926,10 @@ func (s *slot[In, Out]) end(seq uint64) bool {
 // deadline has its context ended then, as a context.WithDeadline would
 // end it, so that a kept ctx of a task that returns later reports
 // context.DeadlineExceeded (see taskCtx.expire). If a task runs now, it
-// re-arms the timer for the next of those moments for that task; if none
-// does, it disarms it, and the next begin arms it again.
+// re-arms the timer for the next of those moments for that task, and no
+// later than TaskTimeout from now once that task is past its deadline, so
+// that a task starting after it returns is looked at by its own deadline;
+// if none runs, it disarms the timer, and the next begin arms it again.
 func (p *Pool[In, Out]) watchdog(s *slot[In, Out]) {
 	limit := p.opts.TaskTimeout + p.opts.HungGrace
 	var ran time.Duration
@@ -952,8 +954,15 @@ func (p *Pool[In, Out]) watchdog(s *slot[In, Out]) {
 			next := limit - ran
 			if ran < p.opts.TaskTimeout {
 				next = p.opts.TaskTimeout - ran
-			} else if tc := s.runCtx.Load(); tc != nil {
-				tc.expire()
+			} else {
+				if tc := s.runCtx.Load(); tc != nil {
+					tc.expire()
+				}
+				// Look again within TaskTimeout, not only when this task
+				// would be hung: a task that starts once it returns has
+				// its deadline before then, and begin leaves the pending
+				// timer alone.
+				next = min(next, p.opts.TaskTimeout)
 			}
 			s.watch.Reset(next)
 			if s.running.Load() == exitMark {
