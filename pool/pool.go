@@ -240,6 +240,13 @@ func (p *Pool[In, Out]) TryRun(ctx context.Context, in In) (Out, error) {
 	return p.run(ctx, in, true)
 }
 
+// release returns a resolved Run future to the free list, without the
+// caller's ctx, which it must not keep alive until the future's next use.
+func (p *Pool[In, Out]) release(f *Future[Out]) {
+	f.ctx = nil
+	p.free.Put(f)
+}
+
 // run is Run and TryRun: try says which.
 func (p *Pool[In, Out]) run(ctx context.Context, in In, try bool) (Out, error) {
 	done := ctx.Done() // asked once: each Done is an interface call
@@ -251,12 +258,12 @@ func (p *Pool[In, Out]) run(ctx context.Context, in In, try bool) (Out, error) {
 			p.runLent(s, t)
 			<-f.done
 			out, err := f.out, f.err
-			p.free.Put(f)
+			p.release(f)
 			return out, err
 		}
 	}
 	if err := p.enqueue(ctx, t, !try); err != nil {
-		p.free.Put(f)
+		p.release(f)
 		var zero Out
 		return zero, err
 	}
@@ -276,7 +283,7 @@ func (p *Pool[In, Out]) run(ctx context.Context, in In, try bool) (Out, error) {
 		<-f.done
 	}
 	out, err := f.out, f.err
-	p.free.Put(f)
+	p.release(f)
 	return out, err
 }
 
