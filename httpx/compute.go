@@ -15,7 +15,9 @@ import (
 // default waiting budget (DefaultMaxWait) as Offload does: when p
 // estimates a wait of more than four budgets, or fn waited longer than one
 // by the time a worker reaches it, it fails with ErrOverloaded and fn never
-// runs. It blocks until
+// runs. With [ConnContext] on the server, fn that waited in the queue does
+// not run either when its client has closed the connection: Compute fails
+// with ErrClientGone. It blocks until
 // fn has returned, or until ctx ends (fn then never starts if it was still
 // queued, and sees ctx cancelled if it was running). A panic in fn is
 // returned as a *pool.PanicError. [Offloader.WriteError] turns these errors

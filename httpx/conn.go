@@ -49,10 +49,12 @@ var lookAfter = time.Millisecond
 // ConnContext, a worker that takes such a request asks the kernel whether
 // the connection has ended (a recv with MSG_PEEK and MSG_DONTWAIT, which
 // reads nothing) and drops it if so. Connections with bytes still unread
-// count as open, so the look is conservative for pipelined HTTP/1.1, for
-// HTTP/2 (where it can only see the whole connection end) and for TLS. A
-// client that only half-closes its side counts as gone, as it does for
-// net/http. The look is made on Linux and macOS; elsewhere ConnContext
+// count as open, so the look is conservative for HTTP/2 (where it can only
+// see the whole connection end) and for TLS. A client that closes only its
+// sending side counts as gone, as net/http counts it once it reads that
+// end; so a client that pipelines several HTTP/1.1 requests and then
+// half-closes can have a later one dropped, which net/http, having read
+// them all already, would have answered. The look is made on Linux and macOS; elsewhere ConnContext
 // changes nothing.
 //
 // Use it as is, or call it from your own ConnContext:
