@@ -18,7 +18,8 @@
 //	r.With(httpx.Offload(p, httpx.Options{})).Post("/thumbnail", thumbnail)
 //
 // A request whose client goes away while it is queued never runs and gets no
-// response. A handler that panics gets a 500 response and the pool goes on
+// response; set [ConnContext] on the http.Server so that this holds even
+// when busy workers delay the runtime's news of a closed connection. A handler that panics gets a 500 response and the pool goes on
 // serving. The request's context reaches the handler, cancelled when the
 // client leaves or when the pool's TaskTimeout passes.
 //
