@@ -101,7 +101,11 @@ type Stats struct {
 	Queued   int // tasks waiting for a worker
 	QueueCap int // the queue's bound, or Unbounded
 
-	Submitted uint64 // tasks accepted: resolved, running or queued
+	// Submitted is the tasks accepted: resolved, running (Busy) or queued.
+	// It counts each busy worker as running a task, so for a moment after
+	// a task resolves, before its worker is idle again, and while a worker
+	// is being built, it can exceed the tasks accepted by up to Busy.
+	Submitted uint64
 	Completed uint64 // succeeded
 	Failed    uint64 // returned an error (not a timeout or panic)
 	Panicked  uint64 // panicked (*PanicError)
