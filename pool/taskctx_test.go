@@ -159,6 +159,7 @@ func TestTaskContextUnderTaskTimeout(t *testing.T) {
 				require.NoError(t, err)
 				require.Equal(t, 7, out)
 				ctx := <-kept
+				<-ctx.Done() // looked at first through Done, after the task returned
 				require.ErrorIs(t, ctx.Err(), context.DeadlineExceeded, "it ended at its deadline, not at its return")
 				require.Equal(t, "context deadline exceeded (TaskTimeout)", context.Cause(ctx).Error())
 				st := p.Stats()
